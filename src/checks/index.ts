@@ -1,0 +1,24 @@
+import type { CheckDefinition } from '../pipeline/types.js'
+import { clientAccess, recipientAccess, senderAccess } from './access.js'
+import { lineEndings } from './line-endings.js'
+import { localRecipient } from './local-recipient.js'
+import { messageSize } from './message-size.js'
+import { recipientCount } from './recipient-count.js'
+import { relayAuth } from './relay-auth.js'
+
+/**
+ * Every check the relay knows. Core checks run first in their stage, in this order; policy
+ * checks run in the order the policy lists them. A new check is a new file plus a line here.
+ */
+export const CHECKS: readonly CheckDefinition[] = [
+  // core: relay authorization must stay first at rcpt
+  relayAuth,
+  localRecipient,
+  recipientCount,
+  messageSize,
+  lineEndings,
+  // policy
+  clientAccess,
+  senderAccess,
+  recipientAccess,
+]

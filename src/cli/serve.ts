@@ -1,0 +1,65 @@
+import { configIssues } from '../config/load.js'
+import type { InstanceName } from '../config/schema.js'
+import { INSTANCE_NAMES } from '../config/schema.js'
+import { Service } from '../service.js'
+import type { Command } from './args.js'
+import { UsageError, configPath, parse } from './args.js'
+
+/** `smarthost-guard serve`: runs the relay until SIGTERM. */
+export const serve: Command = {
+  name: 'serve',
+  summary: 'run the relay (both instances, or one with --instance)',
+  usage: `Usage: smarthost-guard serve [--config FILE] [--instance outbound|inbound]
+
+Runs the relay. Without --instance every instance in the policy runs in this process (laptop,
+demo); with it, only that one (production: one process per instance, like two Postfix
+instances). The admin listener serves /metrics, /healthz and /readyz.
+
+Options:
+  -c, --config FILE     policy tree (default: $SMARTHOST_GUARD_CONFIG or the embedded policies/relay.yaml)
+  -i, --instance NAME   run only this instance: outbound or inbound
+
+Signals:
+  SIGHUP                reload the policy; an invalid one is refused and the running one stays
+  SIGTERM, SIGINT       stop accepting, let transactions in flight finish (limits.drain_timeout), exit
+`,
+  async run(argv) {
+    const { values } = parse(argv, {
+      config: { type: 'string', short: 'c' },
+      instance: { type: 'string', short: 'i' },
+    })
+    const instance = values.instance
+    if (instance !== undefined && !INSTANCE_NAMES.includes(instance as InstanceName)) {
+      throw new UsageError(`--instance must be outbound or inbound, got ${JSON.stringify(instance)}`)
+    }
+    let service: Service
+    try {
+      service = await Service.start({
+        configFile: configPath(values.config),
+        instances: instance ? [instance as InstanceName] : undefined,
+      })
+    } catch (err) {
+      const issues = configIssues(err)
+      if (!issues) throw err
+      process.stderr.write(`smarthost-guard: the policy is invalid:\n${issues.map((i) => `  ${i}`).join('\n')}\n`)
+      return 1
+    }
+    process.on('SIGHUP', () => {
+      service.log.info('SIGHUP: reloading the policy')
+      void service.reload()
+    })
+    const stop = (signal: string) => {
+      service.log.info({ signal }, 'stopping')
+      service.shutdown().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          service.log.error({ err }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+    return -1
+  },
+}

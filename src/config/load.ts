@@ -1,0 +1,173 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { LineCounter, isMap, isPair, isScalar, parseDocument } from 'yaml'
+import type { Document, Node } from 'yaml'
+import type { z } from 'zod'
+import { parseCredentials } from '../auth/credentials.js'
+import { RelayError } from '../errors/relay-error.js'
+import { deepFreeze } from './freeze.js'
+import type { Policy } from './schema.js'
+import { INSTANCE_NAMES, policySchema } from './schema.js'
+
+/** A validated, frozen policy tree and the contents of every file it names. */
+export interface LoadedPolicy {
+  readonly file: string
+  readonly policy: Policy
+  /** Absolute path → contents: certificates, keys, credentials, recipient lists, passwords. */
+  readonly files: ReadonlyMap<string, string>
+}
+
+/**
+ * Loads and validates a policy file. Every problem is reported at once, each as
+ * `file:line:col key: what is wrong`; then this throws RELAY_ERR_CONFIG_INVALID.
+ */
+export async function loadPolicy(file: string): Promise<LoadedPolicy> {
+  const path = resolve(file)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new RelayError('RELAY_ERR_CONFIG_READ', [path, (err as Error).message], { cause: err })
+  }
+  return parsePolicy(path, text)
+}
+
+/** Validates policy text as if read from `path` (used by tests and reload). */
+export async function parsePolicy(path: string, text: string): Promise<LoadedPolicy> {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false })
+  const issues: string[] = doc.errors.map((e) => {
+    const pos = e.linePos?.[0]
+    return `${path}:${pos?.line ?? 1}:${pos?.col ?? 1} ${e.message.split('\n')[0]}`
+  })
+  if (issues.length) throw invalid(issues)
+  const parsed = policySchema.safeParse(doc.toJS() ?? {})
+  if (!parsed.success) throw invalid(parsed.error.issues.map((i) => formatIssue(path, doc, lines, i)))
+  const policy = parsed.data
+  resolvePaths(policy, dirname(path))
+  const files = await readNamedFiles(path, doc, lines, policy, issues)
+  if (issues.length) throw invalid(issues)
+  return { file: path, policy: deepFreeze(policy), files }
+}
+
+function invalid(issues: string[]): RelayError {
+  const err = new RelayError('RELAY_ERR_CONFIG_INVALID', [issues.join('\n')])
+  return Object.assign(err, { issues })
+}
+
+/** The list of issues carried by a RELAY_ERR_CONFIG_INVALID error. */
+export function configIssues(err: unknown): string[] | null {
+  return err instanceof RelayError && err.code === 'RELAY_ERR_CONFIG_INVALID'
+    ? ((err as RelayError & { issues?: string[] }).issues ?? [err.message])
+    : null
+}
+
+type PathKey = PropertyKey
+
+function formatIssue(file: string, doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): string {
+  const path = issue.path
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((k) => `${where(file, doc, lines, [...path, k], true)} ${keyName([...path, k])}: unknown key`)
+      .join('\n')
+  }
+  return `${where(file, doc, lines, path, false)} ${keyName(path)}: ${issue.message}`
+}
+
+/** "instances.outbound.listeners[0].port" */
+export function keyName(path: readonly PathKey[]): string {
+  return (
+    path
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`))
+      .join('') || '(top level)'
+  )
+}
+
+/** file:line:col of the deepest node on `path` that exists; the key itself when `atKey`. */
+function where(file: string, doc: Document, lines: LineCounter, path: readonly PathKey[], atKey: boolean): string {
+  for (let n = path.length; n >= 0; n--) {
+    const offset = nodeOffset(doc, path.slice(0, n), atKey && n === path.length)
+    if (offset !== null) {
+      const pos = lines.linePos(offset)
+      return `${file}:${pos.line}:${pos.col}`
+    }
+  }
+  return `${file}:1:1`
+}
+
+function nodeOffset(doc: Document, path: readonly PathKey[], atKey: boolean): number | null {
+  if (path.length === 0) return doc.contents?.range?.[0] ?? 0
+  const parent = doc.getIn(path.slice(0, -1) as unknown[], true)
+  const last = path[path.length - 1]
+  if (isMap(parent)) {
+    const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === last)
+    if (!pair) return null
+    const target = atKey ? pair.key : (pair.value ?? pair.key)
+    return (target as Node | null)?.range?.[0] ?? null
+  }
+  const node = doc.getIn(path as unknown[], true) as Node | undefined
+  return node?.range?.[0] ?? null
+}
+
+/** Relative file names in the policy are relative to the policy file's folder. */
+function resolvePaths(policy: Policy, base: string): void {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p))
+  for (const inst of Object.values(policy.instances)) {
+    if (!inst) continue
+    for (const l of inst.listeners) {
+      if (l.cert) l.cert = abs(l.cert)
+      if (l.key) l.key = abs(l.key)
+    }
+    if (inst.relay.credentials) inst.relay.credentials = abs(inst.relay.credentials)
+    for (const d of Object.values(inst.local.domains)) {
+      if (d.valid_file) d.valid_file = abs(d.valid_file)
+      if (d.invalid_file) d.invalid_file = abs(d.invalid_file)
+    }
+    for (const hop of inst.next_hops) if (hop.auth) hop.auth.password_file = abs(hop.auth.password_file)
+  }
+}
+
+/** Reads every file the policy names, reporting a missing or malformed one at its key. */
+async function readNamedFiles(
+  file: string,
+  doc: Document,
+  lines: LineCounter,
+  policy: Policy,
+  issues: string[],
+): Promise<Map<string, string>> {
+  const wanted: { path: readonly PathKey[]; name: string; parse?: (text: string) => string[] }[] = []
+  for (const name of INSTANCE_NAMES) {
+    const inst = policy.instances[name]
+    if (!inst) continue
+    const at = ['instances', name] as const
+    inst.listeners.forEach((l, i) => {
+      if (l.cert) wanted.push({ path: [...at, 'listeners', i, 'cert'], name: l.cert })
+      if (l.key) wanted.push({ path: [...at, 'listeners', i, 'key'], name: l.key })
+    })
+    const creds = inst.relay.credentials
+    if (creds) {
+      wanted.push({ path: [...at, 'relay', 'credentials'], name: creds, parse: (t) => parseCredentials(creds, t).issues })
+    }
+    for (const [domain, d] of Object.entries(inst.local.domains)) {
+      if (d.valid_file) wanted.push({ path: [...at, 'local', 'domains', domain, 'valid_file'], name: d.valid_file })
+      if (d.invalid_file) wanted.push({ path: [...at, 'local', 'domains', domain, 'invalid_file'], name: d.invalid_file })
+    }
+    inst.next_hops.forEach((h, i) => {
+      if (h.auth) wanted.push({ path: [...at, 'next_hops', i, 'auth', 'password_file'], name: h.auth.password_file })
+    })
+  }
+  const files = new Map<string, string>()
+  await Promise.all(
+    wanted.map(async (w) => {
+      try {
+        const text = files.get(w.name) ?? (await readFile(w.name, 'utf8'))
+        files.set(w.name, text)
+        for (const problem of w.parse?.(text) ?? []) issues.push(problem)
+      } catch (err) {
+        const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message
+        issues.push(`${where(file, doc, lines, w.path, false)} ${keyName(w.path)}: cannot read ${w.name}: ${reason}`)
+      }
+    }),
+  )
+  return files
+}

@@ -1,0 +1,244 @@
+import { hostname as osHostname } from 'node:os'
+import { z } from 'zod'
+import { CHECKS } from '../checks/index.js'
+import { STAGES } from '../pipeline/types.js'
+import { checkEntrySchema } from './check-entry.js'
+import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './units.js'
+
+// The policy tree. Every object is strict (an unknown key is an error, never silently
+// ignored), every field says what it means in .describe(), and defaults live here only.
+// `smarthost-guard explain-config` prints these descriptions.
+
+const listenerSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/, 'use lower case letters, digits, - and _')
+      .describe('Name used in logs, metrics and the Received header'),
+    address: ipAddress().describe('Address to listen on'),
+    port: port().describe('TCP port; 0 picks a free one (tests)'),
+    tls: z
+      .enum(['none', 'starttls', 'implicit'])
+      .default('starttls')
+      .describe('none: plain only; starttls: plain with STARTTLS (ports 25/587); implicit: TLS from the first byte (port 465)'),
+    cert: z.string().optional().describe('PEM certificate chain; without cert/key an ephemeral self-signed one is made'),
+    key: z.string().optional().describe('PEM private key for cert'),
+    auth: z
+      .boolean()
+      .default(false)
+      .describe('Offer SMTP AUTH (PLAIN, LOGIN); it is only ever offered after TLS is up'),
+    proxy_from: z
+      .array(cidr())
+      .default([])
+      .describe('Load balancer addresses whose connections start with a PROXY protocol header (v1/v2)'),
+    max_connections: z.number().int().positive().optional().describe('Overrides limits.connections_per_listener'),
+  })
+  .refine((l) => !(l.auth && l.tls === 'none'), {
+    message: 'auth needs tls: starttls or implicit (passwords are never accepted in clear text)',
+    path: ['auth'],
+  })
+  .refine((l) => (l.cert === undefined) === (l.key === undefined), {
+    message: 'give both cert and key, or neither',
+    path: ['cert'],
+  })
+
+const nextHopObject = z.strictObject({
+  host: host().describe('Host name or address of the next hop'),
+  port: port().default(25).describe('TCP port'),
+  tls: z
+    .enum(['none', 'opportunistic', 'required', 'implicit'])
+    .default('opportunistic')
+    .describe('opportunistic: STARTTLS when offered; required: refuse to send without STARTTLS; implicit: TLS on connect'),
+  verify_cert: z
+    .boolean()
+    .optional()
+    .describe('Verify the next hop certificate; default false for opportunistic, true otherwise'),
+  auth: z
+    .strictObject({
+      user: z.string().min(1).describe('User name'),
+      password_file: z.string().describe('File whose first line is the password'),
+    })
+    .optional()
+    .describe('SMTP AUTH towards the next hop'),
+  max_connections: z.number().int().positive().default(20).describe('Pooled connections to this hop'),
+  connect_timeout: duration().prefault('10s').describe('How long to wait for the TCP connection and greeting'),
+  timeout: duration().prefault('2m').describe('How long to wait for any later reply'),
+})
+
+const nextHopSchema = z.union([
+  z
+    .string()
+    .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i, 'expected host:port, e.g. 127.0.0.1:2500 or [::1]:25')
+    .transform((s) => {
+      const i = s.lastIndexOf(':')
+      return nextHopObject.parse({ host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) })
+    }),
+  nextHopObject,
+])
+
+const localDomainSchema = z.strictObject({
+  valid: z.array(z.string().min(1)).optional().describe('Accepted local parts; absent means every local part'),
+  invalid: z.array(z.string().min(1)).optional().describe('Refused local parts; wins over valid'),
+  valid_file: z.string().optional().describe('File with one accepted local part per line, added to valid'),
+  invalid_file: z.string().optional().describe('File with one refused local part per line, added to invalid'),
+})
+
+const instanceSchema = z.strictObject({
+  hostname: hostname().optional().describe('Overrides the top-level hostname for this instance'),
+  listeners: z.array(listenerSchema).min(1).describe('Where this instance accepts SMTP connections'),
+  relay: z
+    .strictObject({
+      networks: z
+        .array(cidr())
+        .default([])
+        .describe('Clients in these networks may relay to any recipient without AUTH (Postfix mynetworks)'),
+      credentials: z
+        .string()
+        .optional()
+        .describe('File of "user:$scrypt$..." lines (smarthost-guard passwd prints a hash); users may relay after AUTH'),
+    })
+    .prefault({})
+    .describe('Who may send to non-local recipients'),
+  local: z
+    .strictObject({
+      domains: z
+        .record(hostname(), localDomainSchema.prefault({}))
+        .default({})
+        .describe('Domains this instance accepts mail for, each with optional recipient lists'),
+      recipient_delimiter: z
+        .string()
+        .max(1)
+        .default('+')
+        .describe('Address extension delimiter: alice+tag is judged as alice; "" turns it off'),
+    })
+    .prefault({})
+    .describe('Local domains and recipients (the inbound instance accepts only these)'),
+  next_hops: z
+    .array(nextHopSchema)
+    .min(1)
+    .describe('Where accepted mail goes, tried in order (failover); "host:port" or an object'),
+  limits: z
+    .strictObject({
+      message_size: byteSize().prefault('25MiB').describe('Largest message accepted (SIZE); 552 5.3.4 above it'),
+      recipients_per_message: z.number().int().positive().default(100).describe('452 4.5.3 above it'),
+      connections_per_listener: z.number().int().positive().default(500).describe('421 4.3.2 above it'),
+      idle_timeout: duration().prefault('5m').describe('Drop a client that sends nothing for this long (RFC 5321: 5m)'),
+      command_timeout: duration().prefault('60s').describe('Longest the checks of one command may take before 451 4.3.0'),
+      drain_timeout: duration().prefault('30s').describe('On SIGTERM, how long in-flight transactions may finish'),
+    })
+    .prefault({})
+    .describe('Per-listener limits and timeouts'),
+  smtp: z
+    .strictObject({
+      banner: z.string().default('').describe('Text after "ESMTP" in the greeting'),
+      bare_line_endings: z
+        .enum(['normalize', 'reject'])
+        .default('normalize')
+        .describe('Bare CR or LF in DATA: normalize to CRLF before relaying, or reject with 550 5.6.11'),
+    })
+    .prefault({})
+    .describe('Protocol behaviour'),
+  scoring: z
+    .strictObject({
+      tempfail_at: z.number().nullable().default(null).describe('Score at which a transaction is tempfailed (451 4.7.1)'),
+      reject_at: z.number().nullable().default(null).describe('Score at which a transaction is rejected (550 5.7.1)'),
+      decide_at: z
+        .array(z.enum(STAGES))
+        .default(['rcpt', 'data'])
+        .describe('Stages at which the score is compared with the thresholds'),
+    })
+    .prefault({})
+    .describe('Turning the checks\u2019 added scores into decisions'),
+  reply_url: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('Overrides the top-level reply_url for this instance'),
+  admin: z
+    .strictObject({ address: ipAddress(), port: port() })
+    .optional()
+    .describe('Admin HTTP listener when this instance runs alone (serve --instance)'),
+  checks: z
+    .array(checkEntrySchema(CHECKS))
+    .default([])
+    .describe('Policy checks, run in this order within their stage after the core checks'),
+}).superRefine((inst, ctx) => {
+  inst.listeners.forEach((l, i) => {
+    if (l.auth && !inst.relay.credentials) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listeners', i, 'auth'],
+        message: 'auth is offered but relay.credentials names no credentials file',
+      })
+    }
+  })
+})
+
+/** The whole policy tree (policies/relay.yaml). */
+export const policySchema = z
+  .strictObject({
+    hostname: hostname()
+      .default(osHostname().toLowerCase())
+      .describe('Our name in the greeting, the Received header and the EHLO to next hops'),
+    reply_url: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('URL appended to every refusal; {code}, {enhanced}, {reason} and {session} are filled in'),
+    admin: z
+      .strictObject({
+        address: ipAddress().default('127.0.0.1').describe('Admin HTTP address (/metrics, /healthz, /readyz)'),
+        port: port().default(9465).describe('Admin HTTP port'),
+      })
+      .prefault({})
+      .describe('Admin HTTP listener'),
+    dns: z
+      .strictObject({
+        servers: z
+          .array(z.string().regex(/^(\[[0-9a-f:.]+\]|[0-9a-f:.]+)(:\d{1,5})?$/i, 'expected addr or addr:port'))
+          .default([])
+          .describe('Resolvers to query ("127.0.0.1", "127.0.0.1:5353", "[::1]:53"); empty = /etc/resolv.conf'),
+        timeout: duration().prefault('2s').describe('Per-try query timeout'),
+        tries: z.number().int().min(1).max(5).default(2).describe('Tries per query'),
+      })
+      .prefault({})
+      .describe('DNS resolver used by every check'),
+    log: z
+      .strictObject({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
+      .prefault({})
+      .describe('Logging'),
+    instances: z
+      .strictObject({
+        outbound: instanceSchema.optional().describe('Customer submission: heavy abuse checks'),
+        inbound: instanceSchema.optional().describe('MX traffic from the internet: light UCE checks'),
+      })
+      .refine((i) => i.outbound ?? i.inbound, 'define at least one of outbound and inbound')
+      .describe('The two instances'),
+  })
+  .superRefine((policy, ctx) => {
+    // Two listeners on one address and port would fail only at start; say so at validation.
+    const seen = new Map<string, string>()
+    for (const [name, inst] of Object.entries(policy.instances)) {
+      inst?.listeners.forEach((l, i) => {
+        const where = `${l.address}:${l.port}`
+        const other = seen.get(where)
+        if (l.port !== 0 && other) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['instances', name, 'listeners', i, 'port'],
+            message: `${where} is already used by ${other}`,
+          })
+        }
+        seen.set(where, `instances.${name}.listeners[${i}]`)
+      })
+    }
+  })
+
+export type Policy = z.output<typeof policySchema>
+export type InstanceName = 'outbound' | 'inbound'
+export type InstanceConfig = z.output<typeof instanceSchema>
+export type ListenerConfig = z.output<typeof listenerSchema>
+export type NextHopConfig = z.output<typeof nextHopObject>
+export const INSTANCE_NAMES: readonly InstanceName[] = ['outbound', 'inbound']

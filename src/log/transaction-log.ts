@@ -1,0 +1,42 @@
+import type { Logger } from 'pino'
+import { transactionsTotal } from '../metrics/relay-metrics.js'
+import type { SessionRecord, TransactionRecord } from '../pipeline/record.js'
+
+/**
+ * Writes the one log line of a finished transaction: the full record as JSON fields, and as
+ * `msg` a one-line summary in the spirit of Postfix's maillog, so `jq -r .msg` reads like it.
+ */
+export function logTransaction(log: Logger, session: SessionRecord, tx: TransactionRecord): void {
+  transactionsTotal.inc({ instance: session.instance, outcome: tx.outcome ?? 'aborted' })
+  const level = tx.outcome === 'delivered' ? 'info' : tx.outcome === 'aborted' ? 'debug' : 'info'
+  log[level]({ event: 'transaction', session, tx }, summaryLine(session, tx))
+}
+
+/** "ID: client=ptr[addr]:port, helo=<..>, user=.., from=<..>, to=<..>, size=N, …, status=… (reply)" */
+export function summaryLine(session: SessionRecord, tx: TransactionRecord): string {
+  const parts = [
+    `client=${session.client.ptr ?? 'unknown'}[${session.client.address}]:${session.client.port}`,
+    `helo=<${session.helo ?? ''}>`,
+  ]
+  if (session.user) parts.push(`user=${session.user}`)
+  parts.push(`from=<${tx.mailFrom}>`)
+  const to = tx.rcpts.map((r) => `<${r.address}>${r.accepted ? '' : '!'}`)
+  if (to.length) parts.push(`to=${to.join(',')}`)
+  if (tx.size !== null) parts.push(`size=${tx.size}`)
+  const score = session.score + tx.score
+  if (score) parts.push(`score=${Math.round(score * 100) / 100}`)
+  const flags = [...session.flags, ...tx.flags]
+  if (flags.length) parts.push(`flags=${flags.join(',')}`)
+  if (tx.nextHop) parts.push(`relay=${tx.nextHop.host}`)
+  if (tx.timings.end) parts.push(`delay=${((tx.timings.end - tx.timings.start) / 1000).toFixed(3)}`)
+  parts.push(`status=${STATUS[tx.outcome ?? 'aborted']}${tx.reply ? ` (${tx.reply})` : ''}`)
+  return `${session.instance}/${session.listener} ${tx.id}: ${parts.join(', ')}`
+}
+
+const STATUS: Record<NonNullable<TransactionRecord['outcome']>, string> = {
+  delivered: 'sent',
+  rejected: 'reject',
+  tempfailed: 'deferred',
+  quarantined: 'quarantined',
+  aborted: 'aborted',
+}

@@ -1,0 +1,62 @@
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import { registry } from './registry.js'
+
+/** A route handler of the admin listener. */
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>
+
+/**
+ * The admin HTTP listener: /metrics (Prometheus), /healthz (the process is alive), /readyz
+ * (every listener accepts connections). Other features add routes with `route()`.
+ */
+export class AdminServer {
+  readonly #server: Server
+  readonly #routes = new Map<string, AdminHandler>()
+  readonly #log: Logger
+
+  constructor(opts: { ready: () => boolean; log: Logger }) {
+    this.#log = opts.log
+    this.route('GET', '/metrics', async (_req, res) => {
+      const body = await registry.metrics()
+      res.writeHead(200, { 'content-type': registry.contentType }).end(body)
+    })
+    this.route('GET', '/healthz', (_req, res) => json(res, 200, { status: 'ok' }))
+    this.route('GET', '/readyz', (_req, res) => {
+      const ok = opts.ready()
+      json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' })
+    })
+    this.#server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://admin')
+      const handler = this.#routes.get(`${req.method ?? 'GET'} ${url.pathname}`)
+      if (!handler) return json(res, 404, { error: 'not found' })
+      Promise.resolve(handler(req, res, url)).catch((err: unknown) => {
+        this.#log.error({ err, path: url.pathname }, 'admin request failed')
+        if (!res.headersSent) json(res, 500, { error: 'internal error' })
+      })
+    })
+  }
+
+  /** Adds a handler for `METHOD /path`. */
+  route(method: string, path: string, handler: AdminHandler): void {
+    this.#routes.set(`${method} ${path}`, handler)
+  }
+
+  async listen(port: number, address: string): Promise<AddressInfo> {
+    this.#server.listen(port, address)
+    await once(this.#server, 'listening')
+    return this.#server.address() as AddressInfo
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections()
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+  }
+}
+
+/** Sends a JSON response. */
+export function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}

@@ -1,0 +1,100 @@
+import { Counter, Gauge, Histogram } from 'prom-client'
+import { registry } from './registry.js'
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+/** Connections accepted, by instance and listener. */
+export const connectionsTotal = new Counter({
+  name: 'smarthost_connections_total',
+  help: 'SMTP connections accepted',
+  labelNames: ['instance', 'listener'] as const,
+  registers: [registry],
+})
+
+/** Connections open now. */
+export const connectionsActive = new Gauge({
+  name: 'smarthost_connections_active',
+  help: 'SMTP connections open now',
+  labelNames: ['instance', 'listener'] as const,
+  registers: [registry],
+})
+
+/** Transactions ended, by outcome: delivered, rejected, tempfailed, quarantined, aborted. */
+export const transactionsTotal = new Counter({
+  name: 'smarthost_transactions_total',
+  help: 'Mail transactions ended, by outcome',
+  labelNames: ['instance', 'outcome'] as const,
+  registers: [registry],
+})
+
+/** Replies from next hops by class (2xx, 4xx, 5xx, error for no reply). */
+export const nextHopReplies = new Counter({
+  name: 'smarthost_nexthop_replies_total',
+  help: 'Final replies from next hops, by class; error means the hop could not be reached',
+  labelNames: ['instance', 'next_hop', 'class'] as const,
+  registers: [registry],
+})
+
+/** Time from handing a message to a next hop to its final reply. */
+export const nextHopDuration = new Histogram({
+  name: 'smarthost_nexthop_duration_seconds',
+  help: 'Time a next hop took to accept or refuse a message',
+  labelNames: ['instance', 'next_hop'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+})
+
+/** Time from the end of DATA to our final reply (checks plus next hop). */
+export const dataReplyDuration = new Histogram({
+  name: 'smarthost_data_reply_duration_seconds',
+  help: 'Time from the end of DATA to the reply sent to the client',
+  labelNames: ['instance'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+})
+
+/** Check verdicts, by check and outcome. */
+export const checkResults = new Counter({
+  name: 'smarthost_check_results_total',
+  help: 'Check verdicts by check and outcome (continue, accept, tag, tempfail, reject, quarantine, error)',
+  labelNames: ['check', 'outcome', 'mode'] as const,
+  registers: [registry],
+})
+
+/** Time each check takes. */
+export const checkDuration = new Histogram({
+  name: 'smarthost_check_duration_seconds',
+  help: 'Time a check took',
+  labelNames: ['check'] as const,
+  buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  registers: [registry],
+})
+
+/** Replies we sent that refused something, by SMTP stage and basic code. */
+export const refusalsTotal = new Counter({
+  name: 'smarthost_refusals_total',
+  help: 'Refusals sent to clients, by stage and reply code',
+  labelNames: ['instance', 'stage', 'code'] as const,
+  registers: [registry],
+})
+
+/** Configuration reloads that took effect. */
+export const configReloads = new Counter({
+  name: 'smarthost_config_reloads_total',
+  help: 'Configuration reloads (SIGHUP) that took effect',
+  registers: [registry],
+})
+
+/** Reloads refused because the new policy tree did not validate. */
+export const configReloadFailures = new Counter({
+  name: 'smarthost_config_reload_failures_total',
+  help: 'Reloads refused because the new policy tree was invalid; the old one keeps running',
+  registers: [registry],
+})
+
+/** 1 while the process accepts connections, 0 while draining. */
+export const ready = new Gauge({
+  name: 'smarthost_ready',
+  help: '1 while every listener accepts connections, 0 while starting or draining',
+  registers: [registry],
+})

@@ -1,0 +1,63 @@
+import type { CheckResult } from './types.js'
+
+/** What we know about one connection. Plain JSON: it is logged and becomes ticket evidence. */
+export interface SessionRecord {
+  id: string
+  instance: string
+  listener: string
+  client: { address: string; port: number; ptr: string | null }
+  server: { address: string; port: number }
+  helo: string | null
+  tls: { protocol: string; cipher: string } | null
+  user: string | null
+  /** The client address is in the instance's relay networks. */
+  relayClient: boolean
+  /** The policy class of the client (e.g. `residential-dynamic`); `unknown` until classified. */
+  clientClass: string
+  score: number
+  flags: string[]
+  checks: CheckResult[]
+  startedAt: number
+  transactions: number
+}
+
+/** One recipient of a transaction and what became of it. */
+export interface RecipientRecord {
+  address: string
+  /** Recipient domain, lower case, Unicode form; empty for the domainless `postmaster`. */
+  domain: string
+  local: boolean
+  accepted: boolean
+  reply?: string
+}
+
+export type TransactionOutcome = 'delivered' | 'rejected' | 'tempfailed' | 'quarantined' | 'aborted'
+
+/** One MAIL … DATA (or RSET) transaction. */
+export interface TransactionRecord {
+  id: string
+  session: string
+  mailFrom: string
+  /** MAIL FROM parameters (SIZE, BODY, SMTPUTF8, RET, ENVID). */
+  params: Record<string, string | boolean>
+  rcpts: RecipientRecord[]
+  size: number | null
+  score: number
+  flags: string[]
+  checks: CheckResult[]
+  /** A tempfail was given in this transaction; a score may then not turn into a reject. */
+  tempfailed: boolean
+  /** A check asked to quarantine the message; applied at the end of DATA. */
+  quarantine: string | null
+  nextHop: { host: string; reply: string; ms: number; attempts: NextHopAttempt[] } | null
+  reply: string | null
+  outcome: TransactionOutcome | null
+  timings: { start: number; data: number | null; end: number | null }
+}
+
+/** One delivery attempt to one next hop. */
+export interface NextHopAttempt {
+  host: string
+  reply: string
+  ms: number
+}

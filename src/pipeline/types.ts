@@ -1,0 +1,118 @@
+import type { Logger } from 'pino'
+import type { z } from 'zod'
+import type { InstanceConfig } from '../config/schema.js'
+import type { SmtpReply } from '../errors/smtp-reply.js'
+import type { Resolver } from '../dns/resolver.js'
+import type { LocalDomains } from '../relay/local-domains.js'
+import type { MessageData } from '../relay/message.js'
+import type { SessionRecord, TransactionRecord, RecipientRecord } from './record.js'
+
+/** The SMTP stages checks run at, in session order. */
+export const STAGES = ['connect', 'helo', 'auth', 'mail', 'rcpt', 'data'] as const
+export type Stage = (typeof STAGES)[number]
+
+/** Stages whose tags belong to the connection rather than to one transaction. */
+export const SESSION_STAGES: ReadonlySet<Stage> = new Set(['connect', 'helo', 'auth'])
+
+/**
+ * What a check decides. `continue` has no opinion; `accept` trusts the client and skips the
+ * remaining non-core checks of this stage only; `tag` adds score and flags; `tempfail` and
+ * `reject` end the stage with the reply; `quarantine` (data only) holds the message.
+ */
+export type Verdict =
+  | { kind: 'continue'; detail?: string }
+  | { kind: 'accept'; detail: string }
+  | { kind: 'tag'; score: number; flags: readonly string[]; detail: string }
+  | { kind: 'tempfail'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
+  | { kind: 'reject'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
+  | { kind: 'quarantine'; reason: string; flags?: readonly string[]; detail?: string }
+
+/** How a check ended, as recorded: a verdict kind, or `error` for a fault or timeout. */
+export type Outcome = Verdict['kind'] | 'error'
+
+/** One line of a record: what one check said about the session, transaction or recipient. */
+export interface CheckResult {
+  check: string
+  stage: Stage
+  outcome: Outcome
+  /** True when the check runs in warn mode and its refusal was only logged. */
+  warn?: true
+  score?: number
+  flags?: readonly string[]
+  detail?: string
+  reply?: string
+  /** The recipient a rcpt-stage verdict was about. */
+  rcpt?: string
+  ms: number
+}
+
+/** The AUTH attempt seen by `auth` checks, after the password was verified. */
+export interface AuthAttempt {
+  username: string
+  method: string
+  success: boolean
+}
+
+/** What a check sees. Fields beyond `session` exist from the stage that fills them. */
+export interface StageContext {
+  readonly stage: Stage
+  readonly session: Readonly<SessionRecord>
+  readonly tx?: Readonly<TransactionRecord>
+  /** The recipient being decided, at the rcpt stage. */
+  readonly rcpt?: Readonly<RecipientRecord>
+  /** The received message, at the data stage. */
+  readonly message?: MessageData
+  /** The AUTH attempt, at the auth stage. */
+  readonly auth?: AuthAttempt
+  readonly log: Logger
+}
+
+/** Services a check may use; tests aim them at loopback servers. */
+export interface CheckDeps {
+  readonly resolver: Resolver
+  readonly log: Logger
+  readonly now: () => number
+}
+
+export type CheckFn = (ctx: StageContext) => Verdict | Promise<Verdict>
+
+/** What a core check derives its configuration from: its instance's section and compiled lists. */
+export interface CoreSource {
+  readonly config: InstanceConfig
+  readonly localDomains: LocalDomains
+}
+
+/** A check id: `<stage>.<name>` in lower_snake, e.g. `rcpt.relay_auth`. */
+export type CheckId = `${Stage}.${string}`
+
+/**
+ * A check: a named unit that runs at one stage and returns a verdict.
+ *
+ * Policy checks declare `options` (a strict zod object) and are listed under an instance's
+ * `checks:`. Core checks declare `core` instead: they derive their configuration from the
+ * instance (relay networks, local domains, limits), always run first in their stage, cannot
+ * be put in warn mode and are never skipped by an `accept`.
+ */
+export interface CheckDefinition<C = unknown> {
+  readonly id: CheckId
+  readonly stage: Stage
+  /** One sentence for `explain-config`: what it checks and its verdicts. */
+  readonly description: string
+  readonly options?: z.ZodObject
+  readonly core?: (instance: CoreSource) => C | undefined
+  create(config: C, deps: CheckDeps): CheckFn
+}
+
+/** Declares a policy check whose options come from the policy tree. */
+export function defineCheck<S extends z.ZodObject>(
+  def: Omit<CheckDefinition<z.output<S>>, 'options' | 'core'> & { options: S },
+): CheckDefinition<z.output<S>> {
+  return def
+}
+
+/** Declares a core check whose configuration is derived from the instance. */
+export function defineCoreCheck<C>(
+  def: Omit<CheckDefinition<C>, 'options' | 'core'> & { core: (instance: CoreSource) => C | undefined },
+): CheckDefinition<C> {
+  return def
+}

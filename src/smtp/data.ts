@@ -1,0 +1,79 @@
+import type { Readable } from 'node:stream'
+import { localError, relayed } from '../errors/replies.js'
+import type { SmtpReply } from '../errors/smtp-reply.js'
+import { dataReplyDuration, refusalsTotal } from '../metrics/relay-metrics.js'
+import { normalizeLineEndings, readMessage } from '../relay/message.js'
+import { receivedHeader } from '../relay/received.js'
+import type { Session } from './session.js'
+
+/**
+ * Handles DATA before-queue: read the message (size-capped), run the data stage, add our
+ * Received header, hand the message to a next hop and answer with what the next hop said.
+ * Resolves with the 250 reply; throws the refusal otherwise. Nothing is acknowledged that a
+ * next hop has not accepted.
+ */
+export async function relayMessage(session: Session, stream: Readable): Promise<SmtpReply> {
+  const tx = session.tx
+  if (!tx) throw localError()
+  const policy = session.policy
+  let message
+  try {
+    message = await readMessage(stream, policy.config.limits.message_size)
+  } catch (err) {
+    session.endTransaction('aborted')
+    throw err
+  }
+  const started = performance.now()
+  tx.timings.data = Date.now()
+  tx.size = message.size
+  try {
+    const decision = await session.dataChecks(message)
+    if (decision?.kind === 'reject' || decision?.kind === 'tempfail') {
+      refusalsTotal.inc({ instance: policy.name, stage: 'data', code: decision.reply.code })
+      session.endTransaction(decision.kind === 'reject' ? 'rejected' : 'tempfailed', decision.reply)
+      throw decision.reply
+    }
+    if (decision?.kind === 'quarantine' || tx.quarantine) {
+      // No quarantine store is configured: holding the message is impossible, so defer it
+      // rather than pretend we have it.
+      session.log.error({ reason: decision?.kind === 'quarantine' ? decision.reason : tx.quarantine }, 'quarantine requested but no quarantine store is configured')
+      const reply = localError()
+      session.endTransaction('tempfailed', reply)
+      throw reply
+    }
+    const recipients = tx.rcpts.filter((r) => r.accepted).map((r) => r.address)
+    const header = receivedHeader(session.record, tx, { hostname: policy.hostname, esmtp: session.esmtp, recipients })
+    const raw = Buffer.concat([Buffer.from(header, 'latin1'), normalizeLineEndings(message.raw)])
+    const result = await session.env.nextHops().deliver({
+      id: tx.id,
+      from: tx.mailFrom,
+      to: recipients,
+      raw,
+      eightBit: String(tx.params.BODY ?? '').toUpperCase() === '8BITMIME',
+      smtputf8: tx.params.SMTPUTF8 === true,
+    })
+    tx.nextHop = {
+      host: result.host ?? 'none',
+      reply: result.reply.toString(),
+      ms: Math.round(result.attempts.reduce((sum, a) => sum + a.ms, 0) * 10) / 10,
+      attempts: result.attempts,
+    }
+    for (const refused of result.refused) {
+      const rcpt = tx.rcpts.find((r) => r.address === refused.address)
+      if (rcpt) rcpt.reply = refused.reply
+    }
+    if (!result.accepted) {
+      refusalsTotal.inc({ instance: policy.name, stage: 'data', code: result.reply.code })
+      session.endTransaction(result.reply.isPermanent ? 'rejected' : 'tempfailed', result.reply)
+      throw result.reply
+    }
+    if (result.refused.length) {
+      session.log.error({ tx: tx.id, refused: result.refused }, 'next hop refused some recipients after accepting others')
+    }
+    const reply = relayed(tx.id, result.reply.toString())
+    session.endTransaction('delivered', reply)
+    return reply
+  } finally {
+    dataReplyDuration.observe({ instance: policy.name }, (performance.now() - started) / 1000)
+  }
+}

@@ -1,0 +1,231 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { SMTPServer } from 'smtp-server'
+import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server'
+import type { Logger } from 'pino'
+import type { InstancePolicy } from '../config/instance-policy.js'
+import type { ListenerConfig } from '../config/schema.js'
+import { listenerBusy, localError, shuttingDown } from '../errors/replies.js'
+import { RelayError } from '../errors/relay-error.js'
+import { SmtpReply } from '../errors/smtp-reply.js'
+import { connectionsActive, connectionsTotal } from '../metrics/relay-metrics.js'
+import type { Resolver } from '../dns/resolver.js'
+import type { NextHops } from '../relay/next-hops.js'
+import { relayMessage } from './data.js'
+import { installEnhancedCodes } from './enhanced-codes.js'
+import { Session } from './session.js'
+import type { TlsMaterial } from './tls.js'
+
+/** What a listener needs from its instance. */
+export interface ListenerEnv {
+  readonly policy: () => InstancePolicy
+  readonly nextHops: () => NextHops
+  readonly resolver: () => Resolver
+  readonly log: Logger
+}
+
+interface Connection {
+  session: { id: string }
+  send(code: number, text: string): void
+}
+
+/**
+ * One listening socket of an instance, on smtp-server. Maps smtp-server's hooks to Session
+ * methods and SmtpReply errors to replies (with the operator's URL). Every session takes the
+ * instance's policy snapshot at connect and keeps it until it ends.
+ */
+export class Listener {
+  readonly config: ListenerConfig
+  readonly #env: ListenerEnv
+  readonly #server: SMTPServer
+  readonly #sessions = new Map<string, Session>()
+  #draining = false
+
+  constructor(config: ListenerConfig, tls: TlsMaterial | null, env: ListenerEnv) {
+    installEnhancedCodes()
+    this.config = config
+    this.#env = env
+    this.#server = new SMTPServer({ ...this.#options(env.policy()), ...(tls ? { key: tls.key, cert: tls.cert } : {}) })
+    this.#server.on('error', (err) => env.log.error({ err, listener: config.name }, 'listener error'))
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  async listen(): Promise<AddressInfo> {
+    const server = this.#server.server
+    this.#server.listen(this.config.port, this.config.address)
+    try {
+      await once(server, 'listening')
+    } catch (err) {
+      const where = `${this.config.address}:${this.config.port}`
+      throw new RelayError('RELAY_ERR_LISTEN', [where, (err as Error).message], { cause: err })
+    }
+    return server.address() as AddressInfo
+  }
+
+  get address(): AddressInfo | null {
+    return this.#server.server.address() as AddressInfo | null
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size
+  }
+
+  /** Applies a reloaded policy to the options smtp-server reads per connection. */
+  update(policy: InstancePolicy, tls: TlsMaterial | null): void {
+    const { size, banner, name, socketTimeout, closeTimeout } = this.#options(policy)
+    Object.assign(this.#server.options, { size, banner, name, socketTimeout, closeTimeout })
+    if (tls) this.#server.updateSecureContext({ key: tls.key, cert: tls.cert })
+  }
+
+  /**
+   * Stops accepting, says 421 to idle sessions at once and to busy ones when their
+   * transaction ends; after `deadlineMs` every session left is closed with 421.
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    this.#draining = true
+    const closed = new Promise<void>((resolve) => this.#server.server.close(() => resolve()))
+    for (const conn of this.#connections()) {
+      const session = this.#sessions.get(conn.session.id)
+      if (!session?.tx) conn.send(421, shuttingDown().message)
+    }
+    const deadline = setTimeout(() => {
+      for (const conn of this.#connections()) conn.send(421, shuttingDown().message)
+    }, deadlineMs)
+    await closed
+    clearTimeout(deadline)
+  }
+
+  #connections(): Connection[] {
+    return [...(this.#server as unknown as { connections: Set<Connection> }).connections]
+  }
+
+  #options(policy: InstancePolicy): SMTPServerOptions {
+    const c = this.config
+    const limits = policy.config.limits
+    const disabled = [...(c.tls === 'none' ? ['STARTTLS'] : []), ...(c.auth ? [] : ['AUTH'])]
+    return {
+      name: policy.hostname,
+      banner: policy.config.smtp.banner,
+      secure: c.tls === 'implicit',
+      disabledCommands: disabled,
+      authMethods: ['PLAIN', 'LOGIN'],
+      authOptional: true,
+      allowInsecureAuth: false,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      size: limits.message_size,
+      rejectOversized: false,
+      useProxy: c.proxy_from.length ? [...c.proxy_from] : false,
+      socketTimeout: limits.idle_timeout,
+      closeTimeout: limits.drain_timeout,
+      resolver: {
+        reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => {
+          this.#env.resolver().reverse(ip).then((names) => cb(null, names), (err: Error) => cb(err))
+        },
+      },
+      logger: false,
+      onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp)),
+      onSecure: (socket, smtp, cb) => {
+        const tlsSocket = socket as TLSSocket
+        this.#sessions.get(smtp.id)?.secured(tlsSocket.getProtocol() ?? 'TLS', tlsSocket.getCipher().name)
+        cb()
+      },
+      onAuth: (auth, smtp, cb) =>
+        this.#hook(
+          smtp,
+          (err) => (err ? cb(err) : cb(null, { user: auth.username })),
+          () => this.#session(smtp).authenticate(auth),
+        ),
+      onMailFrom: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).mailFrom(address, smtp)),
+      onRcptTo: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).rcptTo(address)),
+      onData: (stream, smtp, cb) => {
+        this.#hook(
+          smtp,
+          (err, reply) => {
+            if (err) return cb(err)
+            cb(null, reply?.message)
+            if (this.#draining) setImmediate(() => this.#sayGoodbye(smtp.id))
+          },
+          async () => {
+            const session = this.#session(smtp)
+            try {
+              return await relayMessage(session, stream)
+            } catch (err) {
+              // A fault (not a refusal) leaves the transaction open: it ends as deferred.
+              if (!(err instanceof SmtpReply)) session.endTransaction('tempfailed', localError())
+              throw err
+            }
+          },
+        )
+      },
+      onClose: (smtp) => {
+        const session = this.#sessions.get(smtp.id)
+        if (!session) return
+        session.close()
+        this.#sessions.delete(smtp.id)
+        connectionsActive.dec({ instance: session.record.instance, listener: this.config.name })
+      },
+    }
+  }
+
+  async #onConnect(smtp: SMTPServerSession): Promise<void> {
+    const policy = this.#env.policy()
+    const session = new Session(
+      { policy, listener: this.config, nextHops: this.#env.nextHops, draining: () => this.#draining, log: this.#env.log },
+      smtp,
+    )
+    this.#sessions.set(smtp.id, session)
+    connectionsTotal.inc({ instance: policy.name, listener: this.config.name })
+    connectionsActive.inc({ instance: policy.name, listener: this.config.name })
+    if (this.#draining) throw shuttingDown()
+    const max = this.config.max_connections ?? policy.config.limits.connections_per_listener
+    if (this.#sessions.size > max) throw listenerBusy()
+    await session.connect()
+  }
+
+  /** Runs a hook's work and answers smtp-server's callback with its result or its refusal. */
+  #hook<T>(smtp: SMTPServerSession, cb: (err: SmtpReply | null, value?: T) => void, work: () => Promise<T>): void {
+    Promise.resolve()
+      .then(work)
+      .then(
+        (value) => cb(null, value),
+        (err: unknown) => cb(this.#reply(err, smtp)),
+      )
+      .catch((err: unknown) => this.#env.log.error({ err }, 'SMTP hook callback failed'))
+  }
+
+  #session(smtp: SMTPServerSession): Session {
+    const session = this.#sessions.get(smtp.id)
+    if (!session) throw new RelayError('RELAY_ERR_SESSION', [smtp.id, 'no session state'])
+    return session
+  }
+
+  #sayGoodbye(id: string): void {
+    const conn = this.#connections().find((c) => c.session.id === id)
+    if (conn && !this.#sessions.get(id)?.tx) conn.send(421, shuttingDown().message)
+  }
+
+  /** Our refusals get the operator's URL; anything else is our fault and becomes 451 4.3.0. */
+  #reply(err: unknown, smtp: SMTPServerSession): SmtpReply {
+    const session = this.#sessions.get(smtp.id)
+    if (err instanceof SmtpReply) {
+      if (err.reason === 'next-hop') return err
+      return err.withUrl(replyUrl(session?.policy.replyUrl ?? null, err, smtp.id))
+    }
+    ;(session?.log ?? this.#env.log).error({ err }, 'internal error, answering 451 4.3.0')
+    return localError().withUrl(replyUrl(session?.policy.replyUrl ?? null, localError(), smtp.id))
+  }
+}
+
+/** Fills {code}, {enhanced}, {reason} and {session} in the operator's URL template. */
+export function replyUrl(template: string | null, reply: SmtpReply, session: string): string | null {
+  if (!template) return null
+  const values: Record<string, string> = {
+    code: String(reply.code),
+    enhanced: reply.enhanced,
+    reason: reply.reason,
+    session,
+  }
+  return template.replace(/\{(code|enhanced|reason|session)\}/g, (_, k: string) => encodeURIComponent(values[k] ?? ''))
+}

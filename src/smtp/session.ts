@@ -1,0 +1,216 @@
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerSession } from 'smtp-server'
+import type { Logger } from 'pino'
+import type { InstancePolicy } from '../config/instance-policy.js'
+import type { ListenerConfig } from '../config/schema.js'
+import { authFailed, authUnavailable, localError, shuttingDown } from '../errors/replies.js'
+import { SmtpReply } from '../errors/smtp-reply.js'
+import { logTransaction } from '../log/transaction-log.js'
+import { refusalsTotal } from '../metrics/relay-metrics.js'
+import { decideScore } from '../pipeline/decide.js'
+import type { RecipientRecord, SessionRecord, TransactionOutcome, TransactionRecord } from '../pipeline/record.js'
+import { runStage } from '../pipeline/runner.js'
+import type { ScoreSink, StageDecision } from '../pipeline/runner.js'
+import type { AuthAttempt, Stage } from '../pipeline/types.js'
+import { SESSION_STAGES } from '../pipeline/types.js'
+import { splitAddress } from '../relay/address.js'
+import type { MessageData } from '../relay/message.js'
+import type { NextHops } from '../relay/next-hops.js'
+import { unmapIPv4 } from '../relay/networks.js'
+import { newId } from './ids.js'
+
+/** What a session needs from its listener and instance. */
+export interface SessionEnv {
+  /** The policy snapshot this session keeps until it ends. */
+  readonly policy: InstancePolicy
+  readonly listener: ListenerConfig
+  readonly nextHops: () => NextHops
+  readonly draining: () => boolean
+  readonly log: Logger
+}
+
+/**
+ * One SMTP connection: maps smtp-server's hooks onto the stage pipeline and keeps the session
+ * and transaction records. smtp-server runs one command at a time per connection, so the
+ * methods never overlap. Refusals are thrown as SmtpReply.
+ */
+export class Session {
+  readonly record: SessionRecord
+  readonly env: SessionEnv
+  readonly log: Logger
+  tx: TransactionRecord | null = null
+  /** The client greeted with EHLO (for the Received protocol keyword). */
+  esmtp = true
+  #heloChecked: string | null = null
+
+  constructor(env: SessionEnv, smtp: SMTPServerSession) {
+    this.env = env
+    const address = unmapIPv4(smtp.remoteAddress)
+    this.record = {
+      id: smtp.id,
+      instance: env.policy.name,
+      listener: env.listener.name,
+      client: { address, port: smtp.remotePort, ptr: smtp.clientHostname && smtp.clientHostname !== `[${address}]` ? smtp.clientHostname : null },
+      server: { address: unmapIPv4(smtp.localAddress), port: smtp.localPort },
+      helo: null,
+      tls: null,
+      user: null,
+      relayClient: env.policy.networks.has(address),
+      clientClass: 'unknown',
+      score: 0,
+      flags: [],
+      checks: [],
+      startedAt: Date.now(),
+      transactions: 0,
+    }
+    this.log = env.log.child({ sid: smtp.id, ip: address })
+  }
+
+  get policy(): InstancePolicy {
+    return this.env.policy
+  }
+
+  async connect(): Promise<void> {
+    await this.#decide('connect', {})
+  }
+
+  secured(protocol: string, cipher: string): void {
+    this.record.tls = { protocol, cipher }
+  }
+
+  async authenticate(auth: SMTPServerAuthentication): Promise<void> {
+    const creds = this.policy.credentials
+    const username = auth.username ?? ''
+    if (!creds) throw authUnavailable()
+    const ok = await creds.verify(username, auth.password ?? '')
+    await this.#decide('auth', { auth: { username, method: auth.method, success: ok } })
+    if (!ok) {
+      this.log.info({ user: username, method: auth.method }, 'authentication failed')
+      throw authFailed()
+    }
+    this.record.user = username
+  }
+
+  async mailFrom(address: SMTPServerAddress, smtp: SMTPServerSession): Promise<void> {
+    this.endTransaction('aborted')
+    if (this.env.draining()) throw shuttingDown()
+    const tx = newTransaction(this.record.id, address)
+    this.tx = tx
+    this.record.transactions++
+    this.esmtp = smtp.openingCommand !== 'HELO'
+    const helo = smtp.hostNameAppearsAs || ''
+    try {
+      if (helo !== this.#heloChecked) {
+        this.record.helo = helo
+        this.#heloChecked = helo
+        await this.#decide('helo', { tx })
+      }
+      await this.#decide('mail', { tx })
+    } catch (err) {
+      this.endTransaction('rejected', err)
+      throw err
+    }
+  }
+
+  async rcptTo(address: SMTPServerAddress): Promise<void> {
+    const tx = this.tx
+    if (!tx) throw localError()
+    const already = tx.rcpts.find((r) => r.accepted && r.address.toLowerCase() === address.address.toLowerCase())
+    if (already) return
+    const domain = splitAddress(address.address).domain
+    const rcpt: RecipientRecord = {
+      address: address.address,
+      domain,
+      local: this.policy.localDomains.isLocal(domain),
+      accepted: false,
+    }
+    tx.rcpts.push(rcpt)
+    try {
+      await this.#decide('rcpt', { tx, rcpt })
+    } catch (err) {
+      rcpt.reply = String(err instanceof SmtpReply ? err : localError())
+      if (err instanceof SmtpReply && err.isTemporary) tx.tempfailed = true
+      throw err
+    }
+    rcpt.accepted = true
+  }
+
+  /** Runs the data stage on a received message; a refusal throws. */
+  async dataChecks(message: MessageData): Promise<StageDecision> {
+    const tx = this.tx
+    if (!tx) throw localError()
+    return this.#run('data', { tx, message })
+  }
+
+  /** Ends the current transaction, logs it, and counts a refusal. */
+  endTransaction(outcome: TransactionOutcome, reply?: unknown): void {
+    const tx = this.tx
+    if (!tx) return
+    this.tx = null
+    tx.outcome = outcome
+    if (reply !== undefined) tx.reply = String(reply instanceof SmtpReply ? reply : localError())
+    tx.timings.end = Date.now()
+    logTransaction(this.log, this.record, tx)
+  }
+
+  close(): void {
+    this.endTransaction('aborted')
+  }
+
+  /** Runs a stage and throws its refusal, if any; a quarantine is remembered for DATA. */
+  async #decide(stage: Stage, extra: StageExtra): Promise<void> {
+    const decision = await this.#run(stage, extra)
+    if (!decision) return
+    if (decision.kind === 'quarantine') {
+      if (this.tx) this.tx.quarantine ??= decision.reason
+      return
+    }
+    refusalsTotal.inc({ instance: this.record.instance, stage, code: decision.reply.code })
+    throw decision.reply
+  }
+
+  /** Runs the checks of a stage, then the score thresholds if the stage decides. */
+  async #run(stage: Stage, extra: StageExtra): Promise<StageDecision> {
+    const sink: ScoreSink = SESSION_STAGES.has(stage) || !extra.tx ? this.record : extra.tx
+    const checks = this.policy.pipeline[stage]
+    if (checks.length) {
+      const deadline = Date.now() + this.policy.config.limits.command_timeout
+      const decision = await runStage(checks, { stage, session: this.record, log: this.log, ...extra }, sink, deadline)
+      if (decision) return decision
+    }
+    const score = this.record.score + (this.tx?.score ?? 0)
+    const scored = decideScore(this.policy.config.scoring, stage, score, this.tx?.tempfailed ?? false)
+    if (scored) {
+      sink.checks.push({ check: 'score', stage, outcome: scored.kind, detail: `score ${score}`, reply: String(scored.reply), ms: 0 })
+    }
+    return scored
+  }
+}
+
+interface StageExtra {
+  tx?: TransactionRecord
+  rcpt?: RecipientRecord
+  message?: MessageData
+  auth?: AuthAttempt
+}
+
+function newTransaction(session: string, address: SMTPServerAddress): TransactionRecord {
+  const params: Record<string, string | boolean> = {}
+  for (const [k, v] of Object.entries(address.args || {})) params[k] = v
+  return {
+    id: newId(),
+    session,
+    mailFrom: address.address,
+    params,
+    rcpts: [],
+    size: null,
+    score: 0,
+    flags: [],
+    checks: [],
+    tempfailed: false,
+    quarantine: null,
+    nextHop: null,
+    reply: null,
+    outcome: null,
+    timings: { start: Date.now(), data: null, end: null },
+  }
+}

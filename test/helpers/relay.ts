@@ -1,0 +1,131 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import type { Logger } from 'pino'
+import { stringify } from 'yaml'
+import { hashPassword } from '../../src/auth/password.js'
+import type { InstanceName } from '../../src/config/schema.js'
+import { Service } from '../../src/service.js'
+import { testCertificate } from './tls.js'
+
+/** The SMTP AUTH user every test policy knows. */
+export const USER = { name: 'alice', password: 'correct horse battery staple' }
+let userLine: Promise<string> | null = null
+const credentialsLine = () => (userLine ??= hashPassword(USER.password).then((h) => `${USER.name}:${h}\n`))
+
+/** A policy tree for tests: loopback listeners on free ports, next hops at the given sinks. */
+export function testPolicy(nextHops: number[], patch: (p: PolicyTree) => void = () => undefined): PolicyTree {
+  const hops = nextHops.map((port) => ({ host: '127.0.0.1', port, connect_timeout: '2s', timeout: '10s' }))
+  const tree: PolicyTree = {
+    hostname: 'relay.test',
+    reply_url: 'https://postmaster.example.net/why/{reason}',
+    admin: { address: '127.0.0.1', port: 0 },
+    dns: { servers: ['127.0.0.1:1'], timeout: '200ms', tries: 1 },
+    log: { level: 'debug' },
+    instances: {
+      outbound: {
+        listeners: [
+          { name: 'submission', address: '127.0.0.1', port: 0, tls: 'starttls', auth: true, cert: 'cert.pem', key: 'key.pem' },
+          { name: 'submissions', address: '127.0.0.1', port: 0, tls: 'implicit', auth: true, cert: 'cert.pem', key: 'key.pem' },
+        ],
+        relay: { networks: ['127.0.0.1/32', '::1/128'], credentials: 'users.passwd' },
+        next_hops: hops,
+        limits: { drain_timeout: '5s' },
+        checks: [],
+      },
+      inbound: {
+        listeners: [{ name: 'mx', address: '127.0.0.1', port: 0, tls: 'starttls', cert: 'cert.pem', key: 'key.pem' }],
+        local: {
+          domains: {
+            'example.net': {},
+            'example.org': { valid: ['postmaster', 'alice', 'bob'], invalid: ['root'] },
+          },
+        },
+        next_hops: hops,
+        smtp: { bare_line_endings: 'reject' },
+        limits: { drain_timeout: '5s' },
+      },
+    },
+  }
+  patch(tree)
+  return tree
+}
+
+// A loosely typed policy tree: tests write YAML, the relay validates it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type PolicyTree = Record<string, any>
+
+/** Log lines captured as parsed JSON objects. */
+export interface LogCapture {
+  log: Logger
+  lines: Record<string, unknown>[]
+  transactions(): { session: Record<string, unknown>; tx: Record<string, unknown>; msg: string }[]
+}
+
+export function captureLog(): LogCapture {
+  const lines: Record<string, unknown>[] = []
+  const log = pino(
+    { level: 'debug', formatters: { level: (label) => ({ level: label }) } },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  )
+  return {
+    log,
+    lines,
+    transactions: () =>
+      lines.filter((l) => l.event === 'transaction') as unknown as ReturnType<LogCapture['transactions']>,
+  }
+}
+
+/** A relay running in this process from a policy tree written to a temporary folder. */
+export interface TestRelay {
+  service: Service
+  dir: string
+  file: string
+  logs: LogCapture
+  /** Bound port of a listener by name. */
+  port(listener: string): number
+  adminUrl(path: string): string
+  close(): Promise<void>
+}
+
+export async function startRelay(
+  tree: PolicyTree,
+  opts: { instances?: InstanceName[]; files?: Record<string, string> } = {},
+): Promise<TestRelay> {
+  const dir = await mkdtemp(join(tmpdir(), 'shg-test-'))
+  const file = join(dir, 'relay.yaml')
+  const cert = await testCertificate('relay.test')
+  await writeFile(join(dir, 'cert.pem'), cert.cert)
+  await writeFile(join(dir, 'key.pem'), cert.key)
+  await writeFile(join(dir, 'users.passwd'), await credentialsLine())
+  for (const [name, text] of Object.entries(opts.files ?? {})) await writeFile(join(dir, name), text)
+  await writeFile(file, stringify(tree))
+  const logs = captureLog()
+  const service = await Service.start({ configFile: file, log: logs.log, instances: opts.instances })
+  return {
+    service,
+    dir,
+    file,
+    logs,
+    port(listener) {
+      const bound = service.bound().find((b) => b.listener === listener)
+      if (!bound) throw new Error(`no listener ${listener}`)
+      return bound.port
+    },
+    adminUrl: (path) => `http://127.0.0.1:${service.adminAddress?.port}${path}`,
+    async close() {
+      await service.shutdown()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Waits until `test` holds, checking on every turn of the event loop, up to `ms`. */
+export async function waitFor(test: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}

@@ -1,0 +1,96 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { SMTPServer } from 'smtp-server'
+import { SmtpReply } from '../../src/errors/smtp-reply.js'
+import { testCertificate } from './tls.js'
+
+/** A message as the sink received it. */
+export interface SunkMessage {
+  from: string
+  to: string[]
+  raw: Buffer
+  text: string
+  /** Header block of the message, unfolded lines. */
+  headers: string[]
+}
+
+export interface SinkOptions {
+  /** Reply to a RCPT TO: a refusal to send, or undefined to accept. */
+  onRcpt?: (address: string) => SmtpReply | undefined
+  /** Reply to the end of DATA: a refusal to send, or undefined to accept. */
+  onData?: (msg: SunkMessage) => SmtpReply | undefined
+  /** Wait this long before answering the end of DATA. */
+  delayMs?: number
+  /** Offer STARTTLS (with a test certificate). Default true. */
+  starttls?: boolean
+  /** Listen on this port instead of a free one. */
+  port?: number
+}
+
+/** A real SMTP server on 127.0.0.1 that records what arrives: the next hop in tests. */
+export interface Sink {
+  port: number
+  messages: SunkMessage[]
+  /** Connections seen, including ones that sent nothing. */
+  connections: number
+  close(): Promise<void>
+}
+
+/** Starts a recording SMTP sink. */
+export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
+  const messages: SunkMessage[] = []
+  const tls = opts.starttls === false ? null : await testCertificate('sink.test')
+  let connections = 0
+  const server = new SMTPServer({
+    name: 'sink.test',
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+    disabledCommands: ['AUTH', ...(tls ? [] : ['STARTTLS'])],
+    authOptional: true,
+    logger: false,
+    onConnect(_s, cb) {
+      connections++
+      cb()
+    },
+    onRcptTo(address, _s, cb) {
+      const refusal = opts.onRcpt?.(address.address)
+      cb(refusal ?? null)
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = []
+      stream.on('data', (c: Buffer) => chunks.push(c))
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks)
+        const text = raw.toString('latin1')
+        const head = text.split(/\r\n\r\n/)[0] ?? ''
+        const msg: SunkMessage = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          text,
+          headers: head.replace(/\r\n[ \t]+/g, ' ').split('\r\n'),
+        }
+        const answer = () => {
+          const refusal = opts.onData?.(msg)
+          if (refusal) return cb(refusal)
+          messages.push(msg)
+          cb(null, `2.0.0 Ok: queued as SINK${messages.length}`)
+        }
+        if (opts.delayMs) setTimeout(answer, opts.delayMs)
+        else answer()
+      })
+    },
+  })
+  server.listen(opts.port ?? 0, '127.0.0.1')
+  await once(server.server, 'listening')
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    messages,
+    get connections() {
+      return connections
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+/** A refusal the sink can send. */
+export const sinkReply = (line: string) => SmtpReply.parse(line)

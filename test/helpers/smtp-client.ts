@@ -1,0 +1,153 @@
+import { once } from 'node:events'
+import net from 'node:net'
+import tls from 'node:tls'
+
+/** One SMTP reply: the code, the lines without code, and the last line as sent. */
+export interface Reply {
+  code: number
+  lines: string[]
+  /** The final line exactly as sent, e.g. "550 5.7.1 Relay access denied". */
+  line: string
+}
+
+export interface DialOptions {
+  port: number
+  host?: string
+  /** Source address, to play a given customer (any 127.0.0.0/8 address works). */
+  localAddress?: string
+  /** Start with TLS (implicit TLS listeners). */
+  implicitTls?: boolean
+  timeoutMs?: number
+}
+
+/**
+ * A raw-socket SMTP client for tests that care about exact reply lines and bytes: reads
+ * multi-line replies, sends commands or raw data, upgrades with STARTTLS.
+ */
+export class SmtpDialog {
+  #socket: net.Socket
+  #buffer = ''
+  #waiters: (() => void)[] = []
+  #closed = false
+  readonly greeting: Promise<Reply>
+
+  private constructor(socket: net.Socket) {
+    this.#socket = socket
+    this.#attach(socket)
+    this.greeting = this.read()
+  }
+
+  static async open(opts: DialOptions): Promise<SmtpDialog> {
+    const host = opts.host ?? '127.0.0.1'
+    const plain = net.connect({ host, port: opts.port, localAddress: opts.localAddress })
+    await once(plain, 'connect')
+    if (!opts.implicitTls) return new SmtpDialog(plain)
+    const secure = tls.connect({ socket: plain, rejectUnauthorized: false })
+    await once(secure, 'secureConnect')
+    return new SmtpDialog(secure)
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  #attach(socket: net.Socket): void {
+    socket.setEncoding('latin1')
+    socket.on('data', (d: string) => {
+      this.#buffer += d
+      this.#wake()
+    })
+    socket.on('close', () => {
+      this.#closed = true
+      this.#wake()
+    })
+    socket.on('error', () => undefined)
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const w of waiters) w()
+  }
+
+  /** Reads one complete (possibly multi-line) reply. */
+  async read(timeoutMs = 20_000): Promise<Reply> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const lines = this.#buffer.split('\r\n')
+      for (let i = 0; i < lines.length - 1; i++) {
+        const line = lines[i] ?? ''
+        if (/^\d{3} /.test(line) || /^\d{3}$/.test(line)) {
+          const taken = lines.slice(0, i + 1)
+          this.#buffer = lines.slice(i + 1).join('\r\n')
+          return { code: Number(line.slice(0, 3)), lines: taken.map((l) => l.slice(4)), line }
+        }
+      }
+      if (this.#closed) throw new Error(`connection closed while waiting for a reply; got ${JSON.stringify(this.#buffer)}`)
+      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms; got ${JSON.stringify(this.#buffer)}`)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()))
+        this.#waiters.push(() => {
+          clearTimeout(t)
+          resolve()
+        })
+      })
+    }
+  }
+
+  /** Sends a command line and reads its reply. */
+  async cmd(line: string): Promise<Reply> {
+    this.write(`${line}\r\n`)
+    return this.read()
+  }
+
+  /** Writes raw bytes. */
+  write(data: string | Buffer): void {
+    this.#socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data)
+  }
+
+  /** STARTTLS and a fresh EHLO. */
+  async starttls(helo = 'client.test'): Promise<Reply> {
+    const r = await this.cmd('STARTTLS')
+    if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.line}`)
+    const secure = tls.connect({ socket: this.#socket, rejectUnauthorized: false })
+    await once(secure, 'secureConnect')
+    this.#socket = secure
+    this.#attach(secure)
+    return this.cmd(`EHLO ${helo}`)
+  }
+
+  /** MAIL, RCPTs, DATA and the message; returns every reply. */
+  async send(from: string, to: string[], message: string): Promise<{ mail: Reply; rcpt: Reply[]; data?: Reply; end?: Reply }> {
+    const mail = await this.cmd(`MAIL FROM:<${from}>`)
+    const rcpt: Reply[] = []
+    for (const r of to) rcpt.push(await this.cmd(`RCPT TO:<${r}>`))
+    if (mail.code !== 250 || !rcpt.some((r) => r.code === 250)) return { mail, rcpt }
+    const data = await this.cmd('DATA')
+    if (data.code !== 354) return { mail, rcpt, data }
+    this.write(message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..') + '\r\n.\r\n')
+    return { mail, rcpt, data, end: await this.read() }
+  }
+
+  async quit(): Promise<void> {
+    if (this.#closed) return
+    try {
+      await this.cmd('QUIT')
+    } catch {
+      // already gone
+    }
+    this.#socket.destroy()
+  }
+
+  destroy(): void {
+    this.#socket.destroy()
+  }
+}
+
+/** A small RFC 5322 message. */
+export function message(subject: string, body = 'Hello.\r\n', extra: Record<string, string> = {}): string {
+  const headers = { From: 'sender@customer.test', To: 'rcpt@remote.test', Subject: subject, ...extra }
+  return `${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n')}\r\n\r\n${body}`
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { sinkReply, startSink } from '../helpers/sink.js'
+import type { Sink } from '../helpers/sink.js'
+import { startRelay, testPolicy, waitFor } from '../helpers/relay.js'
+import type { TestRelay } from '../helpers/relay.js'
+
+describe('before-queue delivery', () => {
+  let sink: Sink
+  let relay: TestRelay
+  before(async () => {
+    sink = await startSink({
+      onRcpt: (a) => (a.startsWith('unknown@') ? sinkReply('550 5.1.1 <unknown@remote.test>: User unknown') : undefined),
+      onData: (m) => (m.text.includes('Subject: refuse-me') ? sinkReply('554 5.7.1 Message content rejected') : undefined),
+    })
+    relay = await startRelay(testPolicy([sink.port]))
+  })
+  after(async () => {
+    await relay.close()
+    await sink.close()
+  })
+
+  it('relays a message and answers 250 only with the next hop\u2019s acceptance, adding a Received header', async () => {
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    const before = sink.messages.length
+    const r = await c.send('alice@customer.test', ['bob@remote.test'], message('hello'))
+    await c.quit()
+    assert.equal(r.end?.code, 250)
+    assert.match(r.end.line, /^250 2\.0\.0 Ok: relayed as [0-9A-Z]{14} \(next hop: 250 2\.0\.0 Ok: queued as SINK\d+\)$/)
+    assert.equal(sink.messages.length, before + 1)
+    const got = sink.messages.at(-1)!
+    assert.equal(got.from, 'alice@customer.test')
+    assert.deepEqual(got.to, ['bob@remote.test'])
+    const received = got.headers[0] ?? ''
+    assert.match(received, /^Received: from customer-pc\.test \(\S+ \[127\.0\.0\.1\]\) by relay\.test \(smarthost-guard\) with ESMTP id [0-9A-Z]{14} for <bob@remote\.test>; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/)
+    assert.ok(got.text.includes('Subject: hello'))
+    const tx = relay.logs.transactions().at(-1)!
+    assert.equal(tx.tx.outcome, 'delivered')
+    assert.match(tx.msg, /status=sent \(250 2\.0\.0 Ok: relayed as/)
+  })
+
+  it('passes a next hop\u2019s 550 for a recipient back at the end of DATA, with its meaning', async () => {
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    const before = sink.messages.length
+    const r = await c.send('alice@customer.test', ['unknown@remote.test'], message('to nobody'))
+    await c.quit()
+    assert.equal(r.end?.line, '550 5.1.1 <unknown@remote.test>: User unknown')
+    assert.equal(sink.messages.length, before)
+  })
+
+  it('passes a next hop\u2019s 554 at DATA back unchanged and keeps nothing', async () => {
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    const before = sink.messages.length
+    const r = await c.send('alice@customer.test', ['bob@remote.test'], message('refuse-me'))
+    await c.quit()
+    assert.equal(r.end?.line, '554 5.7.1 Message content rejected')
+    assert.equal(sink.messages.length, before)
+    await waitFor(() => relay.logs.transactions().at(-1)?.tx.outcome === 'rejected')
+  })
+
+  it('keeps the null sender and several recipients, and gives no "for" clause for a list', async () => {
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    const r = await c.send('', ['a@remote.test', 'b@remote.test', 'c@other.test'], message('bounce'))
+    await c.quit()
+    assert.equal(r.end?.code, 250)
+    const got = sink.messages.at(-1)!
+    assert.equal(got.from, '')
+    assert.deepEqual(got.to, ['a@remote.test', 'b@remote.test', 'c@other.test'])
+    assert.doesNotMatch(got.headers[0] ?? '', / for </)
+  })
+})
+
+describe('next hops down, failing over, timing out', () => {
+  it('answers 451 4.4.1 when no next hop is reachable, and nothing is accepted', async (t) => {
+    const dead = await startSink()
+    const port = dead.port
+    await dead.close()
+    const relay = await startRelay(testPolicy([port]))
+    t.after(() => relay.close())
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    const r = await c.send('alice@customer.test', ['bob@remote.test'], message('nowhere to go'))
+    await c.quit()
+    assert.equal(r.end?.line, '451 4.4.1 No next hop is reachable at the moment; please try again later; see https://postmaster.example.net/why/next-hop-down')
+    const tx = relay.logs.transactions().at(-1)!
+    assert.equal(tx.tx.outcome, 'tempfailed')
+  })
+
+  it('fails over to the second next hop when the first is down', async (t) => {
+    const dead = await startSink()
+    const deadPort = dead.port
+    await dead.close()
+    const second = await startSink()
+    const relay = await startRelay(testPolicy([deadPort, second.port]))
+    t.after(async () => {
+      await relay.close()
+      await second.close()
+    })
+    for (let i = 0; i < 3; i++) {
+      const c = await SmtpDialog.open({ port: relay.port('submission') })
+      await c.greeting
+      await c.cmd('EHLO customer-pc.test')
+      const r = await c.send('alice@customer.test', ['bob@remote.test'], message(`failover ${i}`))
+      await c.quit()
+      assert.equal(r.end?.code, 250, r.end?.line)
+    }
+    assert.equal(second.messages.length, 3)
+    const attempts = relay.logs.transactions().map((l) => (l.tx.nextHop as { attempts: unknown[] }).attempts.length)
+    // The first message tried the dead hop; later ones skip it while it is backed off.
+    assert.deepEqual(attempts, [2, 1, 1])
+  })
+
+  it('tries the next hop after a 4xx and passes the 4xx back when every hop defers', async (t) => {
+    const busy = await startSink({ onData: () => sinkReply('451 4.3.0 Try again later (busy)') })
+    const ok = await startSink()
+    const relay = await startRelay(testPolicy([busy.port, ok.port]))
+    const onlyBusy = await startRelay(testPolicy([busy.port]))
+    t.after(async () => {
+      await relay.close()
+      await onlyBusy.close()
+      await busy.close()
+      await ok.close()
+    })
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    const r = await c.send('alice@customer.test', ['bob@remote.test'], message('deferred then relayed'))
+    await c.quit()
+    assert.equal(r.end?.code, 250)
+    assert.equal(ok.messages.length, 1)
+    const d = await SmtpDialog.open({ port: onlyBusy.port('submission') })
+    await d.greeting
+    await d.cmd('EHLO customer-pc.test')
+    const r2 = await d.send('alice@customer.test', ['bob@remote.test'], message('deferred'))
+    await d.quit()
+    assert.equal(r2.end?.line, '451 4.3.0 Try again later (busy)')
+  })
+
+  it('answers with a 4xx when the next hop does not answer in time', async (t) => {
+    const slow = await startSink({ delayMs: 3000 })
+    const relay = await startRelay(testPolicy([slow.port], (p) => (p.instances.outbound.next_hops[0].timeout = '1s')))
+    t.after(async () => {
+      await relay.close()
+      await slow.close()
+    })
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    const r = await c.send('alice@customer.test', ['bob@remote.test'], message('slow'))
+    await c.quit()
+    assert.equal(r.end?.code, 451)
+    assert.match(r.end.line, /^451 4\.4\.2 The next hop did not answer in time/)
+  })
+})
