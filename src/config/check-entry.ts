@@ -41,7 +41,8 @@ export function checkEntrySchema(checks: readonly CheckDefinition[]) {
     }
     const parsed = schema.safeParse(value)
     if (parsed.success) return parsed.data
-    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path })
+    // Passed on as they are, so an unknown option is reported like any other unknown key.
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue })
     return z.NEVER
   })
 }

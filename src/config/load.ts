@@ -37,17 +37,29 @@ export async function parsePolicy(path: string, text: string): Promise<LoadedPol
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false })
   const issues: string[] = doc.errors.map((e) => {
-    const pos = e.linePos?.[0]
-    return `${path}:${pos?.line ?? 1}:${pos?.col ?? 1} ${e.message.split('\n')[0]}`
+    const pos = lines.linePos(e.pos[0])
+    return `${path}:${pos.line}:${pos.col} ${e.message.split('\n')[0]}`
   })
   if (issues.length) throw invalid(issues)
   const parsed = policySchema.safeParse(doc.toJS() ?? {})
-  if (!parsed.success) throw invalid(parsed.error.issues.map((i) => formatIssue(path, doc, lines, i)))
+  if (!parsed.success) throw invalid(byPosition(parsed.error.issues.map((i) => formatIssue(path, doc, lines, i))))
   const policy = parsed.data
   resolvePaths(policy, dirname(path))
   const files = await readNamedFiles(path, doc, lines, policy, issues)
-  if (issues.length) throw invalid(issues)
+  if (issues.length) throw invalid(byPosition(issues))
   return { file: path, policy: deepFreeze(policy), files }
+}
+
+/** Orders "file:line:col …" issues as they appear in their files. */
+function byPosition(issues: string[]): string[] {
+  const key = (i: string) => /^(.*?):(\d+):(\d+) /.exec(i)
+  return issues
+    .flatMap((i) => i.split('\n'))
+    .sort((a, b) => {
+      const [ka, kb] = [key(a), key(b)]
+      if (!ka || !kb || ka[1] !== kb[1]) return 0
+      return Number(ka[2]) - Number(kb[2]) || Number(ka[3]) - Number(kb[3])
+    })
 }
 
 function invalid(issues: string[]): RelayError {

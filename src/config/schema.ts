@@ -65,16 +65,26 @@ const nextHopObject = z.strictObject({
   timeout: duration().prefault('2m').describe('How long to wait for any later reply'),
 })
 
-const nextHopSchema = z.union([
-  z
-    .string()
-    .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i, 'expected host:port, e.g. 127.0.0.1:2500 or [::1]:25')
-    .transform((s) => {
-      const i = s.lastIndexOf(':')
-      return nextHopObject.parse({ host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) })
-    }),
-  nextHopObject,
-])
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i
+
+const nextHopSchema = z.union(
+  [
+    z
+      .string()
+      .regex(HOST_PORT)
+      .transform((s) => {
+        const i = s.lastIndexOf(':')
+        return nextHopObject.parse({ host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) })
+      }),
+    nextHopObject,
+  ],
+  {
+    error: (i) =>
+      typeof i.input === 'string'
+        ? `expected host:port, e.g. 127.0.0.1:2500 or [::1]:25, got ${JSON.stringify(i.input)}`
+        : 'expected "host:port" or an object with host, port, tls…',
+  },
+)
 
 const localDomainSchema = z.strictObject({
   valid: z.array(z.string().min(1)).optional().describe('Accepted local parts; absent means every local part'),

@@ -91,7 +91,7 @@ export class Session {
   }
 
   async mailFrom(address: SMTPServerAddress, smtp: SMTPServerSession): Promise<void> {
-    this.endTransaction('aborted')
+    this.endTransaction(this.#unfinishedOutcome())
     if (this.env.draining()) throw shuttingDown()
     const tx = newTransaction(this.record.id, address)
     this.tx = tx
@@ -153,7 +153,14 @@ export class Session {
   }
 
   close(): void {
-    this.endTransaction('aborted')
+    this.endTransaction(this.#unfinishedOutcome())
+  }
+
+  /** A transaction that ends without DATA: refused if every recipient was, else abandoned. */
+  #unfinishedOutcome(): TransactionOutcome {
+    const rcpts = this.tx?.rcpts ?? []
+    if (rcpts.length === 0 || rcpts.some((r) => r.accepted)) return 'aborted'
+    return rcpts.every((r) => r.reply?.startsWith('4')) ? 'tempfailed' : 'rejected'
   }
 
   /** Runs a stage and throws its refusal, if any; a quarantine is remembered for DATA. */

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { SMTPServer } from 'smtp-server'
+import * as replies from '../../src/errors/replies.js'
+import type { SmtpReply } from '../../src/errors/smtp-reply.js'
+import { installEnhancedCodes } from '../../src/smtp/enhanced-codes.js'
+import { SmtpDialog } from '../helpers/smtp-client.js'
+
+// Every named reply exactly as a client sees it on the wire.
+const EXPECTED: Record<string, [() => SmtpReply, string]> = {
+  relayDenied: [() => replies.relayDenied('u@ext.test'), '554 5.7.1 <u@ext.test>: Relay access denied; authenticate with SMTP AUTH over TLS or send from your own network'],
+  routingRefused: [() => replies.routingRefused('u%ext.test@example.net'), '550 5.7.1 <u%ext.test@example.net>: Sender-specified routing is not accepted; use a plain user@domain address'],
+  unknownRecipient: [() => replies.unknownRecipient('carol@example.org'), '550 5.1.1 <carol@example.org>: Recipient address rejected: no such mailbox here'],
+  messageTooBig: [() => replies.messageTooBig(1000), '552 5.3.4 Message size exceeds the fixed limit of 1000 bytes'],
+  tooManyRecipients: [() => replies.tooManyRecipients(100), '452 4.5.3 Too many recipients for one message (limit 100); send the rest in another message'],
+  bareLineEnding: [() => replies.bareLineEnding(), '550 5.6.11 Message refused: bare CR or LF in message data; every line must end with CRLF (RFC 5321 section 2.3.8)'],
+  noNextHop: [() => replies.noNextHop(), '451 4.4.1 No next hop is reachable at the moment; please try again later'],
+  nextHopTimeout: [() => replies.nextHopTimeout(), '451 4.4.2 The next hop did not answer in time; please try again later'],
+  localError: [() => replies.localError(), '451 4.3.0 Temporary local problem; please try again later'],
+  authFailed: [() => replies.authFailed(), '535 5.7.8 Authentication credentials invalid'],
+  authUnavailable: [() => replies.authUnavailable(), '454 4.7.0 Temporary authentication failure; please try again later'],
+  policyReject: [() => replies.policyReject('Blocked by local policy'), '550 5.7.1 Blocked by local policy'],
+  policyTempfail: [() => replies.policyTempfail('Deferred by local policy'), '450 4.7.1 Deferred by local policy'],
+  scoreReject: [() => replies.scoreReject(15.5, 15), '550 5.7.1 Message refused by policy (spam score 15.5, limit 15)'],
+  scoreTempfail: [() => replies.scoreTempfail(6, 5), '451 4.7.1 Message deferred by policy (spam score 6, limit 5); please try again later'],
+}
+
+describe('reply lines on the wire', () => {
+  let server: SMTPServer
+  let port: number
+  before(async () => {
+    installEnhancedCodes()
+    server = new SMTPServer({
+      hideENHANCEDSTATUSCODES: false,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      logger: false,
+      onRcptTo(address, _session, cb) {
+        const name = address.address.split('@')[0] ?? ''
+        const entry = EXPECTED[name]
+        if (entry) return cb(entry[0]())
+        if (name === 'listenerBusy') return cb(replies.listenerBusy())
+        cb()
+      },
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server.server, 'listening')
+    port = (server.server.address() as AddressInfo).port
+  })
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  for (const [name, [, line]] of Object.entries(EXPECTED)) {
+    it(`${name}: ${line}`, async () => {
+      const c = await SmtpDialog.open({ port })
+      await c.greeting
+      await c.cmd('EHLO client.test')
+      await c.cmd('MAIL FROM:<a@b.test>')
+      const r = await c.cmd(`RCPT TO:<${name}@x.test>`)
+      await c.quit()
+      assert.equal(r.line, line)
+    })
+  }
+
+  it('a 421 reply closes the connection', async () => {
+    const c = await SmtpDialog.open({ port })
+    await c.greeting
+    await c.cmd('EHLO client.test')
+    await c.cmd('MAIL FROM:<a@b.test>')
+    const r = await c.cmd('RCPT TO:<listenerBusy@x.test>')
+    assert.equal(r.line, '421 4.3.2 Too many connections to this service; please try again in a moment')
+    await assert.rejects(c.read(2000), /connection closed/)
+  })
+
+  it('smtp-server\u2019s own replies carry enhanced codes too, and EHLO advertises them', async () => {
+    const c = await SmtpDialog.open({ port })
+    await c.greeting
+    const ehlo = await c.cmd('EHLO client.test')
+    assert.ok(ehlo.lines.includes('ENHANCEDSTATUSCODES'))
+    assert.equal((await c.cmd('RCPT TO:<a@b.test>')).line, '503 5.5.1 Error: need MAIL command')
+    assert.equal((await c.cmd('FROB')).line, '500 5.5.2 Error: command not recognized')
+    assert.equal((await c.cmd('MAIL FROM:<a@b.test>')).line, '250 2.1.0 Accepted')
+    assert.equal((await c.cmd('MAIL FROM:<a@b.test>')).line, '503 5.5.1 Error: nested MAIL command')
+    assert.equal((await c.cmd('RCPT TO:<a@b@c.test>')).line, '501 5.1.3 Error: Bad recipient address syntax')
+    await c.quit()
+  })
+})
