@@ -32,7 +32,7 @@ Options:
       return 1
     }
     const deps = { resolver: createResolver({ servers: [], timeoutMs: 1000, tries: 1 }), log: createLogger('silent'), now: Date.now }
-    const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
+    const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
     out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)
     for (const name of INSTANCE_NAMES) {
       const config = loaded.policy.instances[name]

@@ -27,24 +27,27 @@ then every check with its options. Generated from the schema the relay validates
 `,
   run(argv) {
     parse(argv, {})
-    const out: string[] = ['# Policy tree', '']
-    const tree = toJson(policySchema)
-    // Both instances share one schema: explain it once.
-    const instances = tree.properties?.instances
-    const outbound = instances?.properties?.outbound
-    if (instances && outbound) instances.properties = { '<outbound|inbound>': outbound }
-    walk(tree, '', out)
-    out.push('', '# Checks', '', 'Core checks always run (configured by their instance section); the others are listed under instances.<name>.checks.', '')
-    for (const check of CHECKS) {
-      out.push(`${check.id}${check.core ? ' (core)' : ''}: ${check.description}`)
-      if (check.options) {
-        walk(toJson(z.strictObject({ ...COMMON_CHECK_FIELDS, ...check.options.shape })), '  ', out)
-      }
-      out.push('')
-    }
-    process.stdout.write(out.join('\n'))
+    process.stdout.write(explainPolicy())
     return Promise.resolve(0)
   },
+}
+
+/** The reference of the policy tree and of every check, generated from the schema. */
+export function explainPolicy(): string {
+  const out: string[] = ['# Policy tree', '']
+  const tree = toJson(policySchema)
+  // Both instances share one schema: explain it once.
+  const instances = tree.properties?.instances
+  const outbound = instances?.properties?.outbound
+  if (instances && outbound) instances.properties = { '<outbound|inbound>': outbound }
+  walk(tree, '', out)
+  out.push('', '# Checks', '', 'Core checks always run (configured by their instance section); the others are listed under instances.<name>.checks.', '')
+  for (const check of CHECKS) {
+    out.push(`${check.id}${check.core ? ' (core)' : ''}: ${check.description}`)
+    if (check.options) walk(toJson(z.strictObject({ ...COMMON_CHECK_FIELDS, ...check.options.shape })), '  ', out)
+    out.push('')
+  }
+  return out.join('\n')
 }
 
 function toJson(schema: z.ZodType): JsonSchema {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { Credentials, parseCredentials } from '../auth/credentials.js'
 import { CHECKS } from '../checks/index.js'
 import { compilePipeline } from '../pipeline/compile.js'
@@ -48,7 +49,7 @@ export function compileInstance(loaded: LoadedPolicy, name: InstanceName, deps: 
   return {
     name,
     config,
-    hostname: config.hostname ?? loaded.policy.hostname,
+    hostname: config.hostname ?? loaded.policy.hostname ?? hostname().toLowerCase(),
     replyUrl: config.reply_url !== undefined ? config.reply_url : loaded.policy.reply_url,
     networks: new NetworkList(config.relay.networks),
     localDomains,

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
+import { createSecureContext } from 'node:tls'
 import { LineCounter, isMap, isPair, isScalar, parseDocument } from 'yaml'
 import type { Document, Node } from 'yaml'
 import type { z } from 'zod'
@@ -46,6 +47,7 @@ export async function parsePolicy(path: string, text: string): Promise<LoadedPol
   const policy = parsed.data
   resolvePaths(policy, dirname(path))
   const files = await readNamedFiles(path, doc, lines, policy, issues)
+  if (!issues.length) checkCertificates(path, doc, lines, policy, files, issues)
   if (issues.length) throw invalid(byPosition(issues))
   return { file: path, policy: deepFreeze(policy), files }
 }
@@ -182,4 +184,26 @@ async function readNamedFiles(
     }),
   )
   return files
+}
+
+/** A certificate and key that TLS cannot use are a configuration error, not a crash at start. */
+function checkCertificates(
+  file: string,
+  doc: Document,
+  lines: LineCounter,
+  policy: Policy,
+  files: ReadonlyMap<string, string>,
+  issues: string[],
+): void {
+  for (const name of INSTANCE_NAMES) {
+    policy.instances[name]?.listeners.forEach((l, i) => {
+      if (!l.cert || !l.key) return
+      try {
+        createSecureContext({ cert: files.get(l.cert), key: files.get(l.key) })
+      } catch (err) {
+        const at = ['instances', name, 'listeners', i, 'cert']
+        issues.push(`${where(file, doc, lines, at, false)} ${keyName(at)}: cannot use ${l.cert} with ${l.key}: ${(err as Error).message}`)
+      }
+    })
+  }
 }

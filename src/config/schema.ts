@@ -1,4 +1,3 @@
-import { hostname as osHostname } from 'node:os'
 import { z } from 'zod'
 import { CHECKS } from '../checks/index.js'
 import { STAGES } from '../pipeline/types.js'
@@ -188,8 +187,8 @@ const instanceSchema = z.strictObject({
 export const policySchema = z
   .strictObject({
     hostname: hostname()
-      .default(osHostname().toLowerCase())
-      .describe('Our name in the greeting, the Received header and the EHLO to next hops'),
+      .optional()
+      .describe('Our name in the greeting, the Received header and the EHLO to next hops; default: the system host name'),
     reply_url: z
       .string()
       .nullable()

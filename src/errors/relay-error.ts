@@ -7,8 +7,6 @@ import { format } from 'node:util'
 export const RELAY_ERRORS = {
   RELAY_ERR_CONFIG_INVALID: 'configuration is invalid:\n%s',
   RELAY_ERR_CONFIG_READ: 'cannot read configuration file %s: %s',
-  RELAY_ERR_CREDENTIALS_INVALID: 'credentials file is invalid:\n%s',
-  RELAY_ERR_TLS_LOAD: 'cannot load TLS certificate or key for listener %s: %s',
   RELAY_ERR_LISTEN: 'cannot listen on %s: %s',
   RELAY_ERR_CHECK_TIMEOUT: 'check %s did not answer within %d ms',
   RELAY_ERR_CHECK_FAILED: 'check %s failed: %s',

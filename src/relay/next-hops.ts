@@ -7,6 +7,7 @@ import type { SMTPPoolOptions, SentMessageInfo } from 'nodemailer/lib/smtp-pool'
 import type { Logger } from 'pino'
 import type { NextHopConfig } from '../config/schema.js'
 import { noNextHop, nextHopTimeout } from '../errors/replies.js'
+import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import { nextHopDuration, nextHopReplies } from '../metrics/relay-metrics.js'
 import type { NextHopAttempt } from '../pipeline/record.js'
@@ -104,7 +105,8 @@ export class NextHops {
         timedOut ||= err.code === 'ETIMEDOUT'
         hop.downUntil = Date.now() + BACKOFF_MS
         this.#observe(hop, attempts, started, `${err.code ?? 'ERROR'} ${err.message}`, 'error')
-        this.#log.warn({ nextHop: hop.name, err: err.message, code: err.code }, 'next hop failed, trying the next one')
+        const fault = new RelayError('RELAY_ERR_NEXTHOP_FAILED', [hop.name, `${err.code ?? 'ERROR'} ${err.message}`], { cause: err })
+        this.#log.warn({ code: fault.code, nextHop: hop.name }, fault.message)
       }
     }
     if (temporary) return { accepted: false, ...temporary, attempts, refused: [] }

@@ -123,3 +123,14 @@ describe('loading the policy tree', () => {
     assert.deepEqual(issues, ['relay.yaml:10:15 instances.outbound.listeners[1].port: 127.0.0.1:2525 is already used by instances.outbound.listeners[0]'])
   })
 })
+
+describe('certificates', () => {
+  it('refuses a certificate and key that TLS cannot use, naming the listener', async () => {
+    await writeFile(join(dir, 'bad-cert.pem'), '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n')
+    await writeFile(join(dir, 'bad-key.pem'), 'not a key\n')
+    const text = MINIMAL.replace('        tls: none', '        tls: starttls\n        cert: bad-cert.pem\n        key: bad-key.pem')
+    const issues = await issuesOf(text)
+    assert.equal(issues.length, 1)
+    assert.match(issues[0]!, new RegExp(`^relay\\.yaml:8:15 instances\\.outbound\\.listeners\\[0\\]\\.cert: cannot use ${join(dir, 'bad-cert.pem')} with ${join(dir, 'bad-key.pem')}: `))
+  })
+})
