@@ -94,7 +94,10 @@ export class NextHops {
         return { accepted: true, reply, host: hop.name, attempts, refused }
       } catch (e) {
         const err = e as SendError
-        if (err.responseCode && err.responseCode >= 400) {
+        // Only a reply to MAIL, RCPT or DATA is the next hop's verdict on the message. A refused
+        // STARTTLS or AUTH is our setup failing at this hop: never the customer's 5xx.
+        const aboutMessage = err.code === 'EENVELOPE' || err.code === 'EMESSAGE'
+        if (aboutMessage && err.responseCode && err.responseCode >= 400) {
           const reply = SmtpReply.parse(err.response ?? `${err.responseCode} ${err.message}`, err.responseCode)
           this.#observe(hop, attempts, started, reply.toString(), `${String(reply.code)[0]}xx`)
           // 421 means the hop is going away: try the next one like after a connection failure.

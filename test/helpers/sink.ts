@@ -12,6 +12,10 @@ export interface SunkMessage {
   text: string
   /** Header block of the message, unfolded lines. */
   headers: string[]
+  /** The message came over TLS. */
+  secure: boolean
+  /** The user the relay authenticated as, if any. */
+  user: string | null
 }
 
 export interface SinkOptions {
@@ -25,6 +29,8 @@ export interface SinkOptions {
   starttls?: boolean
   /** Listen on this port instead of a free one. */
   port?: number
+  /** Require SMTP AUTH (PLAIN/LOGIN, after STARTTLS) with these credentials. */
+  auth?: { user: string; pass: string }
 }
 
 /** A real SMTP server on 127.0.0.1 that records what arrives: the next hop in tests. */
@@ -44,9 +50,13 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
   const server = new SMTPServer({
     name: 'sink.test',
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
-    disabledCommands: ['AUTH', ...(tls ? [] : ['STARTTLS'])],
-    authOptional: true,
+    disabledCommands: [...(opts.auth ? [] : ['AUTH']), ...(tls ? [] : ['STARTTLS'])],
+    authOptional: !opts.auth,
     logger: false,
+    onAuth(auth, _s, cb) {
+      if (auth.username === opts.auth?.user && auth.password === opts.auth?.pass) return cb(null, { user: auth.username })
+      cb(sinkReply('535 5.7.8 Authentication credentials invalid'))
+    },
     onConnect(_s, cb) {
       connections++
       cb()
@@ -68,6 +78,8 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
           raw,
           text,
           headers: head.replace(/\r\n[ \t]+/g, ' ').split('\r\n'),
+          secure: session.secure,
+          user: typeof session.user === 'string' ? session.user : null,
         }
         const answer = () => {
           const refusal = opts.onData?.(msg)

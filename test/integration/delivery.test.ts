@@ -162,3 +162,78 @@ describe('next hops down, failing over, timing out', () => {
     assert.match(r.end.line, /^451 4\.4\.2 The next hop did not answer in time/)
   })
 })
+
+describe('next-hop TLS and AUTH', () => {
+  it('uses STARTTLS when the next hop offers it', async (t) => {
+    const sink = await startSink()
+    const relay = await startRelay(testPolicy([sink.port]))
+    t.after(async () => {
+      await relay.close()
+      await sink.close()
+    })
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO pc.test')
+    const r = await c.send('a@customer.test', ['b@ext.test'], message('over tls'))
+    await c.quit()
+    assert.equal(r.end?.code, 250)
+    assert.equal(sink.messages[0]?.secure, true)
+  })
+
+  it('does not send in clear text to a hop that must use TLS but offers none', async (t) => {
+    const plain = await startSink({ starttls: false })
+    const relay = await startRelay(testPolicy([plain.port], (p) => (p.instances.outbound.next_hops[0].tls = 'required')))
+    t.after(async () => {
+      await relay.close()
+      await plain.close()
+    })
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO pc.test')
+    const r = await c.send('a@customer.test', ['b@ext.test'], message('must be secret'))
+    await c.quit()
+    assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
+    assert.equal(plain.messages.length, 0)
+  })
+
+  it('authenticates to a next hop that requires AUTH, with the password from its file', async (t) => {
+    const sink = await startSink({ auth: { user: 'relay', pass: 'hop secret' } })
+    const relay = await startRelay(
+      testPolicy([sink.port], (p) => (p.instances.outbound.next_hops[0].auth = { user: 'relay', password_file: 'hop.pass' })),
+      { files: { 'hop.pass': 'hop secret\n' } },
+    )
+    t.after(async () => {
+      await relay.close()
+      await sink.close()
+    })
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO pc.test')
+    const r = await c.send('a@customer.test', ['b@ext.test'], message('authenticated hop'))
+    await c.quit()
+    assert.equal(r.end?.code, 250, r.end?.line)
+    assert.equal(sink.messages[0]?.user, 'relay')
+  })
+})
+
+describe('a next hop that refuses our own set-up', () => {
+  it('answers 451 4.4.1, never the hop\u2019s 5xx, when the hop refuses our AUTH', async (t) => {
+    const sink = await startSink({ auth: { user: 'relay', pass: 'the real one' } })
+    const relay = await startRelay(
+      testPolicy([sink.port], (p) => (p.instances.outbound.next_hops[0].auth = { user: 'relay', password_file: 'hop.pass' })),
+      { files: { 'hop.pass': 'an old one\n' } },
+    )
+    t.after(async () => {
+      await relay.close()
+      await sink.close()
+    })
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO pc.test')
+    const r = await c.send('a@customer.test', ['b@ext.test'], message('misconfigured hop'))
+    await c.quit()
+    assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
+    const attempt = (relay.logs.transactions().at(-1)?.tx.nextHop as { attempts: { reply: string }[] }).attempts[0]
+    assert.match(attempt?.reply ?? '', /^EAUTH /)
+  })
+})
