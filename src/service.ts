@@ -53,7 +53,7 @@ export class Service {
 
   /** Loads the policy, starts the chosen instances and the admin listener. */
   static async start(opts: ServiceOptions): Promise<Service> {
-    const loaded = await loadPolicy(opts.configFile)
+    const loaded = await loadPolicy(opts.configFile, { instances: opts.instances })
     const log = opts.log ?? createLogger(loaded.policy.log.level)
     const service = new Service(loaded, opts, log)
     for (const name of service.#names) {
@@ -95,7 +95,7 @@ export class Service {
     let resolver: Resolver
     let compiled: [Instance, InstancePolicy][]
     try {
-      loaded = await loadPolicy(this.#configFile)
+      loaded = await loadPolicy(this.#configFile, { instances: this.#names })
       resolver = createResolver(dnsSettings(loaded))
       compiled = this.#names.map((name) => {
         const instance = this.#instances.get(name)

@@ -7,7 +7,7 @@ import type { z } from 'zod'
 import { parseCredentials } from '../auth/credentials.js'
 import { RelayError } from '../errors/relay-error.js'
 import { deepFreeze } from './freeze.js'
-import type { Policy } from './schema.js'
+import type { InstanceName, Policy } from './schema.js'
 import { INSTANCE_NAMES, policySchema } from './schema.js'
 
 /** A validated, frozen policy tree and the contents of every file it names. */
@@ -18,11 +18,16 @@ export interface LoadedPolicy {
   readonly files: ReadonlyMap<string, string>
 }
 
+/** Which instances will run: only their files (certificates, credentials, lists) are read. */
+export interface LoadOptions {
+  instances?: readonly InstanceName[] | undefined
+}
+
 /**
  * Loads and validates a policy file. Every problem is reported at once, each as
  * `file:line:col key: what is wrong`; then this throws RELAY_ERR_CONFIG_INVALID.
  */
-export async function loadPolicy(file: string): Promise<LoadedPolicy> {
+export async function loadPolicy(file: string, opts: LoadOptions = {}): Promise<LoadedPolicy> {
   const path = resolve(file)
   let text: string
   try {
@@ -30,11 +35,11 @@ export async function loadPolicy(file: string): Promise<LoadedPolicy> {
   } catch (err) {
     throw new RelayError('RELAY_ERR_CONFIG_READ', [path, (err as Error).message], { cause: err })
   }
-  return parsePolicy(path, text)
+  return parsePolicy(path, text, opts)
 }
 
 /** Validates policy text as if read from `path` (used by tests and reload). */
-export async function parsePolicy(path: string, text: string): Promise<LoadedPolicy> {
+export async function parsePolicy(path: string, text: string, opts: LoadOptions = {}): Promise<LoadedPolicy> {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false })
   const issues: string[] = doc.errors.map((e) => {
@@ -46,8 +51,9 @@ export async function parsePolicy(path: string, text: string): Promise<LoadedPol
   if (!parsed.success) throw invalid(byPosition(parsed.error.issues.map((i) => formatIssue(path, doc, lines, i))))
   const policy = parsed.data
   resolvePaths(policy, dirname(path))
-  const files = await readNamedFiles(path, doc, lines, policy, issues)
-  if (!issues.length) checkCertificates(path, doc, lines, policy, files, issues)
+  const running = opts.instances?.length ? opts.instances : INSTANCE_NAMES
+  const files = await readNamedFiles(path, doc, lines, policy, running, issues)
+  if (!issues.length) checkCertificates(path, doc, lines, policy, running, files, issues)
   if (issues.length) throw invalid(byPosition(issues))
   return { file: path, policy: deepFreeze(policy), files }
 }
@@ -147,10 +153,11 @@ async function readNamedFiles(
   doc: Document,
   lines: LineCounter,
   policy: Policy,
+  running: readonly InstanceName[],
   issues: string[],
 ): Promise<Map<string, string>> {
   const wanted: { path: readonly PathKey[]; name: string; parse?: (text: string) => string[] }[] = []
-  for (const name of INSTANCE_NAMES) {
+  for (const name of running) {
     const inst = policy.instances[name]
     if (!inst) continue
     const at = ['instances', name] as const
@@ -192,10 +199,11 @@ function checkCertificates(
   doc: Document,
   lines: LineCounter,
   policy: Policy,
+  running: readonly InstanceName[],
   files: ReadonlyMap<string, string>,
   issues: string[],
 ): void {
-  for (const name of INSTANCE_NAMES) {
+  for (const name of running) {
     policy.instances[name]?.listeners.forEach((l, i) => {
       if (!l.cert || !l.key) return
       try {

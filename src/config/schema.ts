@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net'
 import { z } from 'zod'
 import { CHECKS } from '../checks/index.js'
 import { STAGES } from '../pipeline/types.js'
@@ -172,6 +173,19 @@ const instanceSchema = z.strictObject({
     .default([])
     .describe('Policy checks, run in this order within their stage after the core checks'),
 }).superRefine((inst, ctx) => {
+  // Listeners of one instance share a process: two that cannot both bind are an error now,
+  // not at start. (Instances may share addresses: in production they are separate processes,
+  // often on separate hosts; run together, a clash is reported at start as RELAY_ERR_LISTEN.)
+  inst.listeners.forEach((l, i) => {
+    const j = inst.listeners.findIndex((o, k) => k < i && bindsClash(o, l))
+    if (j >= 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listeners', i, 'port'],
+        message: `${l.address}:${l.port} cannot be bound together with listeners[${j}] (${inst.listeners[j]?.address}:${l.port})`,
+      })
+    }
+  })
   inst.listeners.forEach((l, i) => {
     if (l.auth && !inst.relay.credentials) {
       ctx.addIssue({
@@ -182,6 +196,17 @@ const instanceSchema = z.strictObject({
     }
   })
 })
+
+/** Two sockets on the same port clash if their addresses are equal or one is a wildcard covering the other. */
+function bindsClash(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
+  if (a.port !== b.port || a.port === 0) return false
+  if (a.address === b.address) return true
+  const wildcard = (x: string) => x === '0.0.0.0' || x === '::'
+  const v4 = (x: string) => isIPv4(x)
+  // "::" is dual-stack on Linux by default, so it covers IPv4 addresses as well.
+  const covers = (w: string, x: string) => w === '::' || (w === '0.0.0.0' && v4(x))
+  return (wildcard(a.address) && covers(a.address, b.address)) || (wildcard(b.address) && covers(b.address, a.address))
+}
 
 /** The whole policy tree (policies/relay.yaml). */
 export const policySchema = z
@@ -226,25 +251,6 @@ export const policySchema = z
       .refine((i) => i.outbound ?? i.inbound, 'define at least one of outbound and inbound')
       .describe('The two instances'),
   })
-  .superRefine((policy, ctx) => {
-    // Two listeners on one address and port would fail only at start; say so at validation.
-    const seen = new Map<string, string>()
-    for (const [name, inst] of Object.entries(policy.instances)) {
-      inst?.listeners.forEach((l, i) => {
-        const where = `${l.address}:${l.port}`
-        const other = seen.get(where)
-        if (l.port !== 0 && other) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['instances', name, 'listeners', i, 'port'],
-            message: `${where} is already used by ${other}`,
-          })
-        }
-        seen.set(where, `instances.${name}.listeners[${i}]`)
-      })
-    }
-  })
-
 export type Policy = z.output<typeof policySchema>
 export type InstanceName = 'outbound' | 'inbound'
 export type InstanceConfig = z.output<typeof instanceSchema>

@@ -7,7 +7,7 @@ import type { SessionRecord, TransactionRecord } from '../pipeline/record.js'
  * `msg` a one-line summary in the spirit of Postfix's maillog, so `jq -r .msg` reads like it.
  */
 export function logTransaction(log: Logger, session: SessionRecord, tx: TransactionRecord): void {
-  transactionsTotal.inc({ instance: session.instance, outcome: tx.outcome ?? 'aborted' })
+  transactionsTotal.inc({ relay_instance: session.instance, outcome: tx.outcome ?? 'aborted' })
   const level = tx.outcome === 'delivered' ? 'info' : tx.outcome === 'aborted' ? 'debug' : 'info'
   log[level]({ event: 'transaction', session, tx }, summaryLine(session, tx))
 }

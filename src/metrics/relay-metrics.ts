@@ -7,7 +7,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export const connectionsTotal = new Counter({
   name: 'smarthost_connections_total',
   help: 'SMTP connections accepted',
-  labelNames: ['instance', 'listener'] as const,
+  labelNames: ['relay_instance', 'listener'] as const,
   registers: [registry],
 })
 
@@ -15,7 +15,7 @@ export const connectionsTotal = new Counter({
 export const connectionsActive = new Gauge({
   name: 'smarthost_connections_active',
   help: 'SMTP connections open now',
-  labelNames: ['instance', 'listener'] as const,
+  labelNames: ['relay_instance', 'listener'] as const,
   registers: [registry],
 })
 
@@ -23,7 +23,7 @@ export const connectionsActive = new Gauge({
 export const transactionsTotal = new Counter({
   name: 'smarthost_transactions_total',
   help: 'Mail transactions ended, by outcome',
-  labelNames: ['instance', 'outcome'] as const,
+  labelNames: ['relay_instance', 'outcome'] as const,
   registers: [registry],
 })
 
@@ -31,7 +31,7 @@ export const transactionsTotal = new Counter({
 export const nextHopReplies = new Counter({
   name: 'smarthost_nexthop_replies_total',
   help: 'Final replies from next hops, by class; error means the hop could not be reached',
-  labelNames: ['instance', 'next_hop', 'class'] as const,
+  labelNames: ['relay_instance', 'next_hop', 'class'] as const,
   registers: [registry],
 })
 
@@ -39,7 +39,7 @@ export const nextHopReplies = new Counter({
 export const nextHopDuration = new Histogram({
   name: 'smarthost_nexthop_duration_seconds',
   help: 'Time a next hop took to accept or refuse a message',
-  labelNames: ['instance', 'next_hop'] as const,
+  labelNames: ['relay_instance', 'next_hop'] as const,
   buckets: LATENCY_BUCKETS,
   registers: [registry],
 })
@@ -48,7 +48,7 @@ export const nextHopDuration = new Histogram({
 export const dataReplyDuration = new Histogram({
   name: 'smarthost_data_reply_duration_seconds',
   help: 'Time from the end of DATA to the reply sent to the client',
-  labelNames: ['instance'] as const,
+  labelNames: ['relay_instance'] as const,
   buckets: LATENCY_BUCKETS,
   registers: [registry],
 })
@@ -57,7 +57,7 @@ export const dataReplyDuration = new Histogram({
 export const checkResults = new Counter({
   name: 'smarthost_check_results_total',
   help: 'Check verdicts by check and outcome (continue, accept, tag, tempfail, reject, quarantine, error)',
-  labelNames: ['check', 'outcome', 'mode'] as const,
+  labelNames: ['relay_instance', 'check', 'outcome', 'mode'] as const,
   registers: [registry],
 })
 
@@ -74,7 +74,7 @@ export const checkDuration = new Histogram({
 export const refusalsTotal = new Counter({
   name: 'smarthost_refusals_total',
   help: 'Refusals sent to clients, by stage and reply code',
-  labelNames: ['instance', 'stage', 'code'] as const,
+  labelNames: ['relay_instance', 'stage', 'code'] as const,
   registers: [registry],
 })
 

@@ -86,7 +86,7 @@ function record(
   error: string | undefined,
 ): void {
   const outcome = error ? 'error' : verdict.kind
-  checkResults.inc({ check: check.id, outcome, mode: check.mode })
+  checkResults.inc({ relay_instance: ctx.session.instance, check: check.id, outcome, mode: check.mode })
   checkDuration.observe({ check: check.id }, ms / 1000)
   // Continue verdicts of core checks say nothing worth a log line per message.
   if (outcome === 'continue' && check.core) return

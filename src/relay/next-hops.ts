@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { Readable } from 'node:stream'
 import { domainToASCII } from 'node:url'
@@ -59,12 +58,15 @@ export class NextHops {
   readonly #instance: string
   readonly #log: Logger
 
-  constructor(configs: readonly NextHopConfig[], opts: { hostname: string; instance: string; log: Logger }) {
+  constructor(
+    configs: readonly NextHopConfig[],
+    opts: { hostname: string; instance: string; log: Logger; files: ReadonlyMap<string, string> },
+  ) {
     this.#instance = opts.instance
     this.#log = opts.log
     this.#hops = configs.map((c) => ({
       name: `${c.host}:${c.port}`,
-      pool: new SMTPPool(poolOptions(c, opts.hostname)),
+      pool: new SMTPPool(poolOptions(c, opts.hostname, opts.files)),
       downUntil: 0,
     }))
   }
@@ -124,12 +126,12 @@ export class NextHops {
   #observe(hop: Hop, attempts: NextHopAttempt[], started: number, reply: string, cls: string): void {
     const ms = performance.now() - started
     attempts.push({ host: hop.name, reply, ms: Math.round(ms * 10) / 10 })
-    nextHopReplies.inc({ instance: this.#instance, next_hop: hop.name, class: cls })
-    nextHopDuration.observe({ instance: this.#instance, next_hop: hop.name }, ms / 1000)
+    nextHopReplies.inc({ relay_instance: this.#instance, next_hop: hop.name, class: cls })
+    nextHopDuration.observe({ relay_instance: this.#instance, next_hop: hop.name }, ms / 1000)
   }
 }
 
-function poolOptions(c: NextHopConfig, hostname: string): SMTPPoolOptions {
+function poolOptions(c: NextHopConfig, hostname: string, files: ReadonlyMap<string, string>): SMTPPoolOptions {
   const verify = c.verify_cert ?? c.tls !== 'opportunistic'
   return {
     host: c.host,
@@ -141,7 +143,7 @@ function poolOptions(c: NextHopConfig, hostname: string): SMTPPoolOptions {
     opportunisticTLS: c.tls === 'opportunistic',
     // SNI carries host names only (RFC 6066 section 3).
     tls: { rejectUnauthorized: verify, ...(isIP(c.host) ? {} : { servername: c.host }) },
-    auth: c.auth ? { user: c.auth.user, pass: readPassword(c.auth.password_file) } : undefined,
+    auth: c.auth ? { user: c.auth.user, pass: firstLine(files.get(c.auth.password_file)) } : undefined,
     maxConnections: c.max_connections,
     maxMessages: 1000,
     connectionTimeout: c.connect_timeout,
@@ -152,8 +154,9 @@ function poolOptions(c: NextHopConfig, hostname: string): SMTPPoolOptions {
   }
 }
 
-function readPassword(file: string): string {
-  return (readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '').trim()
+/** The password file's first line, as read and checked when the policy was loaded. */
+function firstLine(text: string | undefined): string {
+  return (text?.split(/\r?\n/)[0] ?? '').trim()
 }
 
 /** Without SMTPUTF8 the next hop gets the domain in its ASCII (punycode) form, as the client sent it. */

@@ -29,7 +29,7 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
   try {
     const decision = await session.dataChecks(message)
     if (decision?.kind === 'reject' || decision?.kind === 'tempfail') {
-      refusalsTotal.inc({ instance: policy.name, stage: 'data', code: decision.reply.code })
+      refusalsTotal.inc({ relay_instance: policy.name, stage: 'data', code: decision.reply.code })
       session.endTransaction(decision.kind === 'reject' ? 'rejected' : 'tempfailed', decision.reply)
       throw decision.reply
     }
@@ -63,7 +63,7 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
       if (rcpt) rcpt.reply = refused.reply
     }
     if (!result.accepted) {
-      refusalsTotal.inc({ instance: policy.name, stage: 'data', code: result.reply.code })
+      refusalsTotal.inc({ relay_instance: policy.name, stage: 'data', code: result.reply.code })
       session.endTransaction(result.reply.isPermanent ? 'rejected' : 'tempfailed', result.reply)
       throw result.reply
     }
@@ -74,6 +74,6 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
     session.endTransaction('delivered', reply)
     return reply
   } finally {
-    dataReplyDuration.observe({ instance: policy.name }, (performance.now() - started) / 1000)
+    dataReplyDuration.observe({ relay_instance: policy.name }, (performance.now() - started) / 1000)
   }
 }

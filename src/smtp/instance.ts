@@ -108,6 +108,11 @@ export class Instance {
   }
 
   #makeNextHops(policy: InstancePolicy): NextHops {
-    return new NextHops(policy.config.next_hops, { hostname: policy.hostname, instance: policy.name, log: this.#log })
+    return new NextHops(policy.config.next_hops, {
+      hostname: policy.hostname,
+      instance: policy.name,
+      log: this.#log,
+      files: policy.files,
+    })
   }
 }

@@ -164,7 +164,7 @@ export class Listener {
         if (!session) return
         session.close()
         this.#sessions.delete(smtp.id)
-        connectionsActive.dec({ instance: session.record.instance, listener: this.config.name })
+        connectionsActive.dec({ relay_instance: session.record.instance, listener: this.config.name })
       },
     }
   }
@@ -176,8 +176,8 @@ export class Listener {
       smtp,
     )
     this.#sessions.set(smtp.id, session)
-    connectionsTotal.inc({ instance: policy.name, listener: this.config.name })
-    connectionsActive.inc({ instance: policy.name, listener: this.config.name })
+    connectionsTotal.inc({ relay_instance: policy.name, listener: this.config.name })
+    connectionsActive.inc({ relay_instance: policy.name, listener: this.config.name })
     if (this.#draining) throw shuttingDown()
     const max = this.config.max_connections ?? policy.config.limits.connections_per_listener
     if (this.#sessions.size > max) throw listenerBusy()

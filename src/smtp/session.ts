@@ -171,7 +171,7 @@ export class Session {
       if (this.tx) this.tx.quarantine ??= decision.reason
       return
     }
-    refusalsTotal.inc({ instance: this.record.instance, stage, code: decision.reply.code })
+    refusalsTotal.inc({ relay_instance: this.record.instance, stage, code: decision.reply.code })
     throw decision.reply
   }
 

@@ -120,7 +120,13 @@ describe('loading the policy tree', () => {
   it('refuses two listeners on the same address and port', async () => {
     const text = MINIMAL.replace('    next_hops', '      - name: again\n        address: 127.0.0.1\n        port: 2525\n        tls: none\n    next_hops')
     const issues = await issuesOf(text)
-    assert.deepEqual(issues, ['relay.yaml:10:15 instances.outbound.listeners[1].port: 127.0.0.1:2525 is already used by instances.outbound.listeners[0]'])
+    assert.deepEqual(issues, ['relay.yaml:10:15 instances.outbound.listeners[1].port: 127.0.0.1:2525 cannot be bound together with listeners[0] (127.0.0.1:2525)'])
+  })
+
+  it('sees that a wildcard listener clashes with a specific address on the same port', async () => {
+    const text = MINIMAL.replace('    next_hops', '      - name: again\n        address: "::"\n        port: 2525\n        tls: none\n    next_hops')
+    const issues = await issuesOf(text)
+    assert.deepEqual(issues, ['relay.yaml:10:15 instances.outbound.listeners[1].port: :::2525 cannot be bound together with listeners[0] (127.0.0.1:2525)'])
   })
 })
 
@@ -132,5 +138,23 @@ describe('certificates', () => {
     const issues = await issuesOf(text)
     assert.equal(issues.length, 1)
     assert.match(issues[0]!, new RegExp(`^relay\\.yaml:8:15 instances\\.outbound\\.listeners\\[0\\]\\.cert: cannot use ${join(dir, 'bad-cert.pem')} with ${join(dir, 'bad-key.pem')}: `))
+  })
+})
+
+describe('one instance per process', () => {
+  it('reads only the files of the instances that will run', async () => {
+    const text = MINIMAL + `  inbound:
+    listeners:
+      - name: mx
+        address: 127.0.0.1
+        port: 2526
+        cert: /nonexistent/mx.pem
+        key: /nonexistent/mx.key
+    next_hops: [127.0.0.1:2500]
+`
+    const file = join(dir, 'two.yaml')
+    await assert.rejects(parsePolicy(file, text), /instances\.inbound\.listeners\[0\]\.cert: cannot read \/nonexistent\/mx\.pem/)
+    const outboundOnly = await parsePolicy(file, text, { instances: ['outbound'] })
+    assert.ok(outboundOnly.policy.instances.inbound, 'the whole tree is still validated')
   })
 })
