@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import { parse, stringify } from 'yaml'
+
+// The NOC's dashboards and alerts may only use metrics the relay exports: a renamed metric
+// would otherwise leave an empty panel or an alert that can never fire.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const DASHBOARDS = join(ROOT, 'dashboards')
+const RULES = join(DASHBOARDS, 'prometheus-rules.yaml')
+const METRICS_SRC = join(ROOT, 'src', 'metrics')
+
+// Prometheus metric names may hold digits (smarthost_process_nodejs_eventloop_lag_p99_seconds).
+const METRIC_NAME = /\bsmarthost_[a-zA-Z0-9_]+/g
+
+type Json = Record<string, unknown>
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Sample names a metric of this type exposes (histogram `x` → x_bucket, x_sum, x_count). */
+function sampleNames(name: string, type: string): string[] {
+  if (type === 'histogram') return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]
+  if (type === 'summary') return [name, `${name}_sum`, `${name}_count`]
+  return [name]
+}
+
+/** Every sample name the relay exports: src/metrics/*.ts plus prom-client's default metrics. */
+async function exportedNames(): Promise<Set<string>> {
+  const names = new Set<string>()
+  let sources = ''
+  for (const file of readdirSync(METRICS_SRC).filter((f) => f.endsWith('.ts'))) {
+    sources += readFileSync(join(METRICS_SRC, file), 'utf8') + '\n'
+  }
+  const definitions = [
+    ...sources.matchAll(
+      /new\s+(Counter|Gauge|Histogram|Summary)\b[^(]*\(\s*\{[^}]*?\bname:\s*'(smarthost_[a-zA-Z0-9_]+)'/g,
+    ),
+  ]
+  const declared = sources.match(/\bname:\s*'smarthost_/g) ?? []
+  assert.ok(definitions.length > 0, 'no metric definitions found in src/metrics')
+  assert.equal(
+    definitions.length,
+    declared.length,
+    'a metric name in src/metrics is not in a new Counter/Gauge/Histogram/Summary({ name }) call',
+  )
+  for (const [, type = '', name = ''] of definitions) {
+    for (const n of sampleNames(name, type.toLowerCase())) names.add(n)
+  }
+
+  const prefix = /collectDefaultMetrics\(\s*\{[^}]*\bprefix:\s*'([^']+)'/.exec(sources)?.[1]
+  if (prefix !== undefined) {
+    const registry = new Registry()
+    collectDefaultMetrics({ register: registry, prefix })
+    for (const metric of await registry.getMetricsAsJSON()) {
+      for (const n of sampleNames(metric.name, String(metric.type))) names.add(n)
+    }
+  }
+  return names
+}
+
+/** The PromQL expressions of a dashboard: panel targets and query variables. */
+function dashboardQueries(dashboard: unknown): string[] {
+  const queries: string[] = []
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk)
+    if (!isRecord(node)) return
+    if (typeof node.expr === 'string') queries.push(node.expr)
+    if (node.type === 'query') {
+      if (typeof node.definition === 'string') queries.push(node.definition)
+      if (typeof node.query === 'string') queries.push(node.query)
+      if (isRecord(node.query) && typeof node.query.query === 'string') queries.push(node.query.query)
+    }
+    Object.values(node).forEach(walk)
+  }
+  walk(dashboard)
+  return queries
+}
+
+function ruleExpressions(rules: unknown): { name: string; expr: string }[] {
+  assert.ok(isRecord(rules) && Array.isArray(rules.groups), 'the rules file has no groups')
+  return rules.groups.flatMap((group: unknown) => {
+    assert.ok(isRecord(group) && Array.isArray(group.rules))
+    return group.rules.map((rule: unknown) => {
+      assert.ok(isRecord(rule) && typeof rule.expr === 'string', 'every rule has an expr')
+      return { name: String(rule.alert ?? rule.record), expr: rule.expr }
+    })
+  })
+}
+
+const dashboardFiles = () => readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json'))
+const readDashboard = (file: string): unknown => JSON.parse(readFileSync(join(DASHBOARDS, file), 'utf8'))
+const unknownMetrics = (queries: string[], known: Set<string>) =>
+  [...new Set(queries.flatMap((q) => q.match(METRIC_NAME) ?? []))].filter((n) => !known.has(n)).sort()
+
+/** Runs promtool; a missing promtool fails the test (CI installs the prometheus package). */
+function promtool(...args: string[]): { status: number | null; output: string } {
+  const run = spawnSync('promtool', args, { encoding: 'utf8' })
+  if (run.error) {
+    assert.fail(`promtool is not on PATH (Debian: apt-get install prometheus): ${run.error.message}`)
+  }
+  return { status: run.status, output: `${run.stdout}${run.stderr}` }
+}
+
+describe('Grafana dashboards', () => {
+  it('query only metrics the relay exports', async () => {
+    const known = await exportedNames()
+    const files = dashboardFiles()
+    assert.ok(files.length > 0, 'no dashboards/*.json')
+    for (const file of files) {
+      const queries = dashboardQueries(readDashboard(file))
+      assert.ok(queries.length > 0, `${file} has no queries`)
+      assert.deepEqual(
+        unknownMetrics(queries, known),
+        [],
+        `${file} queries metrics that src/metrics does not define`,
+      )
+    }
+  })
+
+  it('have a uid and ask for their Prometheus data source on import', () => {
+    for (const file of dashboardFiles()) {
+      const d = readDashboard(file)
+      assert.ok(isRecord(d))
+      assert.equal(typeof d.uid, 'string', `${file}: uid`)
+      assert.equal(d.schemaVersion, 39, `${file}: schemaVersion`)
+      assert.ok(
+        Array.isArray(d.__inputs) && d.__inputs.some((i) => isRecord(i) && i.name === 'DS_PROMETHEUS'),
+        `${file}: DS_PROMETHEUS input`,
+      )
+      const panels = Array.isArray(d.panels) ? d.panels.filter(isRecord).filter((p) => p.type !== 'row') : []
+      assert.ok(panels.length > 0, `${file}: no panels`)
+      for (const p of panels) {
+        assert.ok(
+          isRecord(p.datasource) && p.datasource.uid === '${DS_PROMETHEUS}',
+          `${file}: panel "${String(p.title)}" data source`,
+        )
+      }
+    }
+  })
+
+  it('hold queries that promtool parses as PromQL', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smarthost-dashboards-'))
+    try {
+      for (const file of dashboardFiles()) {
+        // Grafana fills in $__rate_interval and the template variables before querying.
+        const rules = dashboardQueries(readDashboard(file))
+          .filter((q) => !q.startsWith('label_values('))
+          .map((q, i) => ({
+            record: `dashboard:query_${i}`,
+            expr: q.replace(/\$__(rate_interval|interval|range)/g, '5m').replace(/\$\{?\w+\}?/g, '.+'),
+          }))
+        const path = join(dir, `${file}.rules.yaml`)
+        writeFileSync(path, stringify({ groups: [{ name: file, rules }] }))
+        const { status, output } = promtool('check', 'rules', path)
+        assert.equal(status, 0, `${file}: ${output}`)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('Prometheus alerting rules', () => {
+  it('use only metrics the relay exports', async () => {
+    const known = await exportedNames()
+    const rules = ruleExpressions(parse(readFileSync(RULES, 'utf8')))
+    assert.ok(rules.length > 0)
+    for (const rule of rules) {
+      assert.deepEqual(
+        unknownMetrics([rule.expr], known),
+        [],
+        `${rule.name} uses metrics that src/metrics does not define`,
+      )
+    }
+  })
+
+  it('pass promtool check rules', () => {
+    const { status, output } = promtool('check', 'rules', RULES)
+    assert.equal(status, 0, output)
+  })
+})
