@@ -13,6 +13,14 @@ export const COMMON_CHECK_FIELDS = {
     .enum(['continue', 'tempfail'])
     .default('continue')
     .describe('On a fault or timeout: continue without an opinion, or tempfail with 451 4.3.0'),
+  classes: z
+    .array(z.string().regex(/^[a-z0-9_-]+$/))
+    .optional()
+    .describe('Run only for sessions of these client classes (default: every class)'),
+  skip_classes: z
+    .array(z.string().regex(/^[a-z0-9_-]+$/))
+    .default([])
+    .describe('Never run for sessions of these client classes'),
 }
 
 /**
@@ -53,5 +61,7 @@ export interface CheckEntry {
   mode: 'enforce' | 'warn'
   timeout: number
   on_error: 'continue' | 'tempfail'
+  classes?: string[] | undefined
+  skip_classes: string[]
   [option: string]: unknown
 }

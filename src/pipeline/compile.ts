@@ -10,7 +10,19 @@ export interface CompiledCheck {
   readonly mode: 'enforce' | 'warn'
   readonly timeoutMs: number
   readonly onError: 'continue' | 'tempfail'
+  /** Runs only when this says yes for the session's client class. */
+  readonly appliesTo: (clientClass: string) => boolean
   readonly run: CheckFn
+}
+
+const always = () => true
+
+/** The class filter of a listed check: `classes` (if given) minus `skip_classes`. */
+function classFilter(entry: CheckEntry): (clientClass: string) => boolean {
+  const only = entry.classes ? new Set(entry.classes) : null
+  const skip = new Set(entry.skip_classes)
+  if (!only && skip.size === 0) return always
+  return (c) => (only === null || only.has(c)) && !skip.has(c)
 }
 
 /** The checks of each stage, in run order. */
@@ -40,6 +52,7 @@ export function compilePipeline(
       mode: 'enforce',
       timeoutMs: CORE_TIMEOUT_MS,
       onError: 'tempfail',
+      appliesTo: always,
       run: def.create(config, deps),
     })
   }
@@ -53,6 +66,7 @@ export function compilePipeline(
       mode: entry.mode,
       timeoutMs: entry.timeout,
       onError: entry.on_error,
+      appliesTo: classFilter(entry),
       run: def.create(entry, deps),
     })
   }

@@ -38,6 +38,7 @@ export async function runStage(
   let quarantine: StageDecision = null
   for (const check of checks) {
     if (accepted && !check.core) continue
+    if (!check.appliesTo(ctx.session.clientClass)) continue
     const started = performance.now()
     let verdict: Verdict
     let error: string | undefined

@@ -10,12 +10,12 @@ import type { ScoreSink } from '../../src/pipeline/runner.js'
 import type { CheckFn, StageContext } from '../../src/pipeline/types.js'
 
 const log = pino({ level: 'silent' })
-const session = { id: 's1', client: { address: '192.0.2.1', port: 1, ptr: null } } as unknown as SessionRecord
+const session = { id: 's1', instance: 'outbound', clientClass: 'residential-dynamic', client: { address: '192.0.2.1', port: 1, ptr: null } } as unknown as SessionRecord
 const ctx: StageContext = { stage: 'mail', session, log }
 const farFuture = () => Date.now() + 60_000
 
 function check(id: string, run: CheckFn, opts: Partial<CompiledCheck> = {}): CompiledCheck {
-  return { id, stage: 'mail', core: false, mode: 'enforce', timeoutMs: 1000, onError: 'continue', run, ...opts }
+  return { id, stage: 'mail', core: false, mode: 'enforce', timeoutMs: 1000, onError: 'continue', appliesTo: () => true, run, ...opts }
 }
 const sink = (): ScoreSink => ({ score: 0, flags: [], checks: [] })
 
@@ -115,6 +115,21 @@ describe('stage runner', () => {
     assert.ok(Date.now() - started < 1000)
     assert.equal(d?.kind, 'tempfail')
     assert.match(s.checks[0]?.detail ?? '', /did not answer within 50 ms/)
+  })
+
+  it('runs a check only for the client classes it applies to', async () => {
+    const s = sink()
+    const d = await runStage(
+      [
+        check('mail.business_only', () => ({ kind: 'reject', reply: policyReject('x') }), { appliesTo: (c) => c === 'business-static' }),
+        check('mail.all', () => ({ kind: 'tag', score: 1, flags: ['ALL'], detail: 'all' })),
+      ],
+      ctx,
+      s,
+      farFuture(),
+    )
+    assert.equal(d, null)
+    assert.deepEqual(s.checks.map((c) => c.check), ['mail.all'])
   })
 
   it('remembers a quarantine but lets a later reject win', async () => {
