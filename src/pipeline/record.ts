@@ -1,4 +1,4 @@
-import type { CheckResult } from './types.js'
+import type { CheckResult, HeaderField } from './types.js'
 
 /** What we know about one connection. Plain JSON: it is logged and becomes ticket evidence. */
 export interface SessionRecord {
@@ -17,6 +17,8 @@ export interface SessionRecord {
   score: number
   flags: string[]
   checks: CheckResult[]
+  /** Header fields checks of the connection stages add to every message of the session. */
+  headers: HeaderField[]
   startedAt: number
   transactions: number
 }
@@ -45,6 +47,8 @@ export interface TransactionRecord {
   score: number
   flags: string[]
   checks: CheckResult[]
+  /** Header fields checks add to this message. */
+  headers: HeaderField[]
   /** A tempfail was given in this transaction; a score may then not turn into a reject. */
   tempfailed: boolean
   /** A check asked to quarantine the message; applied at the end of DATA. */

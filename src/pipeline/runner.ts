@@ -3,13 +3,14 @@ import { RelayError } from '../errors/relay-error.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import { checkDuration, checkResults } from '../metrics/relay-metrics.js'
 import type { CompiledCheck } from './compile.js'
-import type { CheckResult, StageContext, Verdict } from './types.js'
+import type { CheckResult, HeaderField, StageContext, Verdict } from './types.js'
 
 /** Where a stage's tags and results go: the session record or the transaction record. */
 export interface ScoreSink {
   score: number
   flags: string[]
   checks: CheckResult[]
+  headers: HeaderField[]
 }
 
 /** What ended a stage early, if anything. */
@@ -57,6 +58,7 @@ export async function runStage(
     const warn = check.mode === 'warn' && verdict.kind !== 'continue'
     record(sink, check, ctx, verdict, ms, warn, error)
     if (warn) continue
+    if (verdict.headers) sink.headers.push(...verdict.headers)
     switch (verdict.kind) {
       case 'reject':
       case 'tempfail':

@@ -14,18 +14,26 @@ export type Stage = (typeof STAGES)[number]
 /** Stages whose tags belong to the connection rather than to one transaction. */
 export const SESSION_STAGES: ReadonlySet<Stage> = new Set(['connect', 'helo', 'auth'])
 
+/** A header field a check adds to the message relayed to the next hop. */
+export interface HeaderField {
+  readonly name: string
+  readonly value: string
+}
+
 /**
  * What a check decides. `continue` has no opinion; `accept` trusts the client and skips the
  * remaining non-core checks of this stage only; `tag` adds score and flags; `tempfail` and
  * `reject` end the stage with the reply; `quarantine` (data only) holds the message.
+ * Any verdict may add header fields (Authentication-Results, X-…) to the relayed message.
  */
-export type Verdict =
+export type Verdict = (
   | { kind: 'continue'; detail?: string }
   | { kind: 'accept'; detail: string }
   | { kind: 'tag'; score: number; flags: readonly string[]; detail: string }
   | { kind: 'tempfail'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
   | { kind: 'reject'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
   | { kind: 'quarantine'; reason: string; flags?: readonly string[]; detail?: string }
+) & { headers?: readonly HeaderField[] }
 
 /** How a check ended, as recorded: a verdict kind, or `error` for a fault or timeout. */
 export type Outcome = Verdict['kind'] | 'error'

@@ -1,4 +1,5 @@
 import type { SessionRecord, TransactionRecord } from '../pipeline/record.js'
+import type { HeaderField } from '../pipeline/types.js'
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
@@ -38,4 +39,30 @@ export function receivedHeader(
   const single = opts.recipients.length === 1 ? `for <${opts.recipients[0]}>` : ''
   lines.push(`\t${single ? `${single}; ` : ''}${rfc5322Date(opts.date ?? new Date())}`)
   return lines.join('\r\n') + '\r\n'
+}
+
+/**
+ * Header fields added by checks, as wire text: names checked, values cleaned of line breaks
+ * and control characters, folded at whitespace near 78 columns (RFC 5322 section 2.2.3).
+ */
+export function formatHeaders(fields: readonly HeaderField[]): string {
+  return fields.map((f) => `${fold(`${f.name}: ${f.value.replace(CONTROL, ' ').trim()}`)}\r\n`).join('')
+}
+
+// A line break in a value would start a new header field (header injection).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]+/g
+
+function fold(line: string): string {
+  if (line.length <= 78) return line
+  const out: string[] = []
+  let rest = line
+  while (rest.length > 78) {
+    const cut = rest.lastIndexOf(' ', 78)
+    if (cut <= 0) break
+    out.push(rest.slice(0, cut))
+    rest = `\t${rest.slice(cut + 1)}`
+  }
+  out.push(rest)
+  return out.join('\r\n')
 }

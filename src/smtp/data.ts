@@ -3,7 +3,7 @@ import { localError, relayed } from '../errors/replies.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import { dataReplyDuration, refusalsTotal } from '../metrics/relay-metrics.js'
 import { normalizeLineEndings, readMessage } from '../relay/message.js'
-import { receivedHeader } from '../relay/received.js'
+import { formatHeaders, receivedHeader } from '../relay/received.js'
 import type { Session } from './session.js'
 
 /**
@@ -42,8 +42,11 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
       throw reply
     }
     const recipients = tx.rcpts.filter((r) => r.accepted).map((r) => r.address)
+    // Fields checks add (Authentication-Results, Received-SPF, X-…) go above our Received, as
+    // RFC 8601 section 5 and RFC 7208 section 9.1 ask of trace fields.
+    const added = formatHeaders([...session.record.headers, ...tx.headers])
     const header = receivedHeader(session.record, tx, { hostname: policy.hostname, esmtp: session.esmtp, recipients })
-    const raw = Buffer.concat([Buffer.from(header, 'latin1'), normalizeLineEndings(message.raw)])
+    const raw = Buffer.concat([Buffer.from(added + header, 'utf8'), normalizeLineEndings(message.raw)])
     const result = await session.env.nextHops().deliver({
       id: tx.id,
       from: tx.mailFrom,

@@ -59,6 +59,7 @@ export class Session {
       score: 0,
       flags: [],
       checks: [],
+      headers: [],
       startedAt: Date.now(),
       transactions: 0,
     }
@@ -213,6 +214,7 @@ function newTransaction(session: string, address: SMTPServerAddress): Transactio
     score: 0,
     flags: [],
     checks: [],
+    headers: [],
     tempfailed: false,
     quarantine: null,
     nextHop: null,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { SessionRecord, TransactionRecord } from '../../src/pipeline/record.js'
-import { receivedHeader, rfc5322Date } from '../../src/relay/received.js'
+import { formatHeaders, receivedHeader, rfc5322Date } from '../../src/relay/received.js'
 
 const session = (over: Partial<SessionRecord> = {}) =>
   ({ client: { address: '192.0.2.7', port: 5000, ptr: 'pc7.dyn.isp.test' }, helo: 'pc7', tls: null, user: null, ...over }) as SessionRecord
@@ -34,5 +34,16 @@ describe('Received header', () => {
     assert.match(h, /^Received: from evilBcc:x@y\( /)
     assert.equal(h.split('\r\n').length, 4)
     assert.match(h, /with SMTP id/)
+  })
+})
+
+describe('added header fields', () => {
+  it('cleans line breaks out of values and folds long ones at whitespace', () => {
+    assert.equal(formatHeaders([{ name: 'X-Test', value: 'a\r\nBcc: x@y' }]), 'X-Test: a Bcc: x@y\r\n')
+    const long = formatHeaders([{ name: 'Authentication-Results', value: `relay.test; ${'spf=pass smtp.mailfrom=a@b.test '.repeat(4).trim()}` }])
+    const lines = long.split('\r\n').filter(Boolean)
+    assert.ok(lines.length > 1)
+    assert.ok(lines.every((l) => l.length <= 78))
+    assert.ok(lines.slice(1).every((l) => l.startsWith('\t')))
   })
 })

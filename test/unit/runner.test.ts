@@ -17,7 +17,7 @@ const farFuture = () => Date.now() + 60_000
 function check(id: string, run: CheckFn, opts: Partial<CompiledCheck> = {}): CompiledCheck {
   return { id, stage: 'mail', core: false, mode: 'enforce', timeoutMs: 1000, onError: 'continue', appliesTo: () => true, run, ...opts }
 }
-const sink = (): ScoreSink => ({ score: 0, flags: [], checks: [] })
+const sink = (): ScoreSink => ({ score: 0, flags: [], checks: [], headers: [] })
 
 describe('stage runner', () => {
   it('ends the stage at the first reject and does not run later checks', async () => {
@@ -115,6 +115,20 @@ describe('stage runner', () => {
     assert.ok(Date.now() - started < 1000)
     assert.equal(d?.kind, 'tempfail')
     assert.match(s.checks[0]?.detail ?? '', /did not answer within 50 ms/)
+  })
+
+  it('collects the header fields of enforced verdicts only', async () => {
+    const s = sink()
+    await runStage(
+      [
+        check('mail.spf', () => ({ kind: 'continue', headers: [{ name: 'Received-SPF', value: 'pass' }] })),
+        check('mail.w', () => ({ kind: 'tag', score: 1, flags: [], detail: 'w', headers: [{ name: 'X-Would', value: '1' }] }), { mode: 'warn' }),
+      ],
+      ctx,
+      s,
+      farFuture(),
+    )
+    assert.deepEqual(s.headers, [{ name: 'Received-SPF', value: 'pass' }])
   })
 
   it('runs a check only for the client classes it applies to', async () => {
