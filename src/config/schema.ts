@@ -32,6 +32,9 @@ const listenerSchema = z
       .default([])
       .describe('Load balancer addresses whose connections start with a PROXY protocol header (v1/v2)'),
     max_connections: z.number().int().positive().optional().describe('Overrides limits.connections_per_listener'),
+    greet_pause: duration()
+      .prefault('0s')
+      .describe('Wait this long before the greeting; a client that talks first gets 421 (pregreet test, for MX listeners)'),
   })
   .refine((l) => !(l.auth && l.tls === 'none'), {
     message: 'auth needs tls: starttls or implicit (passwords are never accepted in clear text)',

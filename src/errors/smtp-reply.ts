@@ -28,7 +28,12 @@ export class SmtpReply extends Error {
     }
     const room = MAX_LINE - 4 - enhanced.length - 1
     const clean = cleanText(text).slice(0, room)
+    // A reply is a value, not a fault: capturing a stack for each one (two per relayed
+    // message) costs more than everything else SmtpReply does.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(`${enhanced} ${clean}`)
+    Error.stackTraceLimit = limit
     this.name = 'SmtpReply'
     this.code = code
     this.enhanced = enhanced

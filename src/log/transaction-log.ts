@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { transactionsTotal } from '../metrics/relay-metrics.js'
+import { transactionsFor } from '../metrics/relay-metrics.js'
 import type { SessionRecord, TransactionRecord } from '../pipeline/record.js'
 
 /**
@@ -7,9 +7,21 @@ import type { SessionRecord, TransactionRecord } from '../pipeline/record.js'
  * `msg` a one-line summary in the spirit of Postfix's maillog, so `jq -r .msg` reads like it.
  */
 export function logTransaction(log: Logger, session: SessionRecord, tx: TransactionRecord): void {
-  transactionsTotal.inc({ relay_instance: session.instance, outcome: tx.outcome ?? 'aborted' })
-  const level = tx.outcome === 'delivered' ? 'info' : tx.outcome === 'aborted' ? 'debug' : 'info'
-  log[level]({ event: 'transaction', session, tx }, summaryLine(session, tx))
+  transactionsFor(session.instance, tx.outcome ?? 'aborted').inc()
+  const level = tx.outcome === 'aborted' ? 'debug' : 'info'
+  if (!log.isLevelEnabled(level)) return
+  log[level]({ event: 'transaction', session: compact(session), tx: compact(tx) }, summaryLine(session, tx))
+}
+
+/** The record without its empty fields (null, false, 0, [], {}): a log line per message adds up. */
+function compact(record: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(record)) {
+    if (v === null || v === false || v === 0 || v === undefined) continue
+    if (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.keys(v as object).length === 0) continue
+    out[k] = v
+  }
+  return out
 }
 
 /** "ID: client=ptr[addr]:port, helo=<..>, user=.., from=<..>, to=<..>, size=N, …, status=… (reply)" */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram } from 'prom-client'
+import { bound } from './bound.js'
 import { registry } from './registry.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -98,3 +99,23 @@ export const ready = new Gauge({
   help: '1 while every listener accepts connections, 0 while starting or draining',
   registers: [registry],
 })
+
+// Children by label values, in labelNames order, for the per-message path.
+/** (relay_instance, listener) */
+export const connectionsTotalFor = bound((...v) => connectionsTotal.labels(...v))
+/** (relay_instance, listener) */
+export const connectionsActiveFor = bound((...v) => connectionsActive.labels(...v))
+/** (relay_instance, outcome) */
+export const transactionsFor = bound((...v) => transactionsTotal.labels(...v))
+/** (relay_instance, next_hop, class) */
+export const nextHopRepliesFor = bound((...v) => nextHopReplies.labels(...v))
+/** (relay_instance, next_hop) */
+export const nextHopDurationFor = bound((...v) => nextHopDuration.labels(...v))
+/** (relay_instance) */
+export const dataReplyDurationFor = bound((...v) => dataReplyDuration.labels(...v))
+/** (relay_instance, check, outcome, mode) */
+export const checkResultFor = bound((...v) => checkResults.labels(...v))
+/** (check) */
+export const checkDurationFor = bound((...v) => checkDuration.labels(...v))
+/** (relay_instance, stage, code) */
+export const refusalsFor = bound((...v) => refusalsTotal.labels(...v))

@@ -1,7 +1,7 @@
 import { localError } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
-import { checkDuration, checkResults } from '../metrics/relay-metrics.js'
+import { checkDurationFor, checkResultFor } from '../metrics/relay-metrics.js'
 import type { CompiledCheck } from './compile.js'
 import type { CheckResult, HeaderField, StageContext, Verdict } from './types.js'
 
@@ -89,8 +89,8 @@ function record(
   error: string | undefined,
 ): void {
   const outcome = error ? 'error' : verdict.kind
-  checkResults.inc({ relay_instance: ctx.session.instance, check: check.id, outcome, mode: check.mode })
-  checkDuration.observe({ check: check.id }, ms / 1000)
+  checkResultFor(ctx.session.instance, check.id, outcome, check.mode).inc()
+  checkDurationFor(check.id).observe(ms / 1000)
   // Continue verdicts of core checks say nothing worth a log line per message.
   if (outcome === 'continue' && check.core) return
   const result: CheckResult = { check: check.id, stage: check.stage, outcome, ms: Math.round(ms * 100) / 100 }

@@ -8,7 +8,7 @@ import type { NextHopConfig } from '../config/schema.js'
 import { noNextHop, nextHopTimeout } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
-import { nextHopDuration, nextHopReplies } from '../metrics/relay-metrics.js'
+import { nextHopDurationFor, nextHopRepliesFor } from '../metrics/relay-metrics.js'
 import type { NextHopAttempt } from '../pipeline/record.js'
 
 /** A message to hand to the next hop. */
@@ -126,8 +126,8 @@ export class NextHops {
   #observe(hop: Hop, attempts: NextHopAttempt[], started: number, reply: string, cls: string): void {
     const ms = performance.now() - started
     attempts.push({ host: hop.name, reply, ms: Math.round(ms * 10) / 10 })
-    nextHopReplies.inc({ relay_instance: this.#instance, next_hop: hop.name, class: cls })
-    nextHopDuration.observe({ relay_instance: this.#instance, next_hop: hop.name }, ms / 1000)
+    nextHopRepliesFor(this.#instance, hop.name, cls).inc()
+    nextHopDurationFor(this.#instance, hop.name).observe(ms / 1000)
   }
 }
 
@@ -165,7 +165,9 @@ function wireAddress(address: string, smtputf8: boolean): string {
   const at = address.lastIndexOf('@')
   if (at < 0) return address
   const domain = address.slice(at + 1)
-  return `${address.slice(0, at)}@${domain.startsWith('[') ? domain : domainToASCII(domain) || domain}`
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(domain) || domain.startsWith('[')) return address
+  return `${address.slice(0, at)}@${domainToASCII(domain) || domain}`
 }
 
 // nodemailer's transport contract: a transport's send() takes { data, message } where the

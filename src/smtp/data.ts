@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import { localError, relayed } from '../errors/replies.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
-import { dataReplyDuration, refusalsTotal } from '../metrics/relay-metrics.js'
+import { dataReplyDurationFor, refusalsFor } from '../metrics/relay-metrics.js'
 import { normalizeLineEndings, readMessage } from '../relay/message.js'
 import { formatHeaders, receivedHeader } from '../relay/received.js'
 import type { Session } from './session.js'
@@ -29,7 +29,7 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
   try {
     const decision = await session.dataChecks(message)
     if (decision?.kind === 'reject' || decision?.kind === 'tempfail') {
-      refusalsTotal.inc({ relay_instance: policy.name, stage: 'data', code: decision.reply.code })
+      refusalsFor(policy.name, 'data', String(decision.reply.code)).inc()
       session.endTransaction(decision.kind === 'reject' ? 'rejected' : 'tempfailed', decision.reply)
       throw decision.reply
     }
@@ -66,7 +66,7 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
       if (rcpt) rcpt.reply = refused.reply
     }
     if (!result.accepted) {
-      refusalsTotal.inc({ relay_instance: policy.name, stage: 'data', code: result.reply.code })
+      refusalsFor(policy.name, 'data', String(result.reply.code)).inc()
       session.endTransaction(result.reply.isPermanent ? 'rejected' : 'tempfailed', result.reply)
       throw result.reply
     }
@@ -77,6 +77,6 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
     session.endTransaction('delivered', reply)
     return reply
   } finally {
-    dataReplyDuration.observe({ relay_instance: policy.name }, (performance.now() - started) / 1000)
+    dataReplyDurationFor(policy.name).observe((performance.now() - started) / 1000)
   }
 }

@@ -9,11 +9,11 @@ import type { ListenerConfig } from '../config/schema.js'
 import { listenerBusy, localError, shuttingDown } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
-import { connectionsActive, connectionsTotal } from '../metrics/relay-metrics.js'
+import { connectionsActiveFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { relayMessage } from './data.js'
-import { installEnhancedCodes } from './enhanced-codes.js'
+import { GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
 
@@ -43,7 +43,7 @@ export class Listener {
   #draining = false
 
   constructor(config: ListenerConfig, tls: TlsMaterial | null, env: ListenerEnv) {
-    installEnhancedCodes()
+    installSmtpServerPatches()
     this.config = config
     this.#env = env
     this.#server = new SMTPServer({ ...this.#options(env.policy()), ...(tls ? { key: tls.key, cert: tls.cert } : {}) })
@@ -74,7 +74,7 @@ export class Listener {
   /** Applies a reloaded policy to the options smtp-server reads per connection. */
   update(policy: InstancePolicy, tls: TlsMaterial | null): void {
     const { size, banner, name, socketTimeout, closeTimeout } = this.#options(policy)
-    Object.assign(this.#server.options, { size, banner, name, socketTimeout, closeTimeout })
+    Object.assign(this.#server.options, { size, banner, name, socketTimeout, closeTimeout, [GREET_PAUSE_OPTION]: this.config.greet_pause })
     if (tls) this.#server.updateSecureContext({ key: tls.key, cert: tls.cert })
   }
 
@@ -125,6 +125,7 @@ export class Listener {
         },
       },
       logger: false,
+      ...{ [GREET_PAUSE_OPTION]: c.greet_pause },
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp)),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
@@ -164,7 +165,7 @@ export class Listener {
         if (!session) return
         session.close()
         this.#sessions.delete(smtp.id)
-        connectionsActive.dec({ relay_instance: session.record.instance, listener: this.config.name })
+        connectionsActiveFor(session.record.instance, this.config.name).dec()
       },
     }
   }
@@ -176,8 +177,8 @@ export class Listener {
       smtp,
     )
     this.#sessions.set(smtp.id, session)
-    connectionsTotal.inc({ relay_instance: policy.name, listener: this.config.name })
-    connectionsActive.inc({ relay_instance: policy.name, listener: this.config.name })
+    connectionsTotalFor(policy.name, this.config.name).inc()
+    connectionsActiveFor(policy.name, this.config.name).inc()
     if (this.#draining) throw shuttingDown()
     const max = this.config.max_connections ?? policy.config.limits.connections_per_listener
     if (this.#sessions.size > max) throw listenerBusy()

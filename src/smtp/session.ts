@@ -5,7 +5,7 @@ import type { ListenerConfig } from '../config/schema.js'
 import { authFailed, authUnavailable, localError, shuttingDown } from '../errors/replies.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import { logTransaction } from '../log/transaction-log.js'
-import { refusalsTotal } from '../metrics/relay-metrics.js'
+import { refusalsFor } from '../metrics/relay-metrics.js'
 import { decideScore } from '../pipeline/decide.js'
 import type { RecipientRecord, SessionRecord, TransactionOutcome, TransactionRecord } from '../pipeline/record.js'
 import { runStage } from '../pipeline/runner.js'
@@ -172,7 +172,7 @@ export class Session {
       if (this.tx) this.tx.quarantine ??= decision.reason
       return
     }
-    refusalsTotal.inc({ relay_instance: this.record.instance, stage, code: decision.reply.code })
+    refusalsFor(this.record.instance, stage, String(decision.reply.code)).inc()
     throw decision.reply
   }
 

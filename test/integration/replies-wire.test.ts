@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { SMTPServer } from 'smtp-server'
 import * as replies from '../../src/errors/replies.js'
 import type { SmtpReply } from '../../src/errors/smtp-reply.js'
-import { installEnhancedCodes } from '../../src/smtp/enhanced-codes.js'
+import { installSmtpServerPatches } from '../../src/smtp/smtp-server-patches.js'
 import { SmtpDialog } from '../helpers/smtp-client.js'
 
 // Every named reply exactly as a client sees it on the wire.
@@ -31,7 +31,7 @@ describe('reply lines on the wire', () => {
   let server: SMTPServer
   let port: number
   before(async () => {
-    installEnhancedCodes()
+    installSmtpServerPatches()
     server = new SMTPServer({
       hideENHANCEDSTATUSCODES: false,
       disabledCommands: ['AUTH', 'STARTTLS'],

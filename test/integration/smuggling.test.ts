@@ -87,7 +87,7 @@ describe('SMTP smuggling: bare CR and LF never become a message boundary downstr
   }
 
   it('records the bare line endings on the transaction', () => {
-    const tx = relay.logs.transactions().find((l) => (l.tx.flags as string[]).includes('BARE_LF'))
+    const tx = relay.logs.transactions().find((l) => ((l.tx.flags as string[] | undefined) ?? []).includes('BARE_LF'))
     assert.ok(tx, 'a transaction flagged BARE_LF')
   })
 })
