@@ -7,6 +7,9 @@ import { stringify } from 'yaml'
 import { hashPassword } from '../../src/auth/password.js'
 import type { InstanceName } from '../../src/config/schema.js'
 import { Service } from '../../src/service.js'
+import { after, before } from 'node:test'
+import { startSink } from './sink.js'
+import type { Sink, SinkOptions } from './sink.js'
 import { testCertificate } from './tls.js'
 
 /** The SMTP AUTH user every test policy knows. */
@@ -127,5 +130,35 @@ export async function waitFor(test: () => boolean, ms = 5000, what = 'condition'
   while (!test()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/**
+ * A sink and a relay whose next hop it is, started before the tests of the enclosing suite
+ * and closed after them (node:test before/after hooks).
+ */
+export function relayWithSink(
+  sinkOptions: SinkOptions = {},
+  patch: (p: PolicyTree) => void = () => undefined,
+): { readonly sink: Sink; readonly relay: TestRelay } {
+  let sink: Sink | undefined
+  let relay: TestRelay | undefined
+  before(async () => {
+    sink = await startSink(sinkOptions)
+    relay = await startRelay(testPolicy([sink.port], patch))
+  })
+  after(async () => {
+    await relay?.close()
+    await sink?.close()
+  })
+  return {
+    get sink() {
+      if (!sink) throw new Error('the sink is not started yet')
+      return sink
+    },
+    get relay() {
+      if (!relay) throw new Error('the relay is not started yet')
+      return relay
+    },
   }
 }

@@ -151,3 +151,19 @@ export function message(subject: string, body = 'Hello.\r\n', extra: Record<stri
     .map(([k, v]) => `${k}: ${v}`)
     .join('\r\n')}\r\n\r\n${body}`
 }
+
+/** Opens a session, greets with EHLO, sends one message and quits; returns every reply. */
+export async function sendOne(
+  port: number,
+  from: string,
+  to: string[],
+  body: string,
+  opts: { localAddress?: string; helo?: string } = {},
+): ReturnType<SmtpDialog['send']> {
+  const c = await SmtpDialog.open({ port, localAddress: opts.localAddress })
+  await c.greeting
+  await c.cmd(`EHLO ${opts.helo ?? 'pc.test'}`)
+  const replies = await c.send(from, to, body)
+  await c.quit()
+  return replies
+}

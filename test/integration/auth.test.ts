@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
-import { startSink } from '../helpers/sink.js'
-import type { Sink } from '../helpers/sink.js'
-import { startRelay, testPolicy, USER } from '../helpers/relay.js'
-import type { TestRelay } from '../helpers/relay.js'
+import { relayWithSink, USER } from '../helpers/relay.js'
 
 const STRANGER = '127.0.9.66'
 const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64')
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 
 describe('SMTP AUTH for relaying', () => {
-  let sink: Sink
-  let relay: TestRelay
-  before(async () => {
-    sink = await startSink()
-    relay = await startRelay(testPolicy([sink.port]))
-  })
-  after(async () => {
-    await relay.close()
-    await sink.close()
-  })
+  const env = relayWithSink()
 
   it('does not offer AUTH before TLS and refuses it with 538', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: STRANGER })
+    const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: STRANGER })
     await c.greeting
     const ehlo = await c.cmd('EHLO roadwarrior.test')
     assert.ok(ehlo.lines.includes('STARTTLS'))
@@ -34,7 +22,7 @@ describe('SMTP AUTH for relaying', () => {
   })
 
   it('authenticates over STARTTLS and then relays from any address, recording the user', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: STRANGER })
+    const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: STRANGER })
     await c.greeting
     await c.cmd('EHLO roadwarrior.test')
     const ehlo = await c.starttls('roadwarrior.test')
@@ -44,14 +32,14 @@ describe('SMTP AUTH for relaying', () => {
     const r = await c.send('alice@customer.test', ['friend@ext.test'], message('from the road'))
     await c.quit()
     assert.equal(r.end?.code, 250, r.end?.line)
-    const received = sink.messages.at(-1)?.headers[0] ?? ''
+    const received = env.sink.messages.at(-1)?.headers[0] ?? ''
     assert.match(received, /^Received: from roadwarrior\.test \(\S+ \[127\.0\.9\.66\]\) \(using TLSv1\.3 with cipher \S+\) \(authenticated sender: alice\) by relay\.test \(smarthost-guard\) with ESMTPSA id /)
-    const tx = relay.logs.transactions().at(-1)!
+    const tx = env.relay.logs.transactions().at(-1)!
     assert.equal((tx.session as { user: string }).user, 'alice')
   })
 
   it('authenticates with AUTH LOGIN over implicit TLS (port 465 style)', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('submissions'), localAddress: STRANGER, implicitTls: true })
+    const c = await SmtpDialog.open({ port: env.relay.port('submissions'), localAddress: STRANGER, implicitTls: true })
     await c.greeting
     const ehlo = await c.cmd('EHLO roadwarrior.test')
     assert.ok(ehlo.lines.includes('AUTH PLAIN LOGIN'))
@@ -65,7 +53,7 @@ describe('SMTP AUTH for relaying', () => {
   })
 
   it('refuses a wrong password with 535 5.7.8 and still refuses to relay', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: STRANGER })
+    const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: STRANGER })
     await c.greeting
     await c.cmd('EHLO roadwarrior.test')
     await c.starttls()
@@ -80,7 +68,7 @@ describe('SMTP AUTH for relaying', () => {
   })
 
   it('does not offer AUTH at all on the inbound MX listener', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('mx'), localAddress: STRANGER })
+    const c = await SmtpDialog.open({ port: env.relay.port('mx'), localAddress: STRANGER })
     await c.greeting
     await c.cmd('EHLO mx.sender.test')
     const ehlo = await c.starttls('mx.sender.test')

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 import { sinkReply, startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
 import { startRelay, testPolicy, waitFor } from '../helpers/relay.js'
@@ -66,11 +66,7 @@ describe('before-queue delivery', () => {
   })
 
   it('keeps the null sender and several recipients, and gives no "for" clause for a list', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
-    await c.greeting
-    await c.cmd('EHLO customer-pc.test')
-    const r = await c.send('', ['a@remote.test', 'b@remote.test', 'c@other.test'], message('bounce'))
-    await c.quit()
+    const r = await sendOne(relay.port('submission'), '', ['a@remote.test', 'b@remote.test', 'c@other.test'], message('bounce'), { helo: 'customer-pc.test' })
     assert.equal(r.end?.code, 250)
     const got = sink.messages.at(-1)!
     assert.equal(got.from, '')
@@ -86,11 +82,7 @@ describe('next hops down, failing over, timing out', () => {
     await dead.close()
     const relay = await startRelay(testPolicy([port]))
     t.after(() => relay.close())
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
-    await c.greeting
-    await c.cmd('EHLO customer-pc.test')
-    const r = await c.send('alice@customer.test', ['bob@remote.test'], message('nowhere to go'))
-    await c.quit()
+    const r = await sendOne(relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], message('nowhere to go'), { helo: 'customer-pc.test' })
     assert.equal(r.end?.line, '451 4.4.1 No next hop is reachable at the moment; please try again later; see https://postmaster.example.net/why/next-hop-down')
     const tx = relay.logs.transactions().at(-1)!
     assert.equal(tx.tx.outcome, 'tempfailed')
@@ -131,11 +123,7 @@ describe('next hops down, failing over, timing out', () => {
       await busy.close()
       await ok.close()
     })
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
-    await c.greeting
-    await c.cmd('EHLO customer-pc.test')
-    const r = await c.send('alice@customer.test', ['bob@remote.test'], message('deferred then relayed'))
-    await c.quit()
+    const r = await sendOne(relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], message('deferred then relayed'), { helo: 'customer-pc.test' })
     assert.equal(r.end?.code, 250)
     assert.equal(ok.messages.length, 1)
     const d = await SmtpDialog.open({ port: onlyBusy.port('submission') })
@@ -153,11 +141,7 @@ describe('next hops down, failing over, timing out', () => {
       await relay.close()
       await slow.close()
     })
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
-    await c.greeting
-    await c.cmd('EHLO customer-pc.test')
-    const r = await c.send('alice@customer.test', ['bob@remote.test'], message('slow'))
-    await c.quit()
+    const r = await sendOne(relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], message('slow'), { helo: 'customer-pc.test' })
     assert.equal(r.end?.code, 451)
     assert.match(r.end.line, /^451 4\.4\.2 The next hop did not answer in time/)
   })
@@ -171,11 +155,7 @@ describe('next-hop TLS and AUTH', () => {
       await relay.close()
       await sink.close()
     })
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
-    await c.greeting
-    await c.cmd('EHLO pc.test')
-    const r = await c.send('a@customer.test', ['b@ext.test'], message('over tls'))
-    await c.quit()
+    const r = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('over tls'))
     assert.equal(r.end?.code, 250)
     assert.equal(sink.messages[0]?.secure, true)
   })
@@ -187,11 +167,7 @@ describe('next-hop TLS and AUTH', () => {
       await relay.close()
       await plain.close()
     })
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
-    await c.greeting
-    await c.cmd('EHLO pc.test')
-    const r = await c.send('a@customer.test', ['b@ext.test'], message('must be secret'))
-    await c.quit()
+    const r = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('must be secret'))
     assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
     assert.equal(plain.messages.length, 0)
   })
@@ -206,11 +182,7 @@ describe('next-hop TLS and AUTH', () => {
       await relay.close()
       await sink.close()
     })
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
-    await c.greeting
-    await c.cmd('EHLO pc.test')
-    const r = await c.send('a@customer.test', ['b@ext.test'], message('authenticated hop'))
-    await c.quit()
+    const r = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('authenticated hop'))
     assert.equal(r.end?.code, 250, r.end?.line)
     assert.equal(sink.messages[0]?.user, 'relay')
   })
@@ -227,11 +199,7 @@ describe('a next hop that refuses our own set-up', () => {
       await relay.close()
       await sink.close()
     })
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
-    await c.greeting
-    await c.cmd('EHLO pc.test')
-    const r = await c.send('a@customer.test', ['b@ext.test'], message('misconfigured hop'))
-    await c.quit()
+    const r = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('misconfigured hop'))
     assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
     const attempt = (relay.logs.transactions().at(-1)?.tx.nextHop as { attempts: { reply: string }[] }).attempts[0]
     assert.match(attempt?.reply ?? '', /^EAUTH /)

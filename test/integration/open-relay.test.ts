@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
-import { startSink } from '../helpers/sink.js'
-import type { Sink } from '../helpers/sink.js'
-import { startRelay, testPolicy } from '../helpers/relay.js'
-import type { TestRelay } from '../helpers/relay.js'
+import { relayWithSink } from '../helpers/relay.js'
 
 // A client outside every relay network and not authenticated: 127.0.9.66 is loopback, but not
 // in relay.networks (127.0.0.1/32, ::1/128).
@@ -35,21 +32,12 @@ const TRICKS: { name: string; rcpt: string; outbound: RegExp; inbound: RegExp }[
 ]
 
 describe('no open relay, whatever the address trick', () => {
-  let sink: Sink
-  let relay: TestRelay
-  before(async () => {
-    sink = await startSink()
-    relay = await startRelay(testPolicy([sink.port]))
-  })
-  after(async () => {
-    await relay.close()
-    await sink.close()
-  })
+  const env = relayWithSink()
 
   for (const instance of ['outbound', 'inbound'] as const) {
     for (const trick of TRICKS) {
       it(`${instance}: refuses ${trick.name} (${JSON.stringify(trick.rcpt)}) from an unauthorized client`, async () => {
-        const c = await SmtpDialog.open({ port: relay.port(instance === 'outbound' ? 'submission' : 'mx'), localAddress: STRANGER })
+        const c = await SmtpDialog.open({ port: env.relay.port(instance === 'outbound' ? 'submission' : 'mx'), localAddress: STRANGER })
         await c.greeting
         await c.cmd('EHLO stranger.test')
         assert.equal((await c.cmd('MAIL FROM:<spammer@ext.test>')).code, 250)
@@ -59,25 +47,25 @@ describe('no open relay, whatever the address trick', () => {
         const data = await c.cmd('DATA')
         assert.equal(data.code, 503)
         await c.quit()
-        assert.equal(sink.messages.length, 0)
+        assert.equal(env.sink.messages.length, 0)
       })
     }
   }
 
   it('accepts valid local recipients on the inbound instance from anyone', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('mx'), localAddress: STRANGER })
+    const c = await SmtpDialog.open({ port: env.relay.port('mx'), localAddress: STRANGER })
     await c.greeting
     await c.cmd('EHLO mx.sender.test')
     const r = await c.send('news@sender.test', ['anyone@example.net', 'alice+tag@example.org', 'postmaster@example.org', '<postmaster>'.slice(1, -1)], message('hi'))
     await c.quit()
     assert.deepEqual(r.rcpt.map((x) => x.code), [250, 250, 250, 250])
     assert.equal(r.end?.code, 250)
-    assert.deepEqual(sink.messages.at(-1)?.to, ['anyone@example.net', 'alice+tag@example.org', 'postmaster@example.org', 'postmaster'])
-    sink.messages.length = 0
+    assert.deepEqual(env.sink.messages.at(-1)?.to, ['anyone@example.net', 'alice+tag@example.org', 'postmaster@example.org', 'postmaster'])
+    env.sink.messages.length = 0
   })
 
   it('refuses unknown and invalid local recipients on the inbound instance with 550 5.1.1', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('mx'), localAddress: STRANGER })
+    const c = await SmtpDialog.open({ port: env.relay.port('mx'), localAddress: STRANGER })
     await c.greeting
     await c.cmd('EHLO mx.sender.test')
     await c.cmd('MAIL FROM:<news@sender.test>')
@@ -90,7 +78,7 @@ describe('no open relay, whatever the address trick', () => {
 
   it('relays for the relay network and refuses the same message from outside it', async () => {
     for (const [source, expected] of [['127.0.0.1', 250], [STRANGER, 554]] as const) {
-      const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: source })
+      const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: source })
       await c.greeting
       await c.cmd('EHLO pc.test')
       await c.cmd('MAIL FROM:<a@customer.test>')
