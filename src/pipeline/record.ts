@@ -14,6 +14,8 @@ export interface SessionRecord {
   relayClient: boolean
   /** The policy class of the client (e.g. `residential-dynamic`); `unknown` until classified. */
   clientClass: string
+  /** What set the class: `default`, or the rule or check that did. */
+  classBy: string
   score: number
   flags: string[]
   checks: CheckResult[]

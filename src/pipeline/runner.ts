@@ -59,6 +59,7 @@ export async function runStage(
     record(sink, check, ctx, verdict, ms, warn, error)
     if (warn) continue
     if (verdict.headers) sink.headers.push(...verdict.headers)
+    if (verdict.reclassify) ctx.reclassify?.(verdict.reclassify, check.id)
     switch (verdict.kind) {
       case 'reject':
       case 'tempfail':

@@ -24,7 +24,8 @@ export interface HeaderField {
  * What a check decides. `continue` has no opinion; `accept` trusts the client and skips the
  * remaining non-core checks of this stage only; `tag` adds score and flags; `tempfail` and
  * `reject` end the stage with the reply; `quarantine` (data only) holds the message.
- * Any verdict may add header fields (Authentication-Results, X-…) to the relayed message.
+ * Any verdict may add header fields (Authentication-Results, X-…) to the relayed message, and
+ * may ask to move the client to another class (a dynamic-looking PTR: `residential-dynamic`).
  */
 export type Verdict = (
   | { kind: 'continue'; detail?: string }
@@ -33,7 +34,7 @@ export type Verdict = (
   | { kind: 'tempfail'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
   | { kind: 'reject'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
   | { kind: 'quarantine'; reason: string; flags?: readonly string[]; detail?: string }
-) & { headers?: readonly HeaderField[] }
+) & { headers?: readonly HeaderField[]; reclassify?: string }
 
 /** How a check ended, as recorded: a verdict kind, or `error` for a fault or timeout. */
 export type Outcome = Verdict['kind'] | 'error'
@@ -73,6 +74,8 @@ export interface StageContext {
   /** The AUTH attempt, at the auth stage. */
   readonly auth?: AuthAttempt
   readonly log: Logger
+  /** Applies a verdict's `reclassify`: the session decides whether the new class takes effect. */
+  readonly reclassify?: (clientClass: string, by: string) => void
 }
 
 /** Services a check may use; tests aim them at loopback servers. */

@@ -56,6 +56,7 @@ export class Session {
       user: null,
       relayClient: env.policy.networks.has(address),
       clientClass: 'unknown',
+      classBy: 'default',
       score: 0,
       flags: [],
       checks: [],
@@ -157,6 +158,12 @@ export class Session {
     this.endTransaction(this.#unfinishedOutcome())
   }
 
+  /** A check's evidence moves the client to another class (the classifier has the last word). */
+  readonly #reclassify = (clientClass: string, by: string): void => {
+    this.record.clientClass = clientClass
+    this.record.classBy = by
+  }
+
   /** A transaction that ends without DATA: refused if every recipient was, else abandoned. */
   #unfinishedOutcome(): TransactionOutcome {
     const rcpts = this.tx?.rcpts ?? []
@@ -182,7 +189,8 @@ export class Session {
     const checks = this.policy.pipeline[stage]
     if (checks.length) {
       const deadline = Date.now() + this.policy.config.limits.command_timeout
-      const decision = await runStage(checks, { stage, session: this.record, log: this.log, ...extra }, sink, deadline)
+      const ctx = { stage, session: this.record, log: this.log, reclassify: this.#reclassify, ...extra }
+      const decision = await runStage(checks, ctx, sink, deadline)
       if (decision) return decision
     }
     const score = this.record.score + (this.tx?.score ?? 0)

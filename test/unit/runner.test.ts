@@ -131,6 +131,17 @@ describe('stage runner', () => {
     assert.deepEqual(s.headers, [{ name: 'Received-SPF', value: 'pass' }])
   })
 
+  it('passes a verdict’s reclassify to the session, naming the check', async () => {
+    const moves: [string, string][] = []
+    await runStage(
+      [check('connect.rdns', () => ({ kind: 'continue', reclassify: 'residential-dynamic' }))],
+      { ...ctx, reclassify: (c, by) => moves.push([c, by]) },
+      sink(),
+      farFuture(),
+    )
+    assert.deepEqual(moves, [['residential-dynamic', 'connect.rdns']])
+  })
+
   it('runs a check only for the client classes it applies to', async () => {
     const s = sink()
     const d = await runStage(
