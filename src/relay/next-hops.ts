@@ -21,7 +21,6 @@ export interface Delivery {
   eightBit: boolean
   /** The client used SMTPUTF8; addresses are then passed on in Unicode. */
   smtputf8: boolean
-  dsn?: { ret?: string; envid?: string; notify?: string[]; orcpt?: string }
 }
 
 /** What became of a delivery: the reply to pass back to the client and how we got it. */
@@ -179,7 +178,6 @@ function send(pool: SMTPPool, msg: Delivery): Promise<SentMessageInfo & { reject
     to: msg.to.map((a) => wireAddress(a, msg.smtputf8)),
     use8BitMime: msg.eightBit,
     size: msg.raw.length,
-    ...(msg.dsn ? { dsn: msg.dsn } : {}),
   }
   const mail = {
     data: {},

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { SMTPServer } from 'smtp-server'
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server'
@@ -40,6 +40,7 @@ export class Listener {
   readonly #env: ListenerEnv
   readonly #server: SMTPServer
   readonly #sessions = new Map<string, Session>()
+  readonly #sockets = new Set<Socket>()
   #draining = false
 
   constructor(config: ListenerConfig, tls: TlsMaterial | null, env: ListenerEnv) {
@@ -48,6 +49,12 @@ export class Listener {
     this.#env = env
     this.#server = new SMTPServer({ ...this.#options(env.policy()), ...(tls ? { key: tls.key, cert: tls.cert } : {}) })
     this.#server.on('error', (err) => env.log.error({ err, listener: config.name }, 'listener error'))
+    // Every accepted socket, including ones still in a TLS handshake or PROXY header that
+    // smtp-server does not count as connections yet: a drain must be able to end them all.
+    this.#server.server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket)
+      socket.once('close', () => this.#sockets.delete(socket))
+    })
   }
 
   /** Starts listening; resolves with the bound address. */
@@ -91,6 +98,10 @@ export class Listener {
     }
     const deadline = setTimeout(() => {
       for (const conn of this.#connections()) conn.send(421, shuttingDown().message)
+      // A socket that did not close after its 421 (or never became a session) is cut.
+      setTimeout(() => {
+        for (const socket of this.#sockets) socket.destroy()
+      }, 1000).unref()
     }, deadlineMs)
     await closed
     clearTimeout(deadline)

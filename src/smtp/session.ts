@@ -108,7 +108,7 @@ export class Session {
       }
       await this.#decide('mail', { tx })
     } catch (err) {
-      this.endTransaction('rejected', err)
+      this.endTransaction(err instanceof SmtpReply && err.isTemporary ? 'tempfailed' : 'rejected', err)
       throw err
     }
   }

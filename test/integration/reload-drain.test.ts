@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import net from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -128,5 +130,30 @@ describe('SIGTERM drain', () => {
     const bye = await busy.read()
     assert.equal(bye.line, '421 4.3.2 Service shutting down; please try again later')
     assert.equal(await relay.exited, 0)
+  })
+})
+
+describe('SIGTERM with a stuck client', () => {
+  it('ends a connection that never finishes its TLS handshake at the drain deadline and exits 0', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'shg-drain-'))
+    const sink = await startSink({ starttls: false })
+    const file = join(dir, 'relay.yaml')
+    const tree = plainPolicy(sink.port, null)
+    tree.instances.outbound.listeners = [{ name: 'submissions', address: '127.0.0.1', port: 0, tls: 'implicit' }]
+    tree.instances.outbound.limits.drain_timeout = '1s'
+    await writeFile(file, stringify(tree))
+    const relay = await spawnRelay(['--config', file])
+    t.after(async () => {
+      await relay.stop('SIGKILL')
+      await sink.close()
+      await rm(dir, { recursive: true, force: true })
+    })
+    // A TCP connection to the implicit-TLS port that never sends a ClientHello.
+    const stuck = net.connect({ port: relay.port('submissions'), host: '127.0.0.1' })
+    await once(stuck, 'connect')
+    const closed = once(stuck, 'close')
+    relay.child.kill('SIGTERM')
+    assert.equal(await relay.exited, 0)
+    await closed
   })
 })
