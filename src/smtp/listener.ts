@@ -11,6 +11,7 @@ import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import { connectionsActiveFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
+import type { Tarpit } from '../limits/tarpit.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { relayMessage } from './data.js'
 import { GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
@@ -23,6 +24,8 @@ export interface ListenerEnv {
   readonly nextHops: () => NextHops
   readonly resolver: () => Resolver
   readonly log: Logger
+  /** Delays refusals to offending clients; one per instance. */
+  readonly tarpit: Tarpit
 }
 
 interface Connection {
@@ -129,8 +132,9 @@ export class Listener {
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp)),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
-        this.#sessions.get(smtp.id)?.secured(tlsSocket.getProtocol() ?? 'TLS', tlsSocket.getCipher().name)
-        cb()
+        this.#hook(smtp, cb, () =>
+          this.#session(smtp).secured(tlsSocket.getProtocol() ?? 'TLS', tlsSocket.getCipher().name, tlsSocket.isSessionReused()),
+        )
       },
       onAuth: (auth, smtp, cb) =>
         this.#hook(
@@ -191,7 +195,11 @@ export class Listener {
       .then(work)
       .then(
         (value) => cb(null, value),
-        (err: unknown) => cb(this.#reply(err, smtp)),
+        async (err: unknown) => {
+          const reply = this.#reply(err, smtp)
+          await this.#tarpit(smtp.id)
+          cb(reply)
+        },
       )
       .catch((err: unknown) => this.#env.log.error({ err }, 'SMTP hook callback failed'))
   }
@@ -200,6 +208,14 @@ export class Listener {
     const session = this.#sessions.get(smtp.id)
     if (!session) throw new RelayError('RELAY_ERR_SESSION', [smtp.id, 'no session state'])
     return session
+  }
+
+  /** A refusal to a client that hit a limit or is in the penalty box waits tarpit.delay first (bounded). */
+  async #tarpit(id: string): Promise<void> {
+    const session = this.#sessions.get(id)
+    if (!session?.offending) return
+    const { delay, max_sockets } = session.policy.config.tarpit
+    await this.#env.tarpit.hold(Math.min(delay, session.policy.config.limits.command_timeout), max_sockets)
   }
 
   #sayGoodbye(id: string): void {
