@@ -32,7 +32,7 @@ const listenerSchema = z
     proxy_from: z
       .array(cidr())
       .default([])
-      .describe('Load balancer addresses whose connections start with a PROXY protocol header (v1/v2)'),
+      .describe('Load balancers (addresses or CIDR blocks) whose connections must start with a PROXY protocol v1 or v2 header giving the client address; a header from any other address is refused'),
     max_connections: z.number().int().positive().optional().describe('Overrides limits.connections_per_listener'),
     greet_pause: duration()
       .prefault('0s')

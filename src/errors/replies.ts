@@ -184,6 +184,24 @@ export const limitStateUnavailable = (atConnect: boolean) =>
     'state-unavailable',
   )
 
+/** 421 4.7.0: a PROXY protocol header from an address that is not a listed load balancer. */
+export const proxyHeaderNotAllowed = () =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    'PROXY protocol header not accepted from your address; connect without it, or through the load balancer',
+    'proxy-refused',
+  )
+
+/** 421 4.7.0: a listed load balancer's connection without a valid PROXY protocol (v1/v2) header. */
+export const proxyHeaderMissing = () =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    'Expected a valid PROXY protocol (v1 or v2) header from this load balancer; check its send-proxy setting',
+    'proxy-missing',
+  )
+
 /** 250 2.0.0: the next hop accepted the message. */
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')

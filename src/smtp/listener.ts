@@ -13,7 +13,9 @@ import { connectionsActiveFor, connectionsTotalFor } from '../metrics/relay-metr
 import type { Resolver } from '../dns/resolver.js'
 import type { Tarpit } from '../limits/tarpit.js'
 import type { NextHops } from '../relay/next-hops.js'
+import { NetworkList } from '../relay/networks.js'
 import { relayMessage } from './data.js'
+import { acceptProxyProtocol } from './proxy-listener.js'
 import { GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
@@ -51,6 +53,9 @@ export class Listener {
     this.#env = env
     this.#server = new SMTPServer({ ...this.#options(env.policy()), ...(tls ? { key: tls.key, cert: tls.cert } : {}) })
     this.#server.on('error', (err) => env.log.error({ err, listener: config.name }, 'listener error'))
+    if (config.proxy_from.length) {
+      acceptProxyProtocol(this.#server, new NetworkList(config.proxy_from), { implicitTls: config.tls === 'implicit', log: env.log })
+    }
   }
 
   /** Starts listening; resolves with the bound address. */
@@ -119,7 +124,8 @@ export class Listener {
       hideDSN: true,
       size: limits.message_size,
       rejectOversized: false,
-      useProxy: c.proxy_from.length ? [...c.proxy_from] : false,
+      // PROXY protocol v1/v2 from proxy_from CIDR blocks: acceptProxyProtocol() replaces the library's v1-only reader.
+      useProxy: false,
       socketTimeout: limits.idle_timeout,
       closeTimeout: limits.drain_timeout,
       resolver: {
