@@ -275,3 +275,24 @@ describe('auth.failures: brute force over STARTTLS', () => {
     assert.match(replies[4]?.line ?? '', /^454 4\.7\.0 Too many failed authentication attempts for user mallory;/)
   })
 })
+
+describe('warn mode', () => {
+  const env = relayWithSink({}, tight([{ check: 'mail.rate', mode: 'warn', limits: { address: { tight: '1/1m' } } }]))
+
+  it('refuses nothing, but records and counts what it would have refused', async () => {
+    const c = await session(env.relay.port('submission'), '127.0.7.30')
+    const replies = []
+    for (let i = 0; i < 3; i++) replies.push((await c.send('w@customer.test', ['x@ext.test'], message(`warn ${i}`))).end?.code)
+    await c.quit()
+    assert.deepEqual(replies, [250, 250, 250])
+    const checks = env.relay.logs
+      .transactions()
+      .filter((t) => (t.tx as { mailFrom: string }).mailFrom === 'w@customer.test')
+      .flatMap((t) => t.tx.checks as { check: string; outcome: string; warn?: boolean; reply?: string }[])
+      .filter((r) => r.check === 'mail.rate')
+    assert.deepEqual(checks.map((r) => [r.outcome, r.warn]), [['continue', undefined], ['tempfail', true], ['tempfail', true]])
+    assert.match(checks[1]?.reply ?? '', /^451 4\.7\.1 Message rate limit reached for your address 127\.0\.7\.30 \(limit 1 per 1m\)/)
+    const metrics = await (await fetch(env.relay.adminUrl('/metrics'))).text()
+    assert.match(metrics, /smarthost_limit_hits_total\{relay_instance="outbound",check="mail\.rate",dimension="address",class="tight",mode="warn"\} [2-9]/)
+  })
+})
