@@ -85,10 +85,17 @@ export function whom(dimension: string, value: string): string {
   }
 }
 
+const DIMENSION_TEXT: Record<Dimension, string> = {
+  address: 'client address',
+  subnet: '/24 (IPv4) or /64 (IPv6) subnet of the client',
+  user: 'authenticated user (auth.failures: user name tried)',
+  sender_domain: 'envelope sender domain',
+}
+
 /** Options schema of per-dimension, per-class rates: `{ address: {default: "10/1m"}, subnet: … }`. */
 export function dimensionRates<D extends Dimension>(dimensions: readonly D[], what: string) {
   const shape = Object.fromEntries(
-    dimensions.map((d) => [d, classRates().optional().describe(`${what} per ${d.replace('_', ' ')}, per client class`)]),
+    dimensions.map((d) => [d, classRates().optional().describe(`${what} per ${DIMENSION_TEXT[d]}, per client class`)]),
   ) as Record<D, z.ZodOptional<ReturnType<typeof classRates>>>
   return z
     .strictObject(shape)

@@ -28,7 +28,7 @@ const redisSchema = z
     on_failure: z
       .enum(['fail-open', 'tempfail'])
       .default('fail-open')
-      .describe('Redis unreachable: fail-open (per-node memory limits take over) or tempfail (451 4.3.0 until it is back)'),
+      .describe('Redis unreachable: fail-open (per-node memory limits take over) or tempfail (421/451 4.3.0 until it is back)'),
   })
   .superRefine((r, ctx) => {
     const kinds = [r.url, r.sentinels, r.cluster].filter((k) => k !== undefined).length
