@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
 import { compileInstance } from './config/instance-policy.js'
 import type { InstancePolicy } from './config/instance-policy.js'
@@ -8,6 +9,11 @@ import type { InstanceName } from './config/schema.js'
 import { INSTANCE_NAMES } from './config/schema.js'
 import { createResolver } from './dns/resolver.js'
 import type { Resolver } from './dns/resolver.js'
+import { addPenaltyApi } from './limits/admin-api.js'
+import type { StateBackend } from './limits/backend.js'
+import { InstanceState } from './limits/instance-state.js'
+import type { PenaltyBox } from './limits/penalty-box.js'
+import { openStateBackend } from './limits/state-backend.js'
 import { createLogger } from './log/logger.js'
 import { AdminServer } from './metrics/admin-server.js'
 import { configReloadFailures, configReloads, ready } from './metrics/relay-metrics.js'
@@ -39,6 +45,9 @@ export class Service {
   readonly #instances = new Map<InstanceName, Instance>()
   #loaded: LoadedPolicy
   #resolver: Resolver
+  #backend: StateBackend | null = null
+  /** The shared state each compiled policy's checks use (its penalty box is the instance's). */
+  readonly #states = new WeakMap<InstancePolicy, InstanceState>()
   #adminAddress: AddressInfo | null = null
   #state: 'starting' | 'ready' | 'draining' = 'starting'
 
@@ -49,6 +58,11 @@ export class Service {
     this.#names = opts.instances?.length ? opts.instances : INSTANCE_NAMES.filter((n) => loaded.policy.instances[n])
     this.#resolver = createResolver(dnsSettings(loaded))
     this.admin = new AdminServer({ ready: () => this.#state === 'ready', log })
+    addPenaltyApi(this.admin, {
+      token: () => adminToken(this.#loaded),
+      instances: () => this.#names,
+      penaltyBox: (name) => this.penaltyBox(name as InstanceName),
+    })
   }
 
   /** Loads the policy, starts the chosen instances and the admin listener. */
@@ -56,6 +70,7 @@ export class Service {
     const loaded = await loadPolicy(opts.configFile, { instances: opts.instances })
     const log = opts.log ?? createLogger(loaded.policy.log.level)
     const service = new Service(loaded, opts, log)
+    service.#backend = await openStateBackend(loaded, log)
     for (const name of service.#names) {
       if (!loaded.policy.instances[name]) throw new Error(`instance ${name} is not defined in ${loaded.file}`)
       const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#resolver })
@@ -78,6 +93,15 @@ export class Service {
     return this.#instances.get(name)
   }
 
+  /**
+   * The penalty box of a running instance: what the admin API and CLI manage, and what
+   * other features (alerting) call to put a client in the box.
+   */
+  penaltyBox(name: InstanceName): PenaltyBox | undefined {
+    const policy = this.#instances.get(name)?.policy
+    return policy ? this.#states.get(policy)?.penaltyBox : undefined
+  }
+
   bound(): BoundListener[] {
     return [...this.#instances.values()].flatMap((i) => i.bound())
   }
@@ -94,15 +118,20 @@ export class Service {
     let loaded: LoadedPolicy
     let resolver: Resolver
     let compiled: [Instance, InstancePolicy][]
+    const previous = this.#backend
+    let backend = previous
     try {
       loaded = await loadPolicy(this.#configFile, { instances: this.#names })
       resolver = createResolver(dnsSettings(loaded))
+      if (!backend || !isDeepStrictEqual(loaded.policy.state, this.#loaded.policy.state)) backend = await openStateBackend(loaded, this.log)
+      const state = backend
       compiled = this.#names.map((name) => {
         const instance = this.#instances.get(name)
         if (!loaded.policy.instances[name]) throw new Error(`instance ${name} was removed; restart to stop it`)
-        return [instance as Instance, this.#compile(loaded, name, resolver)]
+        return [instance as Instance, this.#compile(loaded, name, resolver, state)]
       })
     } catch (err) {
+      if (backend !== previous) await backend?.close()
       const issues = configIssues(err) ?? [(err as Error).message]
       configReloadFailures.inc()
       this.log.error({ code: 'RELAY_ERR_CONFIG_INVALID', issues }, 'reload refused; the running policy stays')
@@ -110,6 +139,9 @@ export class Service {
     }
     this.#loaded = loaded
     this.#resolver = resolver
+    this.#backend = backend
+    // Sessions of the old policy may still count on the old backend until they drain.
+    if (previous && previous !== backend) setTimeout(() => void previous.close(), loaded.policy.instances[this.#names[0] as InstanceName]?.limits.drain_timeout ?? 30_000).unref()
     this.log.level = loaded.policy.log.level
     for (const [instance, policy] of compiled) await instance.apply(policy, policy.config.limits.drain_timeout)
     configReloads.inc()
@@ -127,19 +159,33 @@ export class Service {
       [...this.#instances.values()].map((i) => i.drain(i.policy.config.limits.drain_timeout)),
     )
     await this.admin.close()
+    await this.#backend?.close()
     this.log.info('stopped')
     this.log.flush()
   }
 
-  #compile(loaded: LoadedPolicy, name: InstanceName, resolver = this.#resolver): InstancePolicy {
-    const deps: CheckDeps = { resolver, log: this.log.child({ instance: name }), now: Date.now }
-    return compileInstance(loaded, name, deps)
+  #compile(loaded: LoadedPolicy, name: InstanceName, resolver = this.#resolver, backend = this.#backend): InstancePolicy {
+    const log = this.log.child({ instance: name })
+    const config = loaded.policy.instances[name]
+    const state =
+      backend && config ? new InstanceState(backend, { instance: name, penaltyBox: config.penalty_box, log }) : undefined
+    const deps: CheckDeps = { resolver, log, now: Date.now, ...(state ? { state } : {}) }
+    const policy = compileInstance(loaded, name, deps)
+    if (state) this.#states.set(policy, state)
+    return policy
   }
 
   #adminSettings(): { address: string; port: number } {
     const only = this.#names.length === 1 ? this.#loaded.policy.instances[this.#names[0] as InstanceName] : undefined
     return only?.admin ?? this.#loaded.policy.admin
   }
+}
+
+/** The admin API's bearer token: the first line of admin.token_file, or null when none is named. */
+function adminToken(loaded: LoadedPolicy): string | null {
+  const file = loaded.policy.admin.token_file
+  const token = file ? loaded.files.get(file)?.split(/\r?\n/)[0]?.trim() : undefined
+  return token || null
 }
 
 function dnsSettings(loaded: LoadedPolicy) {

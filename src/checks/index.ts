@@ -1,5 +1,11 @@
 import type { CheckDefinition } from '../pipeline/types.js'
 import { clientAccess, recipientAccess, senderAccess } from './access.js'
+import { authFailures } from './auth-failures.js'
+import { connectionConcurrency, connectionRate, tlsSessionRate } from './connect-limits.js'
+import { recipientFanout } from './fanout.js'
+import { mailRate, nullSenderRate } from './mail-rates.js'
+import { authPenaltyBox, connectPenaltyBox } from './penalty-box.js'
+import { recipientLimit, recipientRate } from './rcpt-limits.js'
 import { lineEndings } from './line-endings.js'
 import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
@@ -17,8 +23,19 @@ export const CHECKS: readonly CheckDefinition[] = [
   recipientCount,
   messageSize,
   lineEndings,
+  connectPenaltyBox,
+  authPenaltyBox,
   // policy
   clientAccess,
   senderAccess,
   recipientAccess,
+  connectionConcurrency,
+  connectionRate,
+  tlsSessionRate,
+  authFailures,
+  mailRate,
+  nullSenderRate,
+  recipientRate,
+  recipientLimit,
+  recipientFanout,
 ]

@@ -1,5 +1,5 @@
 import { configIssues, loadPolicy } from '../config/load.js'
-import type { InstanceConfig } from '../config/schema.js'
+import type { InstanceConfig, Policy } from '../config/schema.js'
 import { INSTANCE_NAMES } from '../config/schema.js'
 import { compileInstance } from '../config/instance-policy.js'
 import { createResolver } from '../dns/resolver.js'
@@ -34,6 +34,7 @@ Options:
     const deps = { resolver: createResolver({ servers: [], timeoutMs: 1000, tries: 1 }), log: createLogger('silent'), now: Date.now }
     const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
     out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)
+    out.push(`state ${describeState(loaded.policy.state)}`)
     for (const name of INSTANCE_NAMES) {
       const config = loaded.policy.instances[name]
       if (!config) continue
@@ -62,5 +63,21 @@ function describe(c: InstanceConfig): string[] {
     `next hops: ${c.next_hops.map((h) => `${h.host}:${h.port} (${h.tls})`).join(', ')}`,
     `limits: message ${c.limits.message_size} bytes, ${c.limits.recipients_per_message} recipients, ${c.limits.connections_per_listener} connections per listener`,
     `scoring: tempfail at ${c.scoring.tempfail_at ?? '-'}, reject at ${c.scoring.reject_at ?? '-'}, decided at ${c.scoring.decide_at.join(', ')}`,
+    `classes: ${describeClasses(c.classes)}`,
+    `penalty box: ${c.penalty_box.reply}, ${c.penalty_box.rules.length} rule${c.penalty_box.rules.length === 1 ? '' : 's'}; tarpit ${c.tarpit.delay ? `${c.tarpit.delay} ms, at most ${c.tarpit.max_sockets} at once` : 'off'}`,
   ]
+}
+
+function describeClasses(c: InstanceConfig['classes']): string {
+  const lists = c.networks.map((n) => `${n.class}${n.list === 'deny' ? ' (deny)' : ''}`)
+  const o = c.overrides
+  const overrides = [`${Object.keys(o.cidrs).length} cidr`, `${Object.keys(o.users).length} user`, `${Object.keys(o.sender_domains).length} sender domain`]
+  return `default ${c.default}, after AUTH ${c.authenticated}; lists ${lists.join(', ') || 'none'}; overrides ${overrides.join(', ')}`
+}
+
+function describeState(s: Policy['state']): string {
+  if (s.backend === 'memory' || !s.redis) return `memory (at most ${s.memory.max_entries} limiter counters)`
+  const r = s.redis
+  const where = r.url ? r.url.replace(/\/\/[^@/]*@/, '//') : r.sentinels ? `sentinels ${r.sentinels.join(', ')} (${r.sentinel_name})` : `cluster ${r.cluster?.join(', ')}`
+  return `redis ${where}, key prefix ${JSON.stringify(r.key_prefix)}, on failure ${r.on_failure}`
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { Credentials, parseCredentials } from '../auth/credentials.js'
 import { CHECKS } from '../checks/index.js'
+import { Classifier, parseNetworkFile } from '../classes/classifier.js'
 import { compilePipeline } from '../pipeline/compile.js'
 import type { Pipeline } from '../pipeline/compile.js'
 import type { CheckDeps } from '../pipeline/types.js'
@@ -23,6 +24,8 @@ export interface InstancePolicy {
   readonly credentials: Credentials | null
   readonly pipeline: Pipeline
   readonly files: LoadedPolicy['files']
+  /** Gives sessions their client class (network lists, overrides, AUTH, check signals). */
+  readonly classifier: Classifier
 }
 
 /** Compiles one instance of a loaded policy. */
@@ -56,5 +59,6 @@ export function compileInstance(loaded: LoadedPolicy, name: InstanceName, deps: 
     credentials: credPath ? new Credentials(parseCredentials(credPath, file(credPath)).users) : null,
     pipeline: compilePipeline(CHECKS, { config, localDomains }, config.checks, deps),
     files: loaded.files,
+    classifier: new Classifier(config.classes, (path) => parseNetworkFile(path, file(path)).cidrs),
   }
 }

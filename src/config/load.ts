@@ -5,6 +5,7 @@ import { LineCounter, isMap, isPair, isScalar, parseDocument } from 'yaml'
 import type { Document, Node } from 'yaml'
 import type { z } from 'zod'
 import { parseCredentials } from '../auth/credentials.js'
+import { parseNetworkFile } from '../classes/classifier.js'
 import { RelayError } from '../errors/relay-error.js'
 import { deepFreeze } from './freeze.js'
 import type { InstanceName, Policy } from './schema.js'
@@ -144,7 +145,10 @@ function resolvePaths(policy: Policy, base: string): void {
       if (d.invalid_file) d.invalid_file = abs(d.invalid_file)
     }
     for (const hop of inst.next_hops) if (hop.auth) hop.auth.password_file = abs(hop.auth.password_file)
+    for (const list of inst.classes.networks) if (list.file) list.file = abs(list.file)
   }
+  if (policy.admin.token_file) policy.admin.token_file = abs(policy.admin.token_file)
+  if (policy.state.redis?.password_file) policy.state.redis.password_file = abs(policy.state.redis.password_file)
 }
 
 /** Reads every file the policy names, reporting a missing or malformed one at its key. */
@@ -176,7 +180,14 @@ async function readNamedFiles(
     inst.next_hops.forEach((h, i) => {
       if (h.auth) wanted.push({ path: [...at, 'next_hops', i, 'auth', 'password_file'], name: h.auth.password_file })
     })
+    inst.classes.networks.forEach((n, i) => {
+      const list = n.file
+      if (list) wanted.push({ path: [...at, 'classes', 'networks', i, 'file'], name: list, parse: (t) => parseNetworkFile(list, t).issues })
+    })
   }
+  if (policy.admin.token_file) wanted.push({ path: ['admin', 'token_file'], name: policy.admin.token_file })
+  const redisPassword = policy.state.redis?.password_file
+  if (redisPassword) wanted.push({ path: ['state', 'redis', 'password_file'], name: redisPassword })
   const files = new Map<string, string>()
   await Promise.all(
     wanted.map(async (w) => {

@@ -1,6 +1,8 @@
 import { isIPv4 } from 'node:net'
 import { z } from 'zod'
 import { CHECKS } from '../checks/index.js'
+import { classesSchema } from '../classes/schema.js'
+import { penaltyBoxSchema, stateSchema, tarpitSchema } from '../limits/schema.js'
 import { STAGES } from '../pipeline/types.js'
 import { checkEntrySchema } from './check-entry.js'
 import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './units.js'
@@ -30,7 +32,7 @@ const listenerSchema = z
     proxy_from: z
       .array(cidr())
       .default([])
-      .describe('Load balancer addresses whose connections start with a PROXY protocol header (v1/v2)'),
+      .describe('Load balancers (addresses or CIDR blocks) whose connections must start with a PROXY protocol v1 or v2 header giving the client address; a header from any other address is refused'),
     max_connections: z.number().int().positive().optional().describe('Overrides limits.connections_per_listener'),
     greet_pause: duration()
       .prefault('0s')
@@ -175,6 +177,9 @@ const instanceSchema = z.strictObject({
     .array(checkEntrySchema(CHECKS))
     .default([])
     .describe('Policy checks, run in this order within their stage after the core checks'),
+  classes: classesSchema,
+  penalty_box: penaltyBoxSchema,
+  tarpit: tarpitSchema,
 }).superRefine((inst, ctx) => {
   // Listeners of one instance share a process: two that cannot both bind are an error now,
   // not at start. (Instances may share addresses: in production they are separate processes,
@@ -226,6 +231,10 @@ export const policySchema = z
       .strictObject({
         address: ipAddress().default('127.0.0.1').describe('Admin HTTP address (/metrics, /healthz, /readyz)'),
         port: port().default(9465).describe('Admin HTTP port'),
+        token_file: z
+          .string()
+          .optional()
+          .describe('File whose first line is the bearer token of the admin API (/api/…); without it every API call is refused'),
       })
       .prefault({})
       .describe('Admin HTTP listener'),
@@ -240,6 +249,7 @@ export const policySchema = z
       })
       .prefault({})
       .describe('DNS resolver used by every check'),
+    state: stateSchema,
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -12,6 +12,8 @@ export const RELAY_ERRORS = {
   RELAY_ERR_CHECK_FAILED: 'check %s failed: %s',
   RELAY_ERR_NEXTHOP_FAILED: 'next hop %s failed: %s',
   RELAY_ERR_SESSION: 'session %s failed: %s',
+  RELAY_ERR_STATE_UNAVAILABLE: 'the shared state (%s) cannot serve %s: %s',
+  RELAY_ERR_PROXY_HEADER: 'PROXY protocol header from %s refused: %s',
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERRORS

@@ -100,6 +100,108 @@ export const scoreTempfail = (score: number, threshold: number) =>
     'score-tempfail',
   )
 
+/** Seconds to wait, rounded up, at least 1: "try again in N s" must never say 0. */
+const retrySeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
+
+/** 421 4.7.0: more connections from this client at once than its class allows (closes the connection). */
+export const clientConnectionLimit = (limit: number) =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    `Too many connections from your address at once (limit ${limit}); close idle connections or try again in a few minutes`,
+    'connection-limit',
+  )
+
+/** 421 4.7.0: the client opened connections faster than its class allows (closes the connection). */
+export const connectionRateLimited = (limit: string, retryMs: number) =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    `Too many connections from your address (limit ${limit}); try again in ${retrySeconds(retryMs)} s`,
+    'connection-rate',
+  )
+
+/** 421 4.7.0: the client negotiated new TLS sessions faster than its class allows (closes the connection). */
+export const tlsRateLimited = (limit: string, retryMs: number) =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    `Too many new TLS sessions from your address (limit ${limit}); reuse sessions or try again in ${retrySeconds(retryMs)} s`,
+    'tls-rate',
+  )
+
+/**
+ * 451 4.7.1 at MAIL, 450 4.7.1 at RCPT: a message, recipient or bounce rate is used up for
+ * `whom` ("your address 192.0.2.7", "user alice"). Says the limit and when to retry.
+ */
+export const rateLimited = (what: string, whom: string, limit: string, retryMs: number, code: 450 | 451 = 451) =>
+  new SmtpReply(
+    code,
+    '4.7.1',
+    `${what} rate limit reached for ${whom} (limit ${limit}); try again in ${retrySeconds(retryMs)} s`,
+    'rate-limited',
+  )
+
+/** 450 4.7.1: mail to more distinct recipient domains than the class allows in a window. */
+export const fanoutLimited = (whom: string, limit: string, retryMs: number) =>
+  new SmtpReply(
+    450,
+    '4.7.1',
+    `Too many different recipient domains from ${whom} (limit ${limit}); try again in ${retrySeconds(retryMs)} s`,
+    'fanout',
+  )
+
+/** 454 4.7.0: AUTH locked after too many failures (RFC 4954 section 6); even a right password waits. */
+export const authLocked = (whom: string, retryMs: number) =>
+  new SmtpReply(
+    454,
+    '4.7.0',
+    `Too many failed authentication attempts for ${whom}; check the password and try again in ${retrySeconds(retryMs)} s`,
+    'auth-locked',
+  )
+
+/**
+ * The penalty box reply: `tempfail` is 421 4.7.1 at connect (closes) and 454 4.7.1 at AUTH;
+ * `reject` is 554 5.7.1. Says who is held, until when, and why.
+ */
+export const penaltyBoxed = (
+  entry: { scope: string; value: string; why: string; until: number },
+  at: 'connect' | 'auth',
+  reply: 'tempfail' | 'reject',
+) => {
+  const whom = entry.scope === 'user' ? `User ${entry.value}` : entry.scope === 'subnet' ? `Network ${entry.value}` : `Address ${entry.value}`
+  const text = `${whom} is blocked until ${new Date(entry.until).toISOString().replace(/\.\d{3}Z$/, 'Z')}: ${entry.why}`
+  if (reply === 'reject') return new SmtpReply(554, '5.7.1', text, 'penalty-box')
+  return new SmtpReply(at === 'connect' ? 421 : 454, '4.7.1', text, 'penalty-box')
+}
+
+/** 421 (connect, TLS) or 451 4.3.0: the shared limit state is unreachable and the policy says tempfail. */
+export const limitStateUnavailable = (atConnect: boolean) =>
+  new SmtpReply(
+    atConnect ? 421 : 451,
+    '4.3.0',
+    'Temporary local problem checking sending limits; please try again later',
+    'state-unavailable',
+  )
+
+/** 421 4.7.0: a PROXY protocol header from an address that is not a listed load balancer. */
+export const proxyHeaderNotAllowed = () =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    'PROXY protocol header not accepted from your address; connect without it, or through the load balancer',
+    'proxy-refused',
+  )
+
+/** 421 4.7.0: a listed load balancer's connection without a valid PROXY protocol (v1/v2) header. */
+export const proxyHeaderMissing = () =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    'Expected a valid PROXY protocol (v1 or v2) header from this load balancer; check its send-proxy setting',
+    'proxy-missing',
+  )
+
 /** 250 2.0.0: the next hop accepted the message. */
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')

@@ -8,7 +8,8 @@ export interface SessionRecord {
   client: { address: string; port: number; ptr: string | null }
   server: { address: string; port: number }
   helo: string | null
-  tls: { protocol: string; cipher: string } | null
+  /** `resumed`: the client resumed an earlier TLS session (no new handshake). */
+  tls: { protocol: string; cipher: string; resumed?: boolean } | null
   user: string | null
   /** The client address is in the instance's relay networks. */
   relayClient: boolean

@@ -1,18 +1,19 @@
 import type { Logger } from 'pino'
 import type { z } from 'zod'
 import type { InstanceConfig } from '../config/schema.js'
+import type { InstanceState } from '../limits/instance-state.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { LocalDomains } from '../relay/local-domains.js'
 import type { MessageData } from '../relay/message.js'
 import type { SessionRecord, TransactionRecord, RecipientRecord } from './record.js'
 
-/** The SMTP stages checks run at, in session order. */
-export const STAGES = ['connect', 'helo', 'auth', 'mail', 'rcpt', 'data'] as const
+/** The SMTP stages checks run at, in session order (`tls`: once a TLS session is up, STARTTLS or implicit). */
+export const STAGES = ['connect', 'tls', 'helo', 'auth', 'mail', 'rcpt', 'data'] as const
 export type Stage = (typeof STAGES)[number]
 
 /** Stages whose tags belong to the connection rather than to one transaction. */
-export const SESSION_STAGES: ReadonlySet<Stage> = new Set(['connect', 'helo', 'auth'])
+export const SESSION_STAGES: ReadonlySet<Stage> = new Set(['connect', 'tls', 'helo', 'auth'])
 
 /** A header field a check adds to the message relayed to the next hop. */
 export interface HeaderField {
@@ -76,6 +77,8 @@ export interface StageContext {
   readonly log: Logger
   /** Applies a verdict's `reclassify`: the session decides whether the new class takes effect. */
   readonly reclassify?: (clientClass: string, by: string) => void
+  /** Runs `release` when the connection closes (a concurrency limit gives its slot back). */
+  readonly onClose?: (release: () => Promise<void>) => void
 }
 
 /** Services a check may use; tests aim them at loopback servers. */
@@ -83,6 +86,8 @@ export interface CheckDeps {
   readonly resolver: Resolver
   readonly log: Logger
   readonly now: () => number
+  /** Shared state (limits, penalty box) of the instance; absent, limit checks use a private memory state. */
+  readonly state?: InstanceState
 }
 
 export type CheckFn = (ctx: StageContext) => Verdict | Promise<Verdict>

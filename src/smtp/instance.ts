@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { InstancePolicy } from '../config/instance-policy.js'
 import type { ListenerConfig } from '../config/schema.js'
 import type { Resolver } from '../dns/resolver.js'
+import { Tarpit } from '../limits/tarpit.js'
 import { NextHops } from '../relay/next-hops.js'
 import { Listener } from './listener.js'
 import { tlsMaterial } from './tls.js'
@@ -32,6 +33,7 @@ export class Instance {
   #policy: InstancePolicy
   #nextHops: NextHops
   #listeners = new Map<string, Listener>()
+  readonly #tarpit: Tarpit
 
   constructor(policy: InstancePolicy, deps: { log: Logger; resolver: () => Resolver }) {
     this.name = policy.name
@@ -39,6 +41,7 @@ export class Instance {
     this.#log = deps.log.child({ instance: policy.name })
     this.#resolver = deps.resolver
     this.#nextHops = this.#makeNextHops(policy)
+    this.#tarpit = new Tarpit(policy.name)
   }
 
   get policy(): InstancePolicy {
@@ -101,6 +104,7 @@ export class Instance {
       nextHops: () => this.#nextHops,
       resolver: this.#resolver,
       log: this.#log.child({ listener: config.name }),
+      tarpit: this.#tarpit,
     })
     const address = await listener.listen()
     this.#listeners.set(socketKey(config), listener)

@@ -11,8 +11,11 @@ import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import { connectionsActiveFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
+import type { Tarpit } from '../limits/tarpit.js'
 import type { NextHops } from '../relay/next-hops.js'
+import { NetworkList } from '../relay/networks.js'
 import { relayMessage } from './data.js'
+import { acceptProxyProtocol } from './proxy-listener.js'
 import { GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
@@ -23,6 +26,8 @@ export interface ListenerEnv {
   readonly nextHops: () => NextHops
   readonly resolver: () => Resolver
   readonly log: Logger
+  /** Delays refusals to offending clients; one per instance. */
+  readonly tarpit: Tarpit
 }
 
 interface Connection {
@@ -55,6 +60,9 @@ export class Listener {
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
     })
+    if (config.proxy_from.length) {
+      acceptProxyProtocol(this.#server, new NetworkList(config.proxy_from), { implicitTls: config.tls === 'implicit', log: env.log })
+    }
   }
 
   /** Starts listening; resolves with the bound address. */
@@ -127,7 +135,8 @@ export class Listener {
       hideDSN: true,
       size: limits.message_size,
       rejectOversized: false,
-      useProxy: c.proxy_from.length ? [...c.proxy_from] : false,
+      // PROXY protocol v1/v2 from proxy_from CIDR blocks: acceptProxyProtocol() replaces the library's v1-only reader.
+      useProxy: false,
       socketTimeout: limits.idle_timeout,
       closeTimeout: limits.drain_timeout,
       resolver: {
@@ -140,8 +149,9 @@ export class Listener {
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp)),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
-        this.#sessions.get(smtp.id)?.secured(tlsSocket.getProtocol() ?? 'TLS', tlsSocket.getCipher().name)
-        cb()
+        this.#hook(smtp, cb, () =>
+          this.#session(smtp).secured(tlsSocket.getProtocol() ?? 'TLS', tlsSocket.getCipher().name, tlsSocket.isSessionReused()),
+        )
       },
       onAuth: (auth, smtp, cb) =>
         this.#hook(
@@ -202,7 +212,11 @@ export class Listener {
       .then(work)
       .then(
         (value) => cb(null, value),
-        (err: unknown) => cb(this.#reply(err, smtp)),
+        async (err: unknown) => {
+          const reply = this.#reply(err, smtp)
+          await this.#tarpit(smtp.id)
+          cb(reply)
+        },
       )
       .catch((err: unknown) => this.#env.log.error({ err }, 'SMTP hook callback failed'))
   }
@@ -211,6 +225,14 @@ export class Listener {
     const session = this.#sessions.get(smtp.id)
     if (!session) throw new RelayError('RELAY_ERR_SESSION', [smtp.id, 'no session state'])
     return session
+  }
+
+  /** A refusal to a client that hit a limit or is in the penalty box waits tarpit.delay first (bounded). */
+  async #tarpit(id: string): Promise<void> {
+    const session = this.#sessions.get(id)
+    if (!session?.offending) return
+    const { delay, max_sockets } = session.policy.config.tarpit
+    await this.#env.tarpit.hold(Math.min(delay, session.policy.config.limits.command_timeout), max_sockets)
   }
 
   #sayGoodbye(id: string): void {

@@ -1,5 +1,6 @@
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerSession } from 'smtp-server'
 import type { Logger } from 'pino'
+import type { ClassChoice } from '../classes/classifier.js'
 import type { InstancePolicy } from '../config/instance-policy.js'
 import type { ListenerConfig } from '../config/schema.js'
 import { authFailed, authUnavailable, localError, shuttingDown } from '../errors/replies.js'
@@ -17,6 +18,9 @@ import type { MessageData } from '../relay/message.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { unmapIPv4 } from '../relay/networks.js'
 import { newId } from './ids.js'
+
+/** Reasons of replies that mark the client as offending: its later refusals are tarpitted. */
+const OFFENDING = new Set(['connection-limit', 'connection-rate', 'tls-rate', 'rate-limited', 'fanout', 'auth-locked', 'penalty-box'])
 
 /** What a session needs from its listener and instance. */
 export interface SessionEnv {
@@ -40,7 +44,13 @@ export class Session {
   tx: TransactionRecord | null = null
   /** The client greeted with EHLO (for the Received protocol keyword). */
   esmtp = true
+  /** The client hit a limit or is in the penalty box: its refusals may be tarpitted. */
+  offending = false
   #heloChecked: string | null = null
+  /** The session's class before any per-transaction (sender domain) override. */
+  #sessionClass: ClassChoice = { clientClass: 'unknown', by: 'default', source: 'default' }
+  readonly #closers: (() => Promise<void>)[] = []
+  #closed = false
 
   constructor(env: SessionEnv, smtp: SMTPServerSession) {
     this.env = env
@@ -72,11 +82,15 @@ export class Session {
   }
 
   async connect(): Promise<void> {
+    // After the PROXY header (if any): the address is the real client's.
+    this.#setSessionClass(this.policy.classifier.atConnect(this.record.client.address))
     await this.#decide('connect', {})
   }
 
-  secured(protocol: string, cipher: string): void {
-    this.record.tls = { protocol, cipher }
+  /** A TLS session is up (STARTTLS or implicit TLS): record it and run the tls stage. */
+  async secured(protocol: string, cipher: string, resumed: boolean): Promise<void> {
+    this.record.tls = { protocol, cipher, ...(resumed ? { resumed } : {}) }
+    await this.#decide('tls', {})
   }
 
   async authenticate(auth: SMTPServerAuthentication): Promise<void> {
@@ -90,6 +104,7 @@ export class Session {
       throw authFailed()
     }
     this.record.user = username
+    this.#setSessionClass(this.policy.classifier.afterAuth(username))
   }
 
   async mailFrom(address: SMTPServerAddress, smtp: SMTPServerSession): Promise<void> {
@@ -99,6 +114,7 @@ export class Session {
     this.tx = tx
     this.record.transactions++
     this.esmtp = smtp.openingCommand !== 'HELO'
+    this.#applyClass(this.policy.classifier.forSender(this.#sessionClass, splitAddress(address.address).domain))
     const helo = smtp.hostNameAppearsAs || ''
     try {
       if (helo !== this.#heloChecked) {
@@ -156,12 +172,38 @@ export class Session {
 
   close(): void {
     this.endTransaction(this.#unfinishedOutcome())
+    this.#closed = true
+    for (const release of this.#closers.splice(0)) this.#release(release)
   }
 
-  /** A check's evidence moves the client to another class (the classifier has the last word). */
+  /** A check's evidence suggests another class; the classifier lets operator lists and overrides win. */
   readonly #reclassify = (clientClass: string, by: string): void => {
-    this.record.clientClass = clientClass
-    this.record.classBy = by
+    const choice = this.policy.classifier.signal(this.#sessionClass, clientClass, by)
+    if (!choice) {
+      this.log.debug({ suggested: clientClass, by, class: this.record.clientClass, classBy: this.record.classBy }, 'class suggestion ignored')
+      return
+    }
+    this.#setSessionClass(choice)
+  }
+
+  /** A check counted this connection; a connection that closed while it counted is released at once. */
+  readonly #onClose = (release: () => Promise<void>): void => {
+    if (this.#closed) this.#release(release)
+    else this.#closers.push(release)
+  }
+
+  #release(release: () => Promise<void>): void {
+    release().catch((err: unknown) => this.log.warn({ err }, 'releasing a connection limit failed'))
+  }
+
+  #setSessionClass(choice: ClassChoice): void {
+    this.#sessionClass = choice
+    this.#applyClass(choice)
+  }
+
+  #applyClass(choice: ClassChoice): void {
+    this.record.clientClass = choice.clientClass
+    this.record.classBy = choice.by
   }
 
   /** A transaction that ends without DATA: refused if every recipient was, else abandoned. */
@@ -180,6 +222,7 @@ export class Session {
       return
     }
     refusalsFor(this.record.instance, stage, String(decision.reply.code)).inc()
+    if (OFFENDING.has(decision.reply.reason)) this.offending = true
     throw decision.reply
   }
 
@@ -189,7 +232,7 @@ export class Session {
     const checks = this.policy.pipeline[stage]
     if (checks.length) {
       const deadline = Date.now() + this.policy.config.limits.command_timeout
-      const ctx = { stage, session: this.record, log: this.log, reclassify: this.#reclassify, ...extra }
+      const ctx = { stage, session: this.record, log: this.log, reclassify: this.#reclassify, onClose: this.#onClose, ...extra }
       const decision = await runStage(checks, ctx, sink, deadline)
       if (decision) return decision
     }

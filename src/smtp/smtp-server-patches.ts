@@ -1,7 +1,9 @@
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js'
+import { proxyHeaderNotAllowed } from '../errors/replies.js'
 
-// Two adaptations of smtp-server 3.21 internals, pinned by wire tests
-// (test/integration/replies-wire.test.ts, test/integration/greeting.test.ts).
+// Adaptations of smtp-server 3.21 internals, pinned by wire tests
+// (test/integration/replies-wire.test.ts, test/integration/greeting.test.ts,
+// test/integration/proxy-protocol.test.ts).
 
 const LEADING_ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /
 
@@ -23,6 +25,8 @@ export const GREET_PAUSE_OPTION = 'greetPauseMs'
 
 interface ConnectionInternals {
   secure: boolean
+  /** Set once the connection has sent a non-empty command line. */
+  shgSpoke?: boolean
   _server: { options: { allowInsecureAuth?: boolean; [GREET_PAUSE_OPTION]?: number } }
   _setListeners(done: () => void): void
   connectionReady(): void
@@ -31,7 +35,12 @@ interface ConnectionInternals {
 type ConnectionProto = ConnectionInternals & {
   send(this: ConnectionInternals, code: number, data?: string | string[], context?: string | false): void
   init(this: ConnectionInternals): void
+  _onCommand(this: ConnectionInternals, command: Buffer | string, callback?: () => void): void
 }
+
+/** What a PROXY protocol header looks like to smtp-server's line reader: "PROXY …", or the v2 signature's "\0" line. */
+const PROXY_V1 = /^PROXY /i
+const PROXY_V2_LINE = '\u0000'
 
 let installed = false
 
@@ -47,6 +56,11 @@ let installed = false
  * 3. The pause before the greeting is the listener's `greet_pause`. smtp-server always waits
  *    100 ms (to catch clients that talk first), which caps a client that opens a connection
  *    per message at 10 messages/s per connection; on an MX the operator may want longer.
+ * 4. A PROXY protocol header on a connection that is not from a listed load balancer (those
+ *    are read before the session starts, see proxy-listener.ts) is refused with 421 4.7.0,
+ *    before or after the greeting: the client must not choose its own address. The v2
+ *    signature reaches the line reader as two empty lines and a NUL line; empty lines before
+ *    any command are ignored so that the NUL line gets the refusal.
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -55,6 +69,7 @@ export function installSmtpServerPatches(): void {
   /* eslint-disable @typescript-eslint/unbound-method -- called below with the connection as `this` */
   const send = proto.send
   const init = proto.init
+  const onCommand = proto._onCommand
   /* eslint-enable @typescript-eslint/unbound-method */
   proto.send = function patchedSend(code, data, context) {
     let text = libraryReply(code, data)
@@ -63,6 +78,18 @@ export function installSmtpServerPatches(): void {
     }
     const ours = typeof text === 'string' && LEADING_ENHANCED.test(text)
     send.call(this, code, text, ours ? false : context)
+  }
+  proto._onCommand = function patchedOnCommand(command, callback) {
+    const line = command.toString()
+    if (!this.shgSpoke) {
+      if (line === '') return callback?.()
+      if (PROXY_V1.test(line) || line === PROXY_V2_LINE) {
+        const refusal = proxyHeaderNotAllowed()
+        return send.call(this, refusal.code, refusal.message, false)
+      }
+      this.shgSpoke = true
+    }
+    onCommand.call(this, command, callback)
   }
   proto.init = function patchedInit() {
     const pause = this._server.options[GREET_PAUSE_OPTION]

@@ -19,7 +19,13 @@ export interface RelayProcessOptions {
   cpuProfile?: boolean
   /** Extra node/V8 flags, e.g. --max-semi-space-size=64 (heap sizes can only be set at start). */
   nodeFlags?: readonly string[]
+  /** Changes to the policy (state backend, checks) before the relay starts. */
+  patch?: (policy: BenchPolicy) => void
 }
+
+/** The bench policy tree, loosely typed: the relay validates it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type BenchPolicy = Record<string, any>
 
 /** The relay running in its own process. */
 export interface RelayProcess {
@@ -35,8 +41,8 @@ export interface RelayProcess {
  * sink as the only next hop, the client's address as a relay network, no checks beyond the
  * built-in ones. JSON is YAML, so the relay reads it as a policy file.
  */
-export function benchPolicy(port: number, opts: RelayProcessOptions): Record<string, unknown> {
-  return {
+export function benchPolicy(port: number, opts: RelayProcessOptions): BenchPolicy {
+  const policy: BenchPolicy = {
     hostname: 'relay.bench.example',
     admin: { address: '127.0.0.1', port: 0 },
     // The client is 127.0.0.1, which the hosts file names; a closed port makes sure that no
@@ -52,6 +58,8 @@ export function benchPolicy(port: number, opts: RelayProcessOptions): Record<str
       },
     },
   }
+  opts.patch?.(policy)
+  return policy
 }
 
 /**

@@ -62,6 +62,8 @@ function contentFor(file: string): string {
   if (file.endsWith('.crt')) return tls.cert
   if (file.endsWith('.key')) return tls.key
   if (file.endsWith('.passwd')) return credentials
+  if (file.endsWith('.cidrs')) return '# network list\n192.0.2.0/25\n2001:db8:1::/48\n'
+  if (file.endsWith('.token')) return 'c2VjcmV0LXRva2Vu\n'
   return 'postmaster\nabuse\n'
 }
 

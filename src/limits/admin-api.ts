@@ -1,0 +1,117 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { duration } from '../config/units.js'
+import type { AdminServer } from '../metrics/admin-server.js'
+import { json } from '../metrics/admin-server.js'
+import type { PenaltyBox } from './penalty-box.js'
+import { PenaltyRequestError } from './penalty-box.js'
+import type { PenaltyScope } from './schema.js'
+
+/** What the penalty box API needs from the running relay. */
+export interface PenaltyApiDeps {
+  /** The bearer token (admin.token_file), or null when none is configured: then every call is refused. */
+  token(): string | null
+  /** Names of the instances running in this process. */
+  instances(): readonly string[]
+  penaltyBox(instance: string): PenaltyBox | undefined
+}
+
+const SCOPES: readonly PenaltyScope[] = ['address', 'subnet', 'user']
+const MAX_BODY = 16 * 1024
+
+/**
+ * The admin API of the penalty box, on the admin listener:
+ *
+ *   GET    /api/penalty?instance=outbound                      → { entries: [...] }
+ *   POST   /api/penalty  { instance, scope, value, why, who, duration }  → 201 { entry }
+ *   DELETE /api/penalty?instance=outbound&scope=address&value=192.0.2.7  → { removed: true } | 404
+ *
+ * Every call needs `Authorization: Bearer <token>`; without a configured token the API is off (403).
+ */
+export function addPenaltyApi(admin: AdminServer, deps: PenaltyApiDeps): void {
+  admin.route('GET', '/api/penalty', async (req, res, url) => {
+    if (!authorized(req, res, deps)) return
+    const box = boxOf(res, deps, url.searchParams.get('instance'))
+    if (box) json(res, 200, { instance: box.instance, entries: await box.list() })
+  })
+  admin.route('POST', '/api/penalty', async (req, res) => {
+    if (!authorized(req, res, deps)) return
+    const body = await readJson(req)
+    if (!body) return json(res, 400, { error: 'expected a JSON object' })
+    const box = boxOf(res, deps, typeof body.instance === 'string' ? body.instance : null)
+    if (!box) return
+    const scope = body.scope as PenaltyScope
+    if (!SCOPES.includes(scope)) return json(res, 400, { error: `scope must be one of ${SCOPES.join(', ')}` })
+    let durationMs: number | undefined
+    if (body.duration !== undefined) {
+      const parsed = duration().safeParse(body.duration)
+      if (!parsed.success || parsed.data <= 0) return json(res, 400, { error: 'duration must be such as "30m" or "1h"' })
+      durationMs = parsed.data
+    }
+    try {
+      const text = (v: unknown) => (typeof v === 'string' ? v : '')
+      const entry = await box.add({ scope, value: text(body.value), who: text(body.who), why: text(body.why), durationMs })
+      json(res, 201, { instance: box.instance, entry })
+    } catch (err) {
+      if (err instanceof PenaltyRequestError) return json(res, 400, { error: err.message })
+      throw err
+    }
+  })
+  admin.route('DELETE', '/api/penalty', async (req, res, url) => {
+    if (!authorized(req, res, deps)) return
+    const box = boxOf(res, deps, url.searchParams.get('instance'))
+    if (!box) return
+    const scope = url.searchParams.get('scope') as PenaltyScope
+    if (!SCOPES.includes(scope)) return json(res, 400, { error: `scope must be one of ${SCOPES.join(', ')}` })
+    try {
+      const removed = await box.remove(scope, url.searchParams.get('value') ?? '')
+      json(res, removed ? 200 : 404, removed ? { removed } : { error: 'not in the penalty box' })
+    } catch (err) {
+      if (err instanceof PenaltyRequestError) return json(res, 400, { error: err.message })
+      throw err
+    }
+  })
+}
+
+function authorized(req: IncomingMessage, res: ServerResponse, deps: PenaltyApiDeps): boolean {
+  const token = deps.token()
+  if (!token) {
+    json(res, 403, { error: 'the admin API is off: name a token file in admin.token_file' })
+    return false
+  }
+  const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? ''
+  const a = Buffer.from(given)
+  const b = Buffer.from(token)
+  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+    res.setHeader('www-authenticate', 'Bearer')
+    json(res, 401, { error: 'missing or wrong bearer token' })
+    return false
+  }
+  return true
+}
+
+function boxOf(res: ServerResponse, deps: PenaltyApiDeps, instance: string | null): PenaltyBox | undefined {
+  const running = deps.instances()
+  const name = instance ?? (running.length === 1 ? running[0] : undefined)
+  if (!name) {
+    json(res, 400, { error: `say which instance: ${running.join(' or ')}` })
+    return undefined
+  }
+  const box = deps.penaltyBox(name)
+  if (!box) json(res, 404, { error: `instance ${name} does not run here (running: ${running.join(', ')})` })
+  return box
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
+  let text = ''
+  for await (const chunk of req) {
+    text += String(chunk)
+    if (text.length > MAX_BODY) return null
+  }
+  try {
+    const value: unknown = JSON.parse(text)
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}

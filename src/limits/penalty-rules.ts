@@ -1,0 +1,55 @@
+import type { Logger } from 'pino'
+import type { SessionRecord } from '../pipeline/record.js'
+import type { StateBackend } from './backend.js'
+import { subnetOf } from './dimensions.js'
+import { Limit } from './limit.js'
+import type { PenaltyBox } from './penalty-box.js'
+import { describeWindow } from './rate-spec.js'
+import type { PenaltyBoxConfig } from './schema.js'
+
+type Rule = PenaltyBoxConfig['rules'][number]
+
+/**
+ * The penalty box rules of an instance: each counts the enforced hits of its limits per client
+ * (address, subnet or user) and puts the client in the box when they reach `hits` within `window`.
+ */
+export class PenaltyRules {
+  readonly #rules: { rule: Rule; hits: Limit }[]
+  readonly #box: PenaltyBox
+  readonly #log: Logger
+
+  constructor(rules: readonly Rule[], deps: { backend: StateBackend; box: PenaltyBox; instance: string; log: Logger }) {
+    this.#box = deps.box
+    this.#log = deps.log
+    this.#rules = rules.map((rule) => ({
+      rule,
+      // hits - 1 points: the hit that goes over them is the one that boxes the client.
+      hits: new Limit(deps.backend, { instance: deps.instance, check: `rule.${rule.name}`, dimension: rule.scope }, {
+        points: Math.max(rule.hits - 1, 1),
+        windowMs: Math.max(1000, Math.round(rule.window / 1000) * 1000),
+      }),
+    }))
+  }
+
+  /** A limit check refused this client; rules that count the check may put it in the box. */
+  async hit(check: string, session: Readonly<SessionRecord>): Promise<void> {
+    for (const { rule, hits } of this.#rules) {
+      if (!rule.limits.includes(check)) continue
+      const value = rule.scope === 'address' ? session.client.address : rule.scope === 'subnet' ? subnetOf(session.client.address) : session.user
+      if (!value) continue
+      try {
+        const counted = rule.hits === 1 ? { over: true } : await hits.consume(value)
+        if (!counted.over) continue
+        await this.#box.add({
+          scope: rule.scope,
+          value,
+          who: `rule:${rule.name}`,
+          why: `limits ${rule.limits.join(', ')} hit ${rule.hits} times within ${describeWindow(rule.window)}`,
+          durationMs: rule.duration,
+        })
+      } catch (err) {
+        this.#log.warn({ err, rule: rule.name }, 'penalty box rule could not count a hit')
+      }
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import { LRUCache } from 'lru-cache'
+import { redisDurationFor } from '../metrics/limit-metrics.js'
+import type { RedisClient } from './redis-client.js'
+import type { PenaltyScope } from './schema.js'
+
+/** One client in the penalty box: who put it there, why, when, and until when (ms epoch). */
+export interface PenaltyEntry {
+  scope: PenaltyScope
+  /** An address, a /24 or /64 subnet ("192.0.2.0/24"), or a user name. */
+  value: string
+  who: string
+  why: string
+  when: number
+  until: number
+}
+
+/** Where a penalty box keeps its entries; expired entries are never returned. */
+export interface PenaltyStore {
+  put(entry: PenaltyEntry): Promise<void>
+  /** The first active entry among `keys` ("scope:value"), in the order given. */
+  find(keys: readonly string[]): Promise<PenaltyEntry | null>
+  remove(key: string): Promise<boolean>
+  list(): Promise<PenaltyEntry[]>
+}
+
+/** "address:192.0.2.7", "subnet:192.0.2.0/24", "user:alice". */
+export const entryKey = (scope: PenaltyScope, value: string) => `${scope}:${value}`
+
+/** The memory store: an LRU of at most `maxEntries` entries, each expiring at its `until`. */
+export class MemoryPenaltyStore implements PenaltyStore {
+  readonly #cache: LRUCache<string, PenaltyEntry>
+
+  constructor(maxEntries: number) {
+    this.#cache = new LRUCache<string, PenaltyEntry>({ max: maxEntries, ttl: 1, ttlAutopurge: false })
+  }
+
+  put(entry: PenaltyEntry): Promise<void> {
+    const ttl = entry.until - Date.now()
+    if (ttl > 0) this.#cache.set(entryKey(entry.scope, entry.value), entry, { ttl })
+    return Promise.resolve()
+  }
+
+  find(keys: readonly string[]): Promise<PenaltyEntry | null> {
+    for (const key of keys) {
+      const entry = this.#cache.get(key)
+      if (entry) return Promise.resolve(entry)
+    }
+    return Promise.resolve(null)
+  }
+
+  remove(key: string): Promise<boolean> {
+    return Promise.resolve(this.#cache.delete(key))
+  }
+
+  list(): Promise<PenaltyEntry[]> {
+    this.#cache.purgeStale()
+    return Promise.resolve([...this.#cache.values()])
+  }
+}
+
+/**
+ * The Redis store: each entry a key that expires at its `until`, plus an index set for
+ * listing. All keys of an instance share the hash tag {pb:<instance>}, so MGET and the index
+ * work on Redis Cluster too (one slot).
+ */
+export class RedisPenaltyStore implements PenaltyStore {
+  readonly #client: RedisClient
+  readonly #tag: string
+
+  constructor(client: RedisClient, instance: string) {
+    this.#client = client
+    this.#tag = `{pb:${instance}}`
+  }
+
+  #key(key: string): string {
+    return `${this.#tag}:${key}`
+  }
+
+  get #index(): string {
+    return `${this.#tag}:index`
+  }
+
+  async put(entry: PenaltyEntry): Promise<void> {
+    const ttl = Math.ceil(entry.until - Date.now())
+    if (ttl <= 0) return
+    const key = entryKey(entry.scope, entry.value)
+    await timed(() => this.#client.multi().set(this.#key(key), JSON.stringify(entry), 'PX', ttl).sadd(this.#index, key).exec())
+  }
+
+  async find(keys: readonly string[]): Promise<PenaltyEntry | null> {
+    const values = await timed(() => this.#client.mget(...keys.map((k) => this.#key(k))))
+    for (const v of values) {
+      const entry = v ? parseEntry(v) : null
+      if (entry && entry.until > Date.now()) return entry
+    }
+    return null
+  }
+
+  async remove(key: string): Promise<boolean> {
+    const result = await timed(() => this.#client.multi().del(this.#key(key)).srem(this.#index, key).exec())
+    return Number(result?.[0]?.[1] ?? 0) > 0
+  }
+
+  async list(): Promise<PenaltyEntry[]> {
+    const keys = await timed(() => this.#client.smembers(this.#index))
+    if (!keys.length) return []
+    const values = await timed(() => this.#client.mget(...keys.map((k) => this.#key(k))))
+    const gone = keys.filter((_, i) => values[i] === null)
+    // Entries expire by themselves; their index members are cleaned up here.
+    if (gone.length) await timed(() => this.#client.srem(this.#index, ...gone))
+    return values.flatMap((v) => {
+      const entry = v ? parseEntry(v) : null
+      return entry ? [entry] : []
+    })
+  }
+}
+
+async function timed<T>(op: () => Promise<T>): Promise<T> {
+  const started = performance.now()
+  try {
+    return await op()
+  } finally {
+    redisDurationFor('penalty_box').observe((performance.now() - started) / 1000)
+  }
+}
+
+function parseEntry(text: string): PenaltyEntry | null {
+  try {
+    const e = JSON.parse(text) as PenaltyEntry
+    return typeof e.value === 'string' && typeof e.until === 'number' ? e : null
+  } catch {
+    return null
+  }
+}

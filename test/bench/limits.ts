@@ -1,0 +1,197 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { startRedisServer } from '../helpers/redis.js'
+import { processCpuSeconds } from './cpu.js'
+import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
+import type { Load } from './postfix-tools.js'
+import { freePort } from './ports.js'
+import { buildRelay, startRelayProcess } from './relay-process.js'
+import type { BenchPolicy, RelayProcess } from './relay-process.js'
+import { median } from './stats.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const MEMORY_PROBE = fileURLToPath(new URL('./limits-memory.ts', import.meta.url))
+
+const USAGE = `Usage: npm run bench:limits -- [options]
+
+Per-message cost of the limit checks, with the memory and the Redis backend, as a ratio to
+the same relay without limits, in one run on this machine; then the memory the limiter state
+holds after 1,000,000 distinct client addresses. Prints Markdown on stdout, progress on stderr.
+
+Options:
+  --quick          smoke run: one round of a few hundred messages, 100,000 addresses (CI)
+  --rounds N       interleaved rounds over the three relays; medians are reported (default 5)
+  --messages N     messages per run (default 6000)
+  --sessions N     parallel SMTP sessions (default 20)
+  --addresses N    distinct addresses for the memory figure (default 1000000)
+  --no-build       use the existing dist/ instead of compiling src/ first
+`
+
+/** Every limit check on the path of a message, with limits no bench load reaches. */
+const LIMIT_CHECKS = [
+  { check: 'connect.concurrency', limits: { default: 100_000 } },
+  { check: 'connect.rate', limits: { default: '100000000/1h' } },
+  { check: 'mail.rate', limits: { address: { default: '100000000/1h' }, subnet: { default: '100000000/1h' }, sender_domain: { default: '100000000/1h' } } },
+  { check: 'mail.null_sender_rate', limits: { address: { default: '100000000/1h' } } },
+  { check: 'rcpt.rate', limits: { address: { default: '100000000/1h' } } },
+  { check: 'rcpt.fanout', limits: { address: { default: '100000000/1h' } } },
+]
+
+interface Variant {
+  name: 'no limits' | 'memory' | 'redis'
+  patch: (p: BenchPolicy) => void
+}
+
+const progress = (line: string) => void process.stderr.write(`${line}\n`)
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      messages: { type: 'string' },
+      sessions: { type: 'string', default: '20' },
+      addresses: { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  const quick = values.quick
+  const rounds = Number(values.rounds ?? (quick ? 1 : 5))
+  const messages = Number(values.messages ?? (quick ? 300 : 6000))
+  const sessions = Number(values.sessions)
+  const addresses = Number(values.addresses ?? (quick ? 100_000 : 1_000_000))
+  if (![rounds, messages, sessions, addresses].every((n) => Number.isInteger(n) && n > 0)) throw new Error('options must be positive integers')
+
+  const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
+  if (!values['no-build']) progress('building the relay (tsconfig.build.json)')
+  const main = values['no-build'] ? join(ROOT, 'dist', 'main.js') : await buildRelay(ROOT)
+  const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-limits-'))
+  const sink = await startSmtpSink(sinkProgram, await freePort())
+  const redis = await startRedisServer()
+  const variants: Variant[] = [
+    { name: 'no limits', patch: () => undefined },
+    { name: 'memory', patch: (p) => (p.instances.outbound.checks = LIMIT_CHECKS) },
+    {
+      name: 'redis',
+      patch: (p) => {
+        p.state = { backend: 'redis', redis: { url: redis.url, key_prefix: 'bench:' } }
+        p.instances.outbound.checks = LIMIT_CHECKS
+      },
+    },
+  ]
+  const relays: RelayProcess[] = []
+  try {
+    for (const v of variants) {
+      relays.push(
+        await startRelayProcess({ main, dir, sinkPort: sink.port, logLevel: 'info', poolSize: sessions, nodeFlags: ['--max-semi-space-size=64'], patch: v.patch }),
+      )
+    }
+    const loads: { label: string; load: Load }[] = [
+      { label: 'persistent sessions, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: true } },
+      { label: 'new connection per message, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: false } },
+    ]
+    type Figures = { rate: number[]; cpuUs: number[] }
+    const figures = new Map<string, Figures>()
+    const key = (load: string, variant: string) => `${load}/${variant}`
+    // Warm-up: JIT, pooled next-hop connections, the Redis connection.
+    for (const l of loads) for (const [i] of variants.entries()) await runSmtpSource(source, relays[i]!.port, l.load, Math.min(messages, 500))
+    for (let round = 1; round <= rounds; round++) {
+      for (const l of loads) {
+        // Interleaved, and in a different order each round, so drift on this shared machine spreads evenly.
+        const order = variants.map((_, i) => i)
+        if (round % 2 === 0) order.reverse()
+        for (const i of order) {
+          const relay = relays[i]!
+          const cpu0 = processCpuSeconds(relay.pid) ?? NaN
+          const run = await runSmtpSource(source, relay.port, l.load, messages)
+          const cpuUs = (((processCpuSeconds(relay.pid) ?? NaN) - cpu0) / messages) * 1e6
+          const f = figures.get(key(l.label, variants[i]!.name)) ?? { rate: [], cpuUs: [] }
+          f.rate.push(run.rate)
+          f.cpuUs.push(cpuUs)
+          figures.set(key(l.label, variants[i]!.name), f)
+          progress(`round ${round} ${l.label} ${variants[i]!.name}: ${Math.round(run.rate)} msg/s, ${cpuUs.toFixed(0)} µs CPU/msg`)
+        }
+      }
+    }
+    const rows = loads.flatMap((l) => {
+      const base = figures.get(key(l.label, 'no limits'))
+      return variants.map((v) => {
+        const f = figures.get(key(l.label, v.name))
+        const rate = median(f?.rate ?? [])
+        const cpu = median(f?.cpuUs ?? [])
+        const baseRate = median(base?.rate ?? [])
+        const baseCpu = median(base?.cpuUs ?? [])
+        return `| ${l.label} | ${v.name} | ${Math.round(rate).toLocaleString('en-US')} | ${((rate / baseRate) * 100).toFixed(0)} % | ${cpu.toFixed(0)} | ${v.name === 'no limits' ? '—' : `${(cpu - baseCpu).toFixed(0)} µs (${((cpu / baseCpu - 1) * 100).toFixed(0)} %)`} |`
+      })
+    })
+    progress(`memory: ${addresses.toLocaleString('en-US')} distinct addresses through one limiter`)
+    const memory = await memoryFigures(addresses)
+    const cpus = os.cpus()
+    process.stdout.write(
+      [
+        '## smarthost-guard limit checks benchmark',
+        '',
+        `${cpus.length} × ${cpus[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(2)}. ` +
+          `smtp-source, ${sessions} sessions, 5120-byte bodies, ${messages} messages per run; three relay processes (dist/main.js) side by side: ` +
+          `no limit checks, the ${LIMIT_CHECKS.length} limit checks on the memory backend, the same on a local redis-server. ` +
+          `Medians of ${rounds} interleaved round${rounds > 1 ? 's' : ''}. Relay CPU per message from /proc.`,
+        '',
+        '| load | relay | msg/s | vs no limits | relay CPU µs/msg | added by the checks |',
+        '|---|---|--:|--:|--:|--:|',
+        ...rows,
+        '',
+        '### Limiter state after distinct client addresses',
+        '',
+        '| store | addresses | entries kept | heap held |',
+        '|---|--:|--:|--:|',
+        ...memory.map((m) => `| ${m.store} | ${m.addresses.toLocaleString('en-US')} | ${m.entries.toLocaleString('en-US')} | ${m.mb.toFixed(1)} MB |`),
+        '',
+      ].join('\n'),
+    )
+    return 0
+  } finally {
+    await Promise.all(relays.map((r) => r.stop()))
+    await redis.close()
+    await sink.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+interface MemoryFigure {
+  store: string
+  addresses: number
+  entries: number
+  mb: number
+}
+
+/** Runs limits-memory.ts in a child with --expose-gc, so the heap is measured after full collections. */
+async function memoryFigures(addresses: number): Promise<MemoryFigure[]> {
+  const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', MEMORY_PROBE, String(addresses)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  if (code !== 0) throw new Error(`limits-memory.ts exited with ${code}`)
+  return JSON.parse(out) as MemoryFigure[]
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`bench:limits: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from '../bench/ports.js'
+
+/** A real HAProxy (Debian package haproxy) in front of a relay listener, one frontend per PROXY version. */
+export interface HaproxyFront {
+  /** Frontend port whose connections reach the backend with `send-proxy` (v1). */
+  readonly v1Port: number
+  /** Frontend port whose connections reach the backend with `send-proxy-v2`. */
+  readonly v2Port: number
+  close(): Promise<void>
+}
+
+async function listening(port: number, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port })
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > deadline) throw new Error(`haproxy does not listen on ${port}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/**
+ * Starts HAProxy in TCP mode in the foreground: two frontends on free ports, both to
+ * `backendPort`, connecting from `source` (the load balancer address the relay trusts).
+ */
+export async function startHaproxy(backendPort: number, source: string): Promise<HaproxyFront> {
+  const [v1Port, v2Port] = [await freePort(), await freePort()]
+  const dir = await mkdtemp(join(tmpdir(), 'shg-haproxy-'))
+  const config = join(dir, 'haproxy.cfg')
+  await writeFile(
+    config,
+    [
+      'global',
+      '  maxconn 100',
+      'defaults',
+      '  mode tcp',
+      '  timeout connect 2s',
+      '  timeout client 30s',
+      '  timeout server 30s',
+      `frontend v1`,
+      `  bind 127.0.0.1:${v1Port}`,
+      '  default_backend relay_v1',
+      `frontend v2`,
+      `  bind 127.0.0.1:${v2Port}`,
+      '  default_backend relay_v2',
+      'backend relay_v1',
+      `  server relay 127.0.0.1:${backendPort} send-proxy source ${source}`,
+      'backend relay_v2',
+      `  server relay 127.0.0.1:${backendPort} send-proxy-v2 source ${source}`,
+      '',
+    ].join('\n'),
+  )
+  const child = spawn('haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = once(child, 'exit')
+  try {
+    await Promise.race([
+      Promise.all([listening(v1Port), listening(v2Port)]),
+      exited.then(() => Promise.reject(new Error(`haproxy exited: ${stderr}`))),
+    ])
+  } catch (err) {
+    child.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+    throw err
+  }
+  return {
+    v1Port,
+    v2Port,
+    async close() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM')
+        await exited
+      }
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
