@@ -78,7 +78,7 @@ describe('client classes: a residential burst is throttled while a business send
     assert.equal(home?.session.clientClass, 'residential-dynamic')
     assert.equal(home?.session.classBy, 'network networks[0] (allow list)')
     assert.equal(office?.session.clientClass, 'business-static')
-    const refused = txs.find((t) => (t.tx as { mailFrom: string; outcome: string }).mailFrom === 'home@customer.test' && t.tx.outcome === 'rejected')
+    const refused = txs.find((t) => (t.tx as { mailFrom: string; outcome: string }).mailFrom === 'home@customer.test' && t.tx.outcome === 'tempfailed')
     const check = (refused?.tx.checks as { check: string; flags?: string[]; detail?: string }[]).find((c) => c.check === 'mail.rate')
     assert.deepEqual(check?.flags, ['RATE_MESSAGE_ADDRESS'])
     assert.match(check?.detail ?? '', /^4 messages from your address 127\.0\.9\.10 \(limit 3 per 1m for class residential-dynamic\)$/)
