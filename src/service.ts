@@ -144,5 +144,6 @@ export class Service {
 
 function dnsSettings(loaded: LoadedPolicy) {
   const dns = loaded.policy.dns
-  return { servers: dns.servers, timeoutMs: dns.timeout, tries: dns.tries }
+  const cache = { maxEntries: dns.cache.max_entries, maxTtlMs: dns.cache.max_ttl, negativeTtlMs: dns.cache.negative_ttl }
+  return { servers: dns.servers, timeoutMs: dns.timeout, tries: dns.tries, cache }
 }

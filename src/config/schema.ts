@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { CHECKS } from '../checks/index.js'
 import { STAGES } from '../pipeline/types.js'
 import { checkEntrySchema } from './check-entry.js'
+import { dnsSchema } from './dns-schema.js'
 import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './units.js'
 
 // The policy tree. Every object is strict (an unknown key is an error, never silently
@@ -229,17 +230,7 @@ export const policySchema = z
       })
       .prefault({})
       .describe('Admin HTTP listener'),
-    dns: z
-      .strictObject({
-        servers: z
-          .array(z.string().regex(/^(\[[0-9a-f:.]+\]|[0-9a-f:.]+)(:\d{1,5})?$/i, 'expected addr or addr:port'))
-          .default([])
-          .describe('Resolvers to query ("127.0.0.1", "127.0.0.1:5353", "[::1]:53"); empty = /etc/resolv.conf'),
-        timeout: duration().prefault('2s').describe('Per-try query timeout'),
-        tries: z.number().int().min(1).max(5).default(2).describe('Tries per query'),
-      })
-      .prefault({})
-      .describe('DNS resolver used by every check'),
+    dns: dnsSchema,
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -35,6 +35,7 @@ describe('reply lines on the wire', () => {
     server = new SMTPServer({
       hideENHANCEDSTATUSCODES: false,
       disabledCommands: ['AUTH', 'STARTTLS'],
+      disableReverseLookup: true,
       logger: false,
       onRcptTo(address, _session, cb) {
         const name = address.address.split('@')[0] ?? ''

@@ -1,0 +1,133 @@
+import { randomInt } from 'node:crypto'
+import dgram from 'node:dgram'
+import net from 'node:net'
+import dns2 from 'dns2'
+import type { DnsServer } from './servers.js'
+
+const { Packet } = dns2
+
+/** Record types the relay asks for. */
+export const RR_TYPES = ['A', 'AAAA', 'TXT', 'MX', 'PTR', 'CNAME', 'NS', 'SOA'] as const
+export type RrType = (typeof RR_TYPES)[number]
+
+/** A resource record as dns2 decodes it. */
+export type DnsRecord = dns2.Packet.Resource
+
+/** The parts of a response the resolver uses. */
+export interface DnsMessage {
+  rcode: number
+  /** TC bit: the answer did not fit in a UDP datagram (RFC 1035 section 4.2.1). */
+  truncated: boolean
+  answers: DnsRecord[]
+  authorities: DnsRecord[]
+}
+
+/** A query that got no usable response from one server: timeout, refused port, garbage. */
+export class TransportError extends Error {
+  readonly code: 'ETIMEOUT' | 'ECONNREFUSED' | 'EBADRESP' | 'ECONNRESET'
+
+  constructor(code: TransportError['code'], message: string) {
+    super(message)
+    this.name = 'TransportError'
+    this.code = code
+  }
+}
+
+/** The wire form of a recursive query for `name`/`type` with a random id (RFC 5452 section 3). */
+function encodeQuery(name: string, type: RrType): { id: number; bytes: Buffer } {
+  const packet = new Packet()
+  const id = randomInt(0x10000)
+  packet.header.id = id
+  packet.header.rd = 1
+  packet.questions.push(new Packet.Question(name, Packet.TYPE[type], Packet.CLASS.IN))
+  return { id, bytes: packet.toBuffer() }
+}
+
+/** Parses a response and checks that it answers our question; null otherwise. */
+function decodeResponse(bytes: Buffer, id: number, name: string, type: RrType): DnsMessage | null {
+  let packet: dns2.Packet
+  try {
+    packet = Packet.parse(bytes)
+  } catch {
+    return null
+  }
+  const q = packet.questions[0]
+  // RFC 5452 section 4.3: accept only a reply to the question we asked, with our id.
+  if (packet.header.id !== id || !packet.header.qr) return null
+  if (!q || q.type !== Packet.TYPE[type] || q.name.toLowerCase() !== name.toLowerCase()) return null
+  return {
+    rcode: packet.header.rcode,
+    truncated: packet.header.tc === 1,
+    answers: packet.answers,
+    authorities: packet.authorities,
+  }
+}
+
+/**
+ * One query over UDP. The socket is connected to the server, so only its datagrams are read
+ * and a closed port is reported at once (ECONNREFUSED) instead of waiting for the timeout;
+ * each query has its own socket and so its own random source port.
+ */
+export function queryUdp(server: DnsServer, name: string, type: RrType, timeoutMs: number): Promise<DnsMessage> {
+  const { id, bytes } = encodeQuery(name, type)
+  const socket = dgram.createSocket(net.isIPv6(server.address) ? 'udp6' : 'udp4')
+  return new Promise<DnsMessage>((resolve, reject) => {
+    let settled = false
+    const done = (err: Error | null, message?: DnsMessage) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.removeAllListeners('message')
+      socket.on('error', () => undefined)
+      socket.close()
+      if (err) reject(err)
+      else resolve(message as DnsMessage)
+    }
+    const timer = setTimeout(() => done(new TransportError('ETIMEOUT', `no answer within ${timeoutMs} ms`)), timeoutMs)
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      done(new TransportError(err.code === 'ECONNREFUSED' ? 'ECONNREFUSED' : 'ECONNRESET', err.message)),
+    )
+    socket.on('message', (data: Buffer) => {
+      const message = decodeResponse(data, id, name, type)
+      // A stray or forged datagram: keep waiting for the real answer.
+      if (message) done(null, message)
+    })
+    socket.connect(server.port, server.address, () => socket.send(bytes))
+  })
+}
+
+/** One query over TCP (RFC 1035 section 4.2.2: two-byte length prefix), for truncated answers. */
+export function queryTcp(server: DnsServer, name: string, type: RrType, timeoutMs: number): Promise<DnsMessage> {
+  const { id, bytes } = encodeQuery(name, type)
+  const length = Buffer.alloc(2)
+  length.writeUInt16BE(bytes.length)
+  const socket = net.connect({ host: server.address, port: server.port })
+  return new Promise<DnsMessage>((resolve, reject) => {
+    let received = Buffer.alloc(0)
+    let settled = false
+    const done = (err: Error | null, message?: DnsMessage) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.removeAllListeners('data')
+      socket.on('error', () => undefined)
+      socket.destroy()
+      if (err) reject(err)
+      else resolve(message as DnsMessage)
+    }
+    const timer = setTimeout(() => done(new TransportError('ETIMEOUT', `no answer over TCP within ${timeoutMs} ms`)), timeoutMs)
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      done(new TransportError(err.code === 'ECONNREFUSED' ? 'ECONNREFUSED' : 'ECONNRESET', err.message)),
+    )
+    socket.on('end', () => done(new TransportError('ECONNRESET', 'the server closed the TCP connection without an answer')))
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk])
+      if (received.length < 2) return
+      const size = received.readUInt16BE(0)
+      if (received.length < 2 + size) return
+      const message = decodeResponse(received.subarray(2, 2 + size), id, name, type)
+      done(message ? null : new TransportError('EBADRESP', 'the TCP answer does not match the question'), message ?? undefined)
+    })
+    socket.write(Buffer.concat([length, bytes]))
+  })
+}
