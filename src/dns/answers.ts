@@ -1,10 +1,5 @@
-import dns2 from 'dns2'
+import type { MxData, SoaData } from 'dns-packet'
 import type { DnsMessage, DnsRecord, RrType } from './transport.js'
-
-const { Packet } = dns2
-
-/** RFC 1035 section 4.1.1 response codes the resolver tells apart. */
-export const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const
 
 /** The value dns.promises.resolve gives for a record type (the contract mailauth relies on). */
 export type ResolvedValue =
@@ -24,49 +19,51 @@ export type Outcome =
  * chain before them is followed by the recursive server); none of them is NODATA.
  */
 export function outcomeOf(message: DnsMessage, type: RrType): Outcome {
-  if (message.rcode === RCODE.NXDOMAIN) return { kind: 'negative', code: 'ENOTFOUND', ttlSec: negativeTtl(message) }
-  const wanted = Packet.TYPE[type]
-  const records = message.answers.filter((r) => r.type === wanted)
+  if (message.rcode === 'NXDOMAIN') return { kind: 'negative', code: 'ENOTFOUND', ttlSec: negativeTtl(message) }
+  const records = message.answers.filter((r) => r.type === type)
   if (records.length === 0) return { kind: 'negative', code: 'ENODATA', ttlSec: negativeTtl(message) }
   // The chain is only as fresh as its shortest-lived link (CNAMEs included).
-  const ttlSec = Math.min(...message.answers.map((r) => r.ttl))
+  const ttlSec = Math.min(...message.answers.map(ttl))
   return { kind: 'answer', value: shape(type, records), ttlSec }
 }
 
+const ttl = (r: DnsRecord) => ('ttl' in r ? (r.ttl ?? 0) : 0)
+
 /** RFC 2308 section 5: the negative TTL is the smaller of the SOA's TTL and its MINIMUM field. */
 function negativeTtl(message: DnsMessage): number | null {
-  const soa = message.authorities.find((r) => r.type === Packet.TYPE.SOA)
+  const soa = message.authorities.find((r) => r.type === 'SOA')
   if (!soa) return null
-  return Math.min(soa.ttl, soa.minimum ?? soa.ttl)
+  return Math.min(ttl(soa), (soa.data as SoaData).minimum ?? ttl(soa))
 }
 
-const name = (r: DnsRecord) => (r.domain ?? r.ns ?? '').replace(/\.$/, '')
+const text = (d: unknown) => (Buffer.isBuffer(d) ? d.toString('utf8') : String(d))
+const stripDot = (name: string) => name.replace(/\.$/, '')
 
 function shape(type: RrType, records: DnsRecord[]): ResolvedValue {
+  const data = records.map((r) => (r as { data: unknown }).data)
   switch (type) {
     case 'A':
     case 'AAAA':
-      return records.map((r) => r.address ?? '')
+      return data.map(text)
     case 'TXT':
-      // dns2 joins a record's character-strings; node gives them as chunks, which every
-      // reader (SPF, DNSBL texts) joins again.
-      return records.map((r) => (Array.isArray(r.data) ? r.data : [r.data ?? '']))
+      // Each record as its character-strings, as node gives them; readers join them.
+      return data.map((d) => (Array.isArray(d) ? d.map(text) : [text(d)]))
     case 'MX':
-      return records.map((r) => ({ exchange: (r.exchange ?? '').replace(/\.$/, ''), priority: r.priority ?? 0 }))
+      return (data as MxData[]).map((d) => ({ exchange: stripDot(d.exchange), priority: d.preference ?? 0 }))
     case 'PTR':
     case 'CNAME':
     case 'NS':
-      return records.map(name)
+      return data.map((d) => stripDot(text(d)))
     case 'SOA': {
-      const r = records[0] as DnsRecord
+      const d = data[0] as SoaData
       return {
-        nsname: r.primary ?? '',
-        hostmaster: r.admin ?? '',
-        serial: r.serial ?? 0,
-        refresh: r.refresh ?? 0,
-        retry: r.retry ?? 0,
-        expire: r.expiration ?? 0,
-        minttl: r.minimum ?? 0,
+        nsname: d.mname,
+        hostmaster: d.rname,
+        serial: d.serial ?? 0,
+        refresh: d.refresh ?? 0,
+        retry: d.retry ?? 0,
+        expire: d.expire ?? 0,
+        minttl: d.minimum ?? 0,
       }
     }
   }

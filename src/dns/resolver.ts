@@ -1,10 +1,11 @@
-import { outcomeOf, copyOf, RCODE } from './answers.js'
+import { outcomeOf, copyOf } from './answers.js'
 import type { Outcome, ResolvedValue } from './answers.js'
 import { TtlCache } from './cache.js'
 import { formatServer, parseServer, systemServers } from './servers.js'
 import type { DnsServer } from './servers.js'
-import { queryTcp, queryUdp, RR_TYPES, TransportError } from './transport.js'
+import { queryTcp, RR_TYPES, TransportError } from './transport.js'
 import type { DnsMessage, RrType } from './transport.js'
+import { UdpChannels } from './udp-channels.js'
 import {
   dnsCacheEntries,
   dnsCacheLookupsFor,
@@ -90,6 +91,7 @@ class CachingResolver implements Resolver {
   readonly #maxTtlMs: number
   readonly #negativeTtlMs: number
   readonly #inflight = new Map<string, Promise<Outcome>>()
+  readonly #udp = new UdpChannels()
 
   constructor(settings: DnsSettings, now: () => number) {
     const configured = settings.servers.map((s) => {
@@ -179,13 +181,13 @@ class CachingResolver implements Resolver {
     for (let round = 0; round < this.#tries; round++) {
       for (const server of this.#servers) {
         try {
-          let message = await queryUdp(server, qname, type, this.#timeoutMs)
+          let message = await this.#udp.query(server, qname, type, this.#timeoutMs)
           if (message.truncated) {
             dnsTcpFallbacks.inc()
             message = await queryTcp(server, qname, type, this.#timeoutMs)
           }
-          if (message.rcode === RCODE.NOERROR || message.rcode === RCODE.NXDOMAIN) return message
-          last = dnsError(message.rcode === RCODE.REFUSED ? 'EREFUSED' : 'ESERVFAIL', type, qname)
+          if (message.rcode === 'NOERROR' || message.rcode === 'NXDOMAIN') return message
+          last = dnsError(message.rcode === 'REFUSED' ? 'EREFUSED' : 'ESERVFAIL', type, qname)
         } catch (err) {
           if (!(err instanceof TransportError)) throw err
           if (err.code === 'ETIMEOUT') dnsTimeoutsFor(formatServer(server)).inc()

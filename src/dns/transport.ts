@@ -1,21 +1,20 @@
 import { randomInt } from 'node:crypto'
-import dgram from 'node:dgram'
 import net from 'node:net'
-import dns2 from 'dns2'
+import dnsPacket from 'dns-packet'
+import type { Answer } from 'dns-packet'
 import type { DnsServer } from './servers.js'
-
-const { Packet } = dns2
 
 /** Record types the relay asks for. */
 export const RR_TYPES = ['A', 'AAAA', 'TXT', 'MX', 'PTR', 'CNAME', 'NS', 'SOA'] as const
 export type RrType = (typeof RR_TYPES)[number]
 
-/** A resource record as dns2 decodes it. */
-export type DnsRecord = dns2.Packet.Resource
+/** A resource record as dns-packet decodes it (`data` depends on the type). */
+export type DnsRecord = Answer
 
 /** The parts of a response the resolver uses. */
 export interface DnsMessage {
-  rcode: number
+  /** "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"… */
+  rcode: string
   /** TC bit: the answer did not fit in a UDP datagram (RFC 1035 section 4.2.1). */
   truncated: boolean
   answers: DnsRecord[]
@@ -33,67 +32,30 @@ export class TransportError extends Error {
   }
 }
 
-/** The wire form of a recursive query for `name`/`type` with a random id (RFC 5452 section 3). */
-function encodeQuery(name: string, type: RrType): { id: number; bytes: Buffer } {
-  const packet = new Packet()
-  const id = randomInt(0x10000)
-  packet.header.id = id
-  packet.header.rd = 1
-  packet.questions.push(new Packet.Question(name, Packet.TYPE[type], Packet.CLASS.IN))
-  return { id, bytes: packet.toBuffer() }
+/** The wire form of a recursive query for `name`/`type`; the id is random (RFC 5452 section 3). */
+export function encodeQuery(name: string, type: RrType, id = randomInt(0x10000)): { id: number; bytes: Buffer } {
+  const bytes = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] })
+  return { id, bytes }
 }
 
 /** Parses a response and checks that it answers our question; null otherwise. */
-function decodeResponse(bytes: Buffer, id: number, name: string, type: RrType): DnsMessage | null {
-  let packet: dns2.Packet
+export function decodeResponse(bytes: Buffer, id: number, name: string, type: RrType): DnsMessage | null {
+  let packet: dnsPacket.DecodedPacket
   try {
-    packet = Packet.parse(bytes)
+    packet = dnsPacket.decode(bytes)
   } catch {
     return null
   }
-  const q = packet.questions[0]
+  const q = packet.questions?.[0]
   // RFC 5452 section 4.3: accept only a reply to the question we asked, with our id.
-  if (packet.header.id !== id || !packet.header.qr) return null
-  if (!q || q.type !== Packet.TYPE[type] || q.name.toLowerCase() !== name.toLowerCase()) return null
+  if (packet.id !== id || !packet.flag_qr) return null
+  if (!q || q.type !== type || q.name.toLowerCase() !== name.toLowerCase()) return null
   return {
-    rcode: packet.header.rcode,
-    truncated: packet.header.tc === 1,
-    answers: packet.answers,
-    authorities: packet.authorities,
+    rcode: (packet as { rcode?: string }).rcode ?? 'NOERROR',
+    truncated: packet.flag_tc,
+    answers: packet.answers ?? [],
+    authorities: packet.authorities ?? [],
   }
-}
-
-/**
- * One query over UDP. The socket is connected to the server, so only its datagrams are read
- * and a closed port is reported at once (ECONNREFUSED) instead of waiting for the timeout;
- * each query has its own socket and so its own random source port.
- */
-export function queryUdp(server: DnsServer, name: string, type: RrType, timeoutMs: number): Promise<DnsMessage> {
-  const { id, bytes } = encodeQuery(name, type)
-  const socket = dgram.createSocket(net.isIPv6(server.address) ? 'udp6' : 'udp4')
-  return new Promise<DnsMessage>((resolve, reject) => {
-    let settled = false
-    const done = (err: Error | null, message?: DnsMessage) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      socket.removeAllListeners('message')
-      socket.on('error', () => undefined)
-      socket.close()
-      if (err) reject(err)
-      else resolve(message as DnsMessage)
-    }
-    const timer = setTimeout(() => done(new TransportError('ETIMEOUT', `no answer within ${timeoutMs} ms`)), timeoutMs)
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      done(new TransportError(err.code === 'ECONNREFUSED' ? 'ECONNREFUSED' : 'ECONNRESET', err.message)),
-    )
-    socket.on('message', (data: Buffer) => {
-      const message = decodeResponse(data, id, name, type)
-      // A stray or forged datagram: keep waiting for the real answer.
-      if (message) done(null, message)
-    })
-    socket.connect(server.port, server.address, () => socket.send(bytes))
-  })
 }
 
 /** One query over TCP (RFC 1035 section 4.2.2: two-byte length prefix), for truncated answers. */

@@ -49,7 +49,10 @@ export interface TestDnsServer {
   port: number
   /** "127.0.0.1:PORT", for the policy's dns.servers. */
   server: string
+  /** Every query received, unless started with `record: false`. */
   queries: DnsQuery[]
+  /** How many queries were received. */
+  readonly total: number
   /** Queries received for `name` (and `type`, if given). */
   count(name: string, type?: string): number
   /** Adds or replaces a name. */
@@ -67,7 +70,9 @@ export async function loadZones(names: readonly string[]): Promise<ZoneData[]> {
 }
 
 /** Starts a DNS server serving the given zone files (by name) and extra zones. */
-export async function startDnsServer(opts: { zones?: readonly string[]; extra?: ZoneData[] } = {}): Promise<TestDnsServer> {
+export async function startDnsServer(
+  opts: { zones?: readonly string[]; extra?: ZoneData[]; record?: boolean } = {},
+): Promise<TestDnsServer> {
   const zones = [...(await loadZones(opts.zones ?? [])), ...(opts.extra ?? [])]
   const names = new Map<string, { entry: NameEntry | Failure; ttl: number; negativeTtl: number }>()
   for (const z of zones) {
@@ -78,6 +83,7 @@ export async function startDnsServer(opts: { zones?: readonly string[]; extra?: 
     }
   }
   const queries: DnsQuery[] = []
+  let total = 0
   const find = (name: string) => {
     const exact = names.get(name)
     if (exact) return exact
@@ -94,7 +100,8 @@ export async function startDnsServer(opts: { zones?: readonly string[]; extra?: 
     if (!q) return
     const name = q.name.toLowerCase()
     const type = TYPE_NAMES.get(q.type) ?? String(q.type)
-    queries.push({ name, type, transport: client instanceof net.Socket ? 'tcp' : 'udp' })
+    total++
+    if (opts.record !== false) queries.push({ name, type, transport: client instanceof net.Socket ? 'tcp' : 'udp' })
     const found = find(name)
     const response = Packet.createResponseFromRequest(request)
     response.header.ra = 1
@@ -155,12 +162,16 @@ export async function startDnsServer(opts: { zones?: readonly string[]; extra?: 
     port,
     server: `127.0.0.1:${port}`,
     queries,
+    get total() {
+      return total
+    },
     count: (name, type) => queries.filter((q) => q.name === name.toLowerCase() && (!type || q.type === type)).length,
     define(name, entry) {
       names.set(name.toLowerCase(), { entry, ttl: 300, negativeTtl: 60 })
     },
     reset() {
       queries.length = 0
+      total = 0
     },
     close: async () => {
       await new Promise<void>((resolve) => udp.close(() => resolve()))

@@ -40,7 +40,7 @@ describe('resolver against a DNS server on loopback', () => {
     const r = resolver()
     assert.deepEqual(await r.resolve('www.example.test', 'A'), ['192.0.2.10', '192.0.2.11'])
     assert.deepEqual(await r.resolve('www.example.test', 'AAAA'), ['2001:db8::10'])
-    assert.deepEqual(await r.resolve('www.example.test', 'TXT'), [['v=spf1 ip4:192.0.2.0/24 -all'], ['two chunks']])
+    assert.deepEqual(await r.resolve('www.example.test', 'TXT'), [['v=spf1 ip4:192.0.2.0/24 -all'], ['two ', 'chunks']])
     assert.deepEqual(await r.resolve('WWW.Example.TEST.', 'mx'), [
       { exchange: 'mx1.example.test', priority: 10 },
       { exchange: 'mx2.example.test', priority: 20 },
@@ -158,6 +158,22 @@ describe('resolver against a DNS server on loopback', () => {
     const r = resolver({ servers: ['127.0.0.1:1', dns.server], tries: 1 })
     assert.deepEqual(await r.resolve('www.example.test', 'A'), ['192.0.2.10', '192.0.2.11'])
     assert.deepEqual(r.servers(), ['127.0.0.1:1', dns.server])
+  })
+
+  it('learns at once that a server port is closed, without waiting for the timeout', async () => {
+    const r = resolver({ servers: ['127.0.0.1:1'], timeoutMs: 2000, tries: 2 })
+    const started = performance.now()
+    await assert.rejects(r.resolve('www.example.test', 'A'), { code: 'ECONNREFUSED' })
+    assert.ok(performance.now() - started < 1000)
+  })
+
+  it('tells apart hundreds of concurrent answers sharing its sockets', async () => {
+    const r = resolver()
+    const names = Array.from({ length: 300 }, (_, i) => `n${i}.many.example.test`)
+    names.forEach((n, i) => dns.define(n, { A: [`10.0.${i >> 8}.${i & 255}`] }))
+    const answers = await Promise.all(names.map((n) => r.resolve(n, 'A')))
+    names.forEach((_, i) => assert.deepEqual(answers[i], [`10.0.${i >> 8}.${i & 255}`]))
+    assert.equal(dns.queries.length, 300)
   })
 
   it('asks again over TCP when the UDP answer is truncated', async () => {
