@@ -33,7 +33,7 @@ const ttl = (r: DnsRecord) => ('ttl' in r ? (r.ttl ?? 0) : 0)
 function negativeTtl(message: DnsMessage): number | null {
   const soa = message.authorities.find((r) => r.type === 'SOA')
   if (!soa) return null
-  return Math.min(ttl(soa), (soa.data as SoaData).minimum ?? ttl(soa))
+  return Math.min(ttl(soa), (soa.data).minimum ?? ttl(soa))
 }
 
 const text = (d: unknown) => (Buffer.isBuffer(d) ? d.toString('utf8') : String(d))
