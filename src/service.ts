@@ -6,8 +6,7 @@ import { configIssues, loadPolicy } from './config/load.js'
 import type { LoadedPolicy } from './config/load.js'
 import type { InstanceName } from './config/schema.js'
 import { INSTANCE_NAMES } from './config/schema.js'
-import { createResolver } from './dns/resolver.js'
-import type { Resolver } from './dns/resolver.js'
+import { DnsServices } from './dns/services.js'
 import { createLogger } from './log/logger.js'
 import { AdminServer } from './metrics/admin-server.js'
 import { configReloadFailures, configReloads, ready } from './metrics/relay-metrics.js'
@@ -38,16 +37,16 @@ export class Service {
   readonly #names: readonly InstanceName[]
   readonly #instances = new Map<InstanceName, Instance>()
   #loaded: LoadedPolicy
-  #resolver: Resolver
+  #dns: DnsServices
   #adminAddress: AddressInfo | null = null
   #state: 'starting' | 'ready' | 'draining' = 'starting'
 
-  private constructor(loaded: LoadedPolicy, opts: ServiceOptions, log: Logger) {
+  private constructor(loaded: LoadedPolicy, opts: ServiceOptions, log: Logger, dns: DnsServices) {
     this.#configFile = opts.configFile
     this.#loaded = loaded
     this.log = log
     this.#names = opts.instances?.length ? opts.instances : INSTANCE_NAMES.filter((n) => loaded.policy.instances[n])
-    this.#resolver = createResolver(dnsSettings(loaded))
+    this.#dns = dns
     this.admin = new AdminServer({ ready: () => this.#state === 'ready', log })
   }
 
@@ -55,10 +54,11 @@ export class Service {
   static async start(opts: ServiceOptions): Promise<Service> {
     const loaded = await loadPolicy(opts.configFile, { instances: opts.instances })
     const log = opts.log ?? createLogger(loaded.policy.log.level)
-    const service = new Service(loaded, opts, log)
+    const service = new Service(loaded, opts, log, await DnsServices.create(loaded, log))
+    service.#dns.start()
     for (const name of service.#names) {
       if (!loaded.policy.instances[name]) throw new Error(`instance ${name} is not defined in ${loaded.file}`)
-      const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#resolver })
+      const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#dns.resolver })
       service.#instances.set(name, instance)
       await instance.start()
     }
@@ -92,15 +92,15 @@ export class Service {
    */
   async reload(): Promise<ReloadResult> {
     let loaded: LoadedPolicy
-    let resolver: Resolver
+    let dns: DnsServices
     let compiled: [Instance, InstancePolicy][]
     try {
       loaded = await loadPolicy(this.#configFile, { instances: this.#names })
-      resolver = createResolver(dnsSettings(loaded))
+      dns = await DnsServices.create(loaded, this.log, this.#dns)
       compiled = this.#names.map((name) => {
         const instance = this.#instances.get(name)
         if (!loaded.policy.instances[name]) throw new Error(`instance ${name} was removed; restart to stop it`)
-        return [instance as Instance, this.#compile(loaded, name, resolver)]
+        return [instance as Instance, this.#compile(loaded, name, dns)]
       })
     } catch (err) {
       const issues = configIssues(err) ?? [(err as Error).message]
@@ -109,7 +109,9 @@ export class Service {
       return { ok: false, issues }
     }
     this.#loaded = loaded
-    this.#resolver = resolver
+    this.#dns.stop()
+    this.#dns = dns
+    dns.start()
     this.log.level = loaded.policy.log.level
     for (const [instance, policy] of compiled) await instance.apply(policy, policy.config.limits.drain_timeout)
     configReloads.inc()
@@ -122,6 +124,7 @@ export class Service {
     if (this.#state === 'draining') return
     this.#state = 'draining'
     ready.set(0)
+    this.#dns.stop()
     this.log.info('draining')
     await Promise.all(
       [...this.#instances.values()].map((i) => i.drain(i.policy.config.limits.drain_timeout)),
@@ -131,8 +134,8 @@ export class Service {
     this.log.flush()
   }
 
-  #compile(loaded: LoadedPolicy, name: InstanceName, resolver = this.#resolver): InstancePolicy {
-    const deps: CheckDeps = { resolver, log: this.log.child({ instance: name }), now: Date.now }
+  #compile(loaded: LoadedPolicy, name: InstanceName, dns = this.#dns): InstancePolicy {
+    const deps: CheckDeps = { resolver: dns.resolver, dns: dns.context(loaded, name), log: this.log.child({ instance: name }), now: Date.now }
     return compileInstance(loaded, name, deps)
   }
 
@@ -140,10 +143,4 @@ export class Service {
     const only = this.#names.length === 1 ? this.#loaded.policy.instances[this.#names[0] as InstanceName] : undefined
     return only?.admin ?? this.#loaded.policy.admin
   }
-}
-
-function dnsSettings(loaded: LoadedPolicy) {
-  const dns = loaded.policy.dns
-  const cache = { maxEntries: dns.cache.max_entries, maxTtlMs: dns.cache.max_ttl, negativeTtlMs: dns.cache.negative_ttl }
-  return { servers: dns.servers, timeoutMs: dns.timeout, tries: dns.tries, cache }
 }

@@ -1,5 +1,6 @@
 import type { CheckDefinition } from '../pipeline/types.js'
 import { clientAccess, recipientAccess, senderAccess } from './access.js'
+import { dnsbl } from './dnsbl.js'
 import { lineEndings } from './line-endings.js'
 import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
@@ -21,4 +22,5 @@ export const CHECKS: readonly CheckDefinition[] = [
   clientAccess,
   senderAccess,
   recipientAccess,
+  dnsbl,
 ]

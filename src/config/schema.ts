@@ -3,6 +3,8 @@ import { z } from 'zod'
 import { CHECKS } from '../checks/index.js'
 import { STAGES } from '../pipeline/types.js'
 import { checkEntrySchema } from './check-entry.js'
+import { checkDnsListReferences } from './dns-lists-refs.js'
+import { dnsListsSchema, egressSchema } from './dns-lists-schema.js'
 import { dnsSchema } from './dns-schema.js'
 import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './units.js'
 
@@ -231,6 +233,8 @@ export const policySchema = z
       .prefault({})
       .describe('Admin HTTP listener'),
     dns: dnsSchema,
+    dns_lists: dnsListsSchema,
+    egress: egressSchema,
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -245,6 +249,7 @@ export const policySchema = z
       .refine((i) => i.outbound ?? i.inbound, 'define at least one of outbound and inbound')
       .describe('The two instances'),
   })
+  .superRefine(checkDnsListReferences)
 export type Policy = z.output<typeof policySchema>
 export type InstanceName = 'outbound' | 'inbound'
 export type InstanceConfig = z.output<typeof instanceSchema>

@@ -100,6 +100,32 @@ export const scoreTempfail = (score: number, threshold: number) =>
     'score-tempfail',
   )
 
+/**
+ * 554 5.7.1: a block list lists the client address, HELO name or sender domain; `subject`
+ * says which ("Client host [192.0.2.7]"), `lookup` is the list's page for it, if any.
+ * (Postfix's wording, which postmasters recognize.)
+ */
+export const dnsblListed = (subject: string, zone: string, subList: string | null, lookup: string | null) =>
+  new SmtpReply(
+    554,
+    '5.7.1',
+    `Service unavailable; ${subject} blocked using ${zone}${subList ? ` (${subList})` : ''}${lookup ? `; look it up at ${lookup}` : ''}`,
+    'dnsbl',
+  )
+
+/** 450 4.7.1: a block list lists the sender, and the policy defers rather than refuses. */
+export const dnsblDeferred = (subject: string, zone: string, subList: string | null, lookup: string | null) =>
+  new SmtpReply(
+    450,
+    '4.7.1',
+    `${subject} is listed in ${zone}${subList ? ` (${subList})` : ''}; please try again later${lookup ? ` or look it up at ${lookup}` : ''}`,
+    'dnsbl',
+  )
+
+/** 451 4.4.3: a DNS lookup the policy needs did not answer in time (RFC 3463: directory server failure). */
+export const dnsLookupFailed = (what: string) =>
+  new SmtpReply(451, '4.4.3', `Temporary DNS failure while checking ${what}; please try again later`, 'dns-failure')
+
 /** 250 2.0.0: the next hop accepted the message. */
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')

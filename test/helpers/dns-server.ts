@@ -55,8 +55,8 @@ export interface TestDnsServer {
   readonly total: number
   /** Queries received for `name` (and `type`, if given). */
   count(name: string, type?: string): number
-  /** Adds or replaces a name. */
-  define(name: string, entry: NameEntry | Failure): void
+  /** Adds or replaces a name; null removes it (NXDOMAIN from then on). */
+  define(name: string, entry: NameEntry | Failure | null): void
   /** Forgets the queries received so far. */
   reset(): void
   close(): Promise<void>
@@ -167,7 +167,8 @@ export async function startDnsServer(
     },
     count: (name, type) => queries.filter((q) => q.name === name.toLowerCase() && (!type || q.type === type)).length,
     define(name, entry) {
-      names.set(name.toLowerCase(), { entry, ttl: 300, negativeTtl: 60 })
+      if (entry === null) names.delete(name.toLowerCase())
+      else names.set(name.toLowerCase(), { entry, ttl: 300, negativeTtl: 60 })
     },
     reset() {
       queries.length = 0

@@ -25,6 +25,18 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
   policyTempfail: [() => replies.policyTempfail('Deferred by local policy'), '450 4.7.1 Deferred by local policy'],
   scoreReject: [() => replies.scoreReject(15.5, 15), '550 5.7.1 Message refused by policy (spam score 15.5, limit 15)'],
   scoreTempfail: [() => replies.scoreTempfail(6, 5), '451 4.7.1 Message deferred by policy (spam score 6, limit 5); please try again later'],
+  dnsblListed: [
+    () => replies.dnsblListed('Client host [192.0.2.7]', 'zen.spamhaus.org', 'XBL', 'https://check.spamhaus.org/listed/?searchterm=192.0.2.7'),
+    '554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org (XBL); look it up at https://check.spamhaus.org/listed/?searchterm=192.0.2.7',
+  ],
+  dnsblDeferred: [
+    () => replies.dnsblDeferred('Sender domain example.com', 'dbl.example.net', null, null),
+    '450 4.7.1 Sender domain example.com is listed in dbl.example.net; please try again later',
+  ],
+  dnsLookupFailed: [
+    () => replies.dnsLookupFailed('192.0.2.7 in DNS lists'),
+    '451 4.4.3 Temporary DNS failure while checking 192.0.2.7 in DNS lists; please try again later',
+  ],
 }
 
 describe('reply lines on the wire', () => {
