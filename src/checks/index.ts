@@ -1,9 +1,11 @@
 import type { CheckDefinition } from '../pipeline/types.js'
 import { clientAccess, recipientAccess, senderAccess } from './access.js'
 import { dnsbl } from './dnsbl.js'
+import { heloHeuristics } from './helo.js'
 import { lineEndings } from './line-endings.js'
 import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
+import { rdns } from './rdns.js'
 import { recipientCount } from './recipient-count.js'
 import { relayAuth } from './relay-auth.js'
 
@@ -22,5 +24,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   clientAccess,
   senderAccess,
   recipientAccess,
+  rdns,
+  heloHeuristics,
   dnsbl,
 ]

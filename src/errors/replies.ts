@@ -126,6 +126,41 @@ export const dnsblDeferred = (subject: string, zone: string, subList: string | n
 export const dnsLookupFailed = (what: string) =>
   new SmtpReply(451, '4.4.3', `Temporary DNS failure while checking ${what}; please try again later`, 'dns-failure')
 
+/** 550 5.7.25 (450 4.7.25): the client address has no PTR name (RFC 7372: reverse DNS validation failed). */
+export const noReverseDns = (address: string, temporary = false) =>
+  temporary
+    ? new SmtpReply(450, '4.7.25', `Client host [${address}] has no reverse DNS (PTR) name; please try again later`, 'rdns')
+    : new SmtpReply(
+        550,
+        '5.7.25',
+        `Client host [${address}] has no reverse DNS (PTR) name; ask your provider for one, or send through your provider's mail server`,
+        'rdns',
+      )
+
+/** 550 5.7.25 (450 4.7.25): the client's PTR name does not resolve back to its address. */
+export const reverseDnsMismatch = (address: string, name: string, temporary = false) =>
+  temporary
+    ? new SmtpReply(450, '4.7.25', `Client host [${address}]: its name ${name} does not resolve back to it; please try again later`, 'rdns')
+    : new SmtpReply(
+        550,
+        '5.7.25',
+        `Client host [${address}]: its reverse DNS name ${name} does not resolve back to it; ask your provider to fix the name's address record`,
+        'rdns',
+      )
+
+/** 550 5.7.1 (450 4.7.1): the client's name looks like a dynamic or residential line's. */
+export const dynamicClient = (address: string, name: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 550,
+    temporary ? '4.7.1' : '5.7.1',
+    `Client host [${address}] (${name}) looks like a dynamic or residential line; send through your provider's mail server`,
+    'dynamic-client',
+  )
+
+/** 550 5.7.1 (450 4.7.1): the HELO name fails a check; `why` says which (Postfix's wording). */
+export const heloRejected = (helo: string, why: string, temporary = false) =>
+  new SmtpReply(temporary ? 450 : 550, temporary ? '4.7.1' : '5.7.1', `<${helo}>: Helo command rejected: ${why}`, 'helo')
+
 /** 250 2.0.0: the next hop accepted the message. */
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')

@@ -37,6 +37,22 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
     () => replies.dnsLookupFailed('192.0.2.7 in DNS lists'),
     '451 4.4.3 Temporary DNS failure while checking 192.0.2.7 in DNS lists; please try again later',
   ],
+  noReverseDns: [
+    () => replies.noReverseDns('192.0.2.7'),
+    "550 5.7.25 Client host [192.0.2.7] has no reverse DNS (PTR) name; ask your provider for one, or send through your provider's mail server",
+  ],
+  reverseDnsMismatch: [
+    () => replies.reverseDnsMismatch('192.0.2.7', 'mail.example.com', true),
+    '450 4.7.25 Client host [192.0.2.7]: its name mail.example.com does not resolve back to it; please try again later',
+  ],
+  dynamicClient: [
+    () => replies.dynamicClient('192.0.2.7', 'pool-192-0-2-7.isp.example'),
+    "550 5.7.1 Client host [192.0.2.7] (pool-192-0-2-7.isp.example) looks like a dynamic or residential line; send through your provider's mail server",
+  ],
+  heloRejected: [
+    () => replies.heloRejected('localhost', 'localhost is not your host name; greet with your fully-qualified host name'),
+    '550 5.7.1 <localhost>: Helo command rejected: localhost is not your host name; greet with your fully-qualified host name',
+  ],
 }
 
 describe('reply lines on the wire', () => {
