@@ -6,6 +6,8 @@ import { lineEndings } from './line-endings.js'
 import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
 import { rdns } from './rdns.js'
+import { spfInbound } from './spf-inbound.js'
+import { spfOutbound } from './spf-outbound.js'
 import { recipientCount } from './recipient-count.js'
 import { relayAuth } from './relay-auth.js'
 
@@ -27,4 +29,6 @@ export const CHECKS: readonly CheckDefinition[] = [
   rdns,
   heloHeuristics,
   dnsbl,
+  spfOutbound,
+  spfInbound,
 ]

@@ -20,7 +20,8 @@ interface Usage {
 /**
  * Checks every reference to a DNS list: the list exists, is looked up by what it holds
  * (addresses or domains), and is given actions its kind allows (only an allow list accepts,
- * only a block list refuses). Reported at the key, like any other policy error.
+ * only a block list refuses); and that outbound SPF has egress addresses to evaluate.
+ * Reported at the key, like any other policy error.
  */
 export function checkDnsListReferences(policy: Referring, ctx: z.RefinementCtx): void {
   const lists = policy.dns_lists.lists
@@ -33,6 +34,9 @@ export function checkDnsListReferences(policy: Referring, ctx: z.RefinementCtx):
   })
   for (const [instance, config] of Object.entries(policy.instances)) {
     config?.checks.forEach((entry, i) => {
+      if (entry.check === 'mail.spf_outbound' && !entry.egress && policy.egress.addresses.length === 0) {
+        issue(['instances', instance, 'checks', i, 'check'], 'mail.spf_outbound needs our egress addresses: set egress.addresses (or the check\u2019s egress)')
+      }
       if (entry.check !== 'mail.dnsbl') return
       ;(entry.lists as Usage[]).forEach((usage, j) => {
         const at = ['instances', instance, 'checks', i, 'lists', j]

@@ -161,6 +161,49 @@ export const dynamicClient = (address: string, name: string, temporary = false) 
 export const heloRejected = (helo: string, why: string, temporary = false) =>
   new SmtpReply(temporary ? 450 : 550, temporary ? '4.7.1' : '5.7.1', `<${helo}>: Helo command rejected: ${why}`, 'helo')
 
+/**
+ * 550 5.7.23 (450 4.7.23): outbound, the sender's domain does not authorize our egress address
+ * (RFC 7372: SPF validation failed): we would be relaying a forged sender.
+ */
+export const spfForgedSender = (domain: string, egress: string, result: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 550,
+    temporary ? '4.7.23' : '5.7.23',
+    `${domain} does not allow this relay to send its mail (SPF ${result} for ${egress}); send it through ${domain}'s own mail servers, or ask its administrator to authorize this relay`,
+    'spf-forged-sender',
+  )
+
+/** 550 5.7.23 (450 4.7.23): inbound, the sender's domain does not authorize the client address. */
+export const spfFail = (domain: string, ip: string, result: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 550,
+    temporary ? '4.7.23' : '5.7.23',
+    `SPF ${result}: ${domain} does not allow [${ip}] to send its mail`,
+    'spf-fail',
+  )
+
+/** 451 4.7.24: the SPF record could not be evaluated now (RFC 7372: SPF validation error); never a 5xx. */
+export const spfTempError = (domain: string) =>
+  new SmtpReply(451, '4.7.24', `Temporary error evaluating the SPF record of ${domain}; please try again later`, 'spf-temperror')
+
+/** 550 5.7.24 (450 4.7.24): the sender domain's SPF record is invalid (permerror). */
+export const spfPermError = (domain: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 550,
+    temporary ? '4.7.24' : '5.7.24',
+    `The SPF record of ${domain} is invalid (permerror); its administrator must correct it`,
+    'spf-permerror',
+  )
+
+/** 553 5.7.1: a sender address of one of our hosted domains, from a client that did not log in (Postfix's wording). */
+export const hostedSenderNotLoggedIn = (sender: string) =>
+  new SmtpReply(
+    553,
+    '5.7.1',
+    `<${sender}>: Sender address rejected: not logged in; authenticate with SMTP AUTH to send as an address of this domain`,
+    'sender-not-logged-in',
+  )
+
 /** 250 2.0.0: the next hop accepted the message. */
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')

@@ -222,6 +222,14 @@ describe('DNS list references in the policy', () => {
     )
   })
 
+  it('refuses outbound SPF without egress addresses to evaluate', async () => {
+    const issues = await check((p) => (outbound(p).checks = [{ check: 'mail.spf_outbound' }]))
+    assert.deepEqual(
+      issues.map((i) => i.replace(/^\S+ /, '')),
+      ['instances.outbound.checks[0].check: mail.spf_outbound needs our egress addresses: set egress.addresses (or the check\u2019s egress)'],
+    )
+  })
+
   it('refuses an egress watch of a list that is not an ip block list', async () => {
     const issues = await check((p) => (p.egress = { addresses: ['192.0.2.25'], watch: { lists: ['wl', 'nope'] } }))
     assert.deepEqual(

@@ -53,6 +53,26 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
     () => replies.heloRejected('localhost', 'localhost is not your host name; greet with your fully-qualified host name'),
     '550 5.7.1 <localhost>: Helo command rejected: localhost is not your host name; greet with your fully-qualified host name',
   ],
+  spfForgedSender: [
+    () => replies.spfForgedSender('bank.example', '192.0.2.25', 'fail'),
+    "550 5.7.23 bank.example does not allow this relay to send its mail (SPF fail for 192.0.2.25); send it through bank.example's own mail servers, or ask its administrator to authorize this relay",
+  ],
+  spfFail: [
+    () => replies.spfFail('bank.example', '198.51.100.7', 'fail'),
+    '550 5.7.23 SPF fail: bank.example does not allow [198.51.100.7] to send its mail',
+  ],
+  spfTempError: [
+    () => replies.spfTempError('example.com'),
+    '451 4.7.24 Temporary error evaluating the SPF record of example.com; please try again later',
+  ],
+  spfPermError: [
+    () => replies.spfPermError('example.com'),
+    '550 5.7.24 The SPF record of example.com is invalid (permerror); its administrator must correct it',
+  ],
+  hostedSenderNotLoggedIn: [
+    () => replies.hostedSenderNotLoggedIn('alice@isp.example'),
+    '553 5.7.1 <alice@isp.example>: Sender address rejected: not logged in; authenticate with SMTP AUTH to send as an address of this domain',
+  ],
 }
 
 describe('reply lines on the wire', () => {
