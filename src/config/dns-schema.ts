@@ -27,6 +27,9 @@ export const dnsSchema = z
         negative_ttl: duration()
           .prefault('15m')
           .describe('Longest a "no such name" or "no such record" answer is kept (RFC 2308: the SOA minimum, capped here)'),
+        failure_ttl: duration()
+          .prefault('1s')
+          .describe('How long a failed lookup (timeout, SERVFAIL, unreachable server) is answered from the cache, as BIND\u2019s servfail-ttl; 0: never'),
       })
       .prefault({})
       .describe('In-process cache of answers, honouring their TTLs'),

@@ -13,6 +13,8 @@ export type Outcome =
   | { kind: 'answer'; value: ResolvedValue; ttlSec: number }
   /** NXDOMAIN (ENOTFOUND) or NODATA (ENODATA), with the negative TTL of RFC 2308 section 5 (null: no SOA). */
   | { kind: 'negative'; code: 'ENOTFOUND' | 'ENODATA'; ttlSec: number | null }
+  /** No usable answer (timeout, SERVFAIL, REFUSED, unreachable server), kept briefly. */
+  | { kind: 'failure'; code: string }
 
 /**
  * Reads a NOERROR or NXDOMAIN response. Records of the asked type are the answer (a CNAME

@@ -25,6 +25,8 @@ export interface DnsSettings {
     maxEntries: number
     maxTtlMs: number
     negativeTtlMs: number
+    /** How long a failed lookup is answered from the cache (BIND's servfail-ttl); 0: not at all. */
+    failureTtlMs?: number
   }
 }
 
@@ -44,16 +46,22 @@ export interface Resolver {
 /** Metric result of a failed lookup, by error code. */
 const FAILURES: Record<string, string> = { ESERVFAIL: 'servfail', EREFUSED: 'refused', ETIMEOUT: 'timeout' }
 
-const DEFAULT_CACHE = { maxEntries: 50_000, maxTtlMs: 3_600_000, negativeTtlMs: 900_000 }
+const DEFAULT_CACHE = { maxEntries: 50_000, maxTtlMs: 3_600_000, negativeTtlMs: 900_000, failureTtlMs: 1000 }
 
 /** Creates the caching resolver; `now` is the cache's clock (tests move it). */
 export function createResolver(settings: DnsSettings, opts: { now?: () => number } = {}): Resolver {
   return new CachingResolver(settings, opts.now ?? Date.now)
 }
 
-/** An error shaped like node's dns errors: `code` is what callers test. */
+/**
+ * An error shaped like node's dns errors: `code` is what callers test. Most are answers, not
+ * faults (every address a DNS list does not list is ENOTFOUND): no stack trace is captured.
+ */
 function dnsError(code: string, type: RrType, name: string, cause?: unknown): NodeJS.ErrnoException {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
   const err: NodeJS.ErrnoException = new Error(`query${type} ${code} ${name}`, cause ? { cause } : undefined)
+  Error.stackTraceLimit = limit
   err.code = code
   err.syscall = `query${type}`
   Object.assign(err, { hostname: name })
@@ -90,6 +98,7 @@ class CachingResolver implements Resolver {
   readonly #cache: TtlCache<Outcome>
   readonly #maxTtlMs: number
   readonly #negativeTtlMs: number
+  readonly #failureTtlMs: number
   readonly #inflight = new Map<string, Promise<Outcome>>()
   readonly #udp = new UdpChannels()
 
@@ -106,6 +115,7 @@ class CachingResolver implements Resolver {
     this.#cache = new TtlCache(cache.maxEntries, now)
     this.#maxTtlMs = cache.maxTtlMs
     this.#negativeTtlMs = cache.negativeTtlMs
+    this.#failureTtlMs = cache.failureTtlMs ?? DEFAULT_CACHE.failureTtlMs
   }
 
   servers(): string[] {
@@ -141,34 +151,49 @@ class CachingResolver implements Resolver {
       }
       outcome = await pending
     }
-    if (outcome.kind === 'negative') throw dnsError(outcome.code, type, qname)
+    if (outcome.kind !== 'answer') throw dnsError(outcome.code, type, qname)
     return copyOf(outcome.value)
   }
 
-  /** Asks the servers in order, `tries` rounds; caches what the answer says for as long as its TTL allows. */
+  /**
+   * Asks the servers in order, `tries` rounds; caches what the answer says for as long as its
+   * TTL allows, and a failure for `failureTtlMs`, so that a broken server is not asked again
+   * for the same question by every message of the next second.
+   */
   async #lookup(qname: string, type: RrType, key: string): Promise<Outcome> {
     const started = performance.now()
-    let result = 'error'
+    let outcome: Outcome
     try {
-      const message = await this.#ask(qname, type)
-      const outcome = outcomeOf(message, type)
-      result = outcome.kind === 'answer' ? 'answer' : outcome.code === 'ENOTFOUND' ? 'nxdomain' : 'nodata'
-      // Negative answers without an SOA are not cached (RFC 2308 section 5).
-      const ttlMs =
-        outcome.kind === 'answer'
-          ? Math.min(outcome.ttlSec * 1000, this.#maxTtlMs)
-          : Math.min((outcome.ttlSec ?? 0) * 1000, this.#negativeTtlMs)
-      this.#cache.set(key, outcome, ttlMs)
-      dnsCacheEntries.set(this.#cache.size)
-      return outcome
+      outcome = outcomeOf(await this.#ask(qname, type), type)
     } catch (err) {
-      result = FAILURES[(err as NodeJS.ErrnoException).code ?? ''] ?? 'error'
-      throw err
-    } finally {
-      this.#inflight.delete(key)
-      dnsQueriesFor(type, result).inc()
-      dnsQueryDurationFor(type).observe((performance.now() - started) / 1000)
+      const code = (err as NodeJS.ErrnoException).code
+      if (!code) {
+        this.#inflight.delete(key)
+        throw err
+      }
+      outcome = { kind: 'failure', code }
     }
+    const result =
+      outcome.kind === 'answer'
+        ? 'answer'
+        : outcome.kind === 'negative'
+          ? outcome.code === 'ENOTFOUND'
+            ? 'nxdomain'
+            : 'nodata'
+          : (FAILURES[outcome.code] ?? 'error')
+    // Negative answers without an SOA are not cached (RFC 2308 section 5).
+    const ttlMs =
+      outcome.kind === 'answer'
+        ? Math.min(outcome.ttlSec * 1000, this.#maxTtlMs)
+        : outcome.kind === 'negative'
+          ? Math.min((outcome.ttlSec ?? 0) * 1000, this.#negativeTtlMs)
+          : this.#failureTtlMs
+    this.#cache.set(key, outcome, ttlMs)
+    this.#inflight.delete(key)
+    dnsCacheEntries.set(this.#cache.size)
+    dnsQueriesFor(type, result).inc()
+    dnsQueryDurationFor(type).observe((performance.now() - started) / 1000)
+    return outcome
   }
 
   /**

@@ -12,7 +12,12 @@ import type { DnsSettings, Resolver } from './resolver.js'
 /** The resolver settings of a policy tree. */
 export function dnsSettings(loaded: LoadedPolicy): DnsSettings {
   const dns = loaded.policy.dns
-  const cache = { maxEntries: dns.cache.max_entries, maxTtlMs: dns.cache.max_ttl, negativeTtlMs: dns.cache.negative_ttl }
+  const cache = {
+    maxEntries: dns.cache.max_entries,
+    maxTtlMs: dns.cache.max_ttl,
+    negativeTtlMs: dns.cache.negative_ttl,
+    failureTtlMs: dns.cache.failure_ttl,
+  }
   return { servers: dns.servers, timeoutMs: dns.timeout, tries: dns.tries, cache }
 }
 

@@ -57,8 +57,11 @@ describe('resolver against a DNS server on loopback', () => {
     await assert.rejects(r.resolve('short.example.test', 'TXT'), { code: 'ENODATA' })
     await assert.rejects(r.resolve('broken.example.test', 'A'), { code: 'ESERVFAIL' })
     await assert.rejects(r.resolve('refusing.example.test', 'A'), { code: 'EREFUSED' })
-    // SERVFAIL is asked again in the next round, never cached.
+    // SERVFAIL is asked again in the next round; the failure is then kept for failure_ttl only.
     assert.equal(dns.count('broken.example.test'), 2)
+    await assert.rejects(r.resolve('broken.example.test', 'A'), { code: 'ESERVFAIL' })
+    assert.equal(dns.count('broken.example.test'), 2)
+    clock += 1_100
     await assert.rejects(r.resolve('broken.example.test', 'A'), { code: 'ESERVFAIL' })
     assert.equal(dns.count('broken.example.test'), 4)
   })
@@ -137,7 +140,7 @@ describe('resolver against a DNS server on loopback', () => {
     assert.equal(dns.count('www.example.test'), 2)
   })
 
-  it('gives up after dns.tries timeouts of dns.timeout each, counts them, and caches nothing', async () => {
+  it('gives up after dns.tries timeouts of dns.timeout each, counts them, and keeps the failure for a second', async () => {
     const r = resolver()
     const timeouts = await metricValue(dnsTimeouts, { server: dns.server })
     const failed = await metricValue(dnsQueries, { rrtype: 'A', result: 'timeout' })
@@ -148,6 +151,11 @@ describe('resolver against a DNS server on loopback', () => {
     assert.equal(dns.count('silent.example.test'), 2)
     assert.equal((await metricValue(dnsTimeouts, { server: dns.server })) - timeouts, 2)
     assert.equal((await metricValue(dnsQueries, { rrtype: 'A', result: 'timeout' })) - failed, 1)
+    const quick = performance.now()
+    await assert.rejects(r.resolve('silent.example.test', 'A'), { code: 'ETIMEOUT' })
+    assert.ok(performance.now() - quick < 50, 'a failure a moment ago is answered at once')
+    assert.equal(dns.count('silent.example.test'), 2)
+    clock += 1_100
     await assert.rejects(r.resolve('silent.example.test', 'A'), { code: 'ETIMEOUT' })
     assert.equal(dns.count('silent.example.test'), 4)
     // Other types of the same name are unaffected.
