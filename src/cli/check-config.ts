@@ -38,6 +38,8 @@ Options:
     const lists = new DnsLists(loaded.policy.dns_lists, resolver, log)
     const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
     out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)
+    const dnsLists = lists.all().map((l) => `${l.name} (${l.zone}, ${l.type} ${l.kind})`)
+    out.push(`dns lists: ${dnsLists.join(', ') || 'none'}; egress: ${loaded.policy.egress.addresses.join(', ') || 'none'}`)
     for (const name of INSTANCE_NAMES) {
       const config = loaded.policy.instances[name]
       if (!config) continue

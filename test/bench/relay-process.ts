@@ -19,6 +19,8 @@ export interface RelayProcessOptions {
   cpuProfile?: boolean
   /** Extra node/V8 flags, e.g. --max-semi-space-size=64 (heap sizes can only be set at start). */
   nodeFlags?: readonly string[]
+  /** The policy for a listener on `port`, instead of benchPolicy's. */
+  policy?: (port: number) => Record<string, unknown>
 }
 
 /** The relay running in its own process. */
@@ -74,7 +76,7 @@ export async function startRelayProcess(opts: RelayProcessOptions): Promise<Rela
   const port = await freePort()
   const config = join(opts.dir, `relay-${port}.yaml`)
   const logFile = join(opts.dir, `relay-${port}.log`)
-  await writeFile(config, JSON.stringify(benchPolicy(port, opts), null, 2))
+  await writeFile(config, JSON.stringify(opts.policy?.(port) ?? benchPolicy(port, opts), null, 2))
   const log = await open(logFile, 'w')
   const profile = opts.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', opts.dir] : []
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...profile, opts.main, 'serve', '--config', config, '--instance', 'outbound'], {
