@@ -29,6 +29,7 @@ class Channel {
   readonly #socket: dgram.Socket
   readonly #pending = new Map<number, Pending>()
   readonly #ready: Promise<void>
+  #connected: () => void = () => undefined
   #used = 0
   #closed = false
   #idle: NodeJS.Timeout | null = null
@@ -40,10 +41,9 @@ class Channel {
     this.#socket.unref()
     this.#socket.on('message', (data: Buffer) => this.#onMessage(data))
     this.#socket.on('error', (err: NodeJS.ErrnoException) => this.#fail(err))
-    let connected = () => undefined as void
-    this.#ready = new Promise<void>((resolve) => (connected = resolve))
+    this.#ready = new Promise<void>((resolve) => (this.#connected = resolve))
     try {
-      this.#socket.connect(server.port, server.address, connected)
+      this.#socket.connect(server.port, server.address, () => this.#connected())
     } catch (err) {
       this.#socket.close()
       throw err
@@ -69,6 +69,8 @@ class Channel {
       }, timeoutMs)
       this.#pending.set(id, { name, type, timer, resolve, reject })
     })
+    // The caller awaits it below; a failure while connecting must not count as unhandled meanwhile.
+    answer.catch(() => undefined)
     await this.#ready
     if (!this.#closed) this.#socket.send(bytes)
     return answer
@@ -91,6 +93,8 @@ class Channel {
     const pending = [...this.#pending.values()]
     this.#pending.clear()
     this.#close()
+    // A socket that failed before it was connected: the queries waiting for it are rejected.
+    this.#connected()
     for (const p of pending) {
       clearTimeout(p.timer)
       p.reject(new TransportError(code, err.message))
