@@ -7,8 +7,7 @@ import { configIssues, loadPolicy } from './config/load.js'
 import type { LoadedPolicy } from './config/load.js'
 import type { InstanceName } from './config/schema.js'
 import { INSTANCE_NAMES } from './config/schema.js'
-import { createResolver } from './dns/resolver.js'
-import type { Resolver } from './dns/resolver.js'
+import { DnsServices } from './dns/services.js'
 import { addPenaltyApi } from './limits/admin-api.js'
 import type { StateBackend } from './limits/backend.js'
 import { InstanceState } from './limits/instance-state.js'
@@ -44,19 +43,19 @@ export class Service {
   readonly #names: readonly InstanceName[]
   readonly #instances = new Map<InstanceName, Instance>()
   #loaded: LoadedPolicy
-  #resolver: Resolver
+  #dns: DnsServices
   #backend: StateBackend | null = null
   /** The shared state each compiled policy's checks use (its penalty box is the instance's). */
   readonly #states = new WeakMap<InstancePolicy, InstanceState>()
   #adminAddress: AddressInfo | null = null
   #state: 'starting' | 'ready' | 'draining' = 'starting'
 
-  private constructor(loaded: LoadedPolicy, opts: ServiceOptions, log: Logger) {
+  private constructor(loaded: LoadedPolicy, opts: ServiceOptions, log: Logger, dns: DnsServices) {
     this.#configFile = opts.configFile
     this.#loaded = loaded
     this.log = log
     this.#names = opts.instances?.length ? opts.instances : INSTANCE_NAMES.filter((n) => loaded.policy.instances[n])
-    this.#resolver = createResolver(dnsSettings(loaded))
+    this.#dns = dns
     this.admin = new AdminServer({ ready: () => this.#state === 'ready', log })
     addPenaltyApi(this.admin, {
       token: () => adminToken(this.#loaded),
@@ -69,11 +68,12 @@ export class Service {
   static async start(opts: ServiceOptions): Promise<Service> {
     const loaded = await loadPolicy(opts.configFile, { instances: opts.instances })
     const log = opts.log ?? createLogger(loaded.policy.log.level)
-    const service = new Service(loaded, opts, log)
+    const service = new Service(loaded, opts, log, await DnsServices.create(loaded, log))
+    service.#dns.start()
     service.#backend = await openStateBackend(loaded, log)
     for (const name of service.#names) {
       if (!loaded.policy.instances[name]) throw new Error(`instance ${name} is not defined in ${loaded.file}`)
-      const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#resolver })
+      const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#dns.resolver })
       service.#instances.set(name, instance)
       await instance.start()
     }
@@ -116,19 +116,19 @@ export class Service {
    */
   async reload(): Promise<ReloadResult> {
     let loaded: LoadedPolicy
-    let resolver: Resolver
+    let dns: DnsServices
     let compiled: [Instance, InstancePolicy][]
     const previous = this.#backend
     let backend = previous
     try {
       loaded = await loadPolicy(this.#configFile, { instances: this.#names })
-      resolver = createResolver(dnsSettings(loaded))
+      dns = await DnsServices.create(loaded, this.log, this.#dns)
       if (!backend || !isDeepStrictEqual(loaded.policy.state, this.#loaded.policy.state)) backend = await openStateBackend(loaded, this.log)
       const state = backend
       compiled = this.#names.map((name) => {
         const instance = this.#instances.get(name)
         if (!loaded.policy.instances[name]) throw new Error(`instance ${name} was removed; restart to stop it`)
-        return [instance as Instance, this.#compile(loaded, name, resolver, state)]
+        return [instance as Instance, this.#compile(loaded, name, dns, state)]
       })
     } catch (err) {
       if (backend !== previous) await backend?.close()
@@ -138,7 +138,9 @@ export class Service {
       return { ok: false, issues }
     }
     this.#loaded = loaded
-    this.#resolver = resolver
+    this.#dns.stop()
+    this.#dns = dns
+    dns.start()
     this.#backend = backend
     // Sessions of the old policy may still count on the old backend until they drain.
     if (previous && previous !== backend) setTimeout(() => void previous.close(), loaded.policy.instances[this.#names[0] as InstanceName]?.limits.drain_timeout ?? 30_000).unref()
@@ -158,18 +160,19 @@ export class Service {
     await Promise.all(
       [...this.#instances.values()].map((i) => i.drain(i.policy.config.limits.drain_timeout)),
     )
+    this.#dns.stop()
     await this.admin.close()
     await this.#backend?.close()
     this.log.info('stopped')
     this.log.flush()
   }
 
-  #compile(loaded: LoadedPolicy, name: InstanceName, resolver = this.#resolver, backend = this.#backend): InstancePolicy {
+  #compile(loaded: LoadedPolicy, name: InstanceName, dns = this.#dns, backend = this.#backend): InstancePolicy {
     const log = this.log.child({ instance: name })
     const config = loaded.policy.instances[name]
     const state =
       backend && config ? new InstanceState(backend, { instance: name, penaltyBox: config.penalty_box, log }) : undefined
-    const deps: CheckDeps = { resolver, log, now: Date.now, ...(state ? { state } : {}) }
+    const deps: CheckDeps = { resolver: dns.resolver, dns: dns.context(loaded, name), log, now: Date.now, ...(state ? { state } : {}) }
     const policy = compileInstance(loaded, name, deps)
     if (state) this.#states.set(policy, state)
     return policy
@@ -186,9 +189,4 @@ function adminToken(loaded: LoadedPolicy): string | null {
   const file = loaded.policy.admin.token_file
   const token = file ? loaded.files.get(file)?.split(/\r?\n/)[0]?.trim() : undefined
   return token || null
-}
-
-function dnsSettings(loaded: LoadedPolicy) {
-  const dns = loaded.policy.dns
-  return { servers: dns.servers, timeoutMs: dns.timeout, tries: dns.tries }
 }

@@ -6,9 +6,14 @@ import { recipientFanout } from './fanout.js'
 import { mailRate, nullSenderRate } from './mail-rates.js'
 import { authPenaltyBox, connectPenaltyBox } from './penalty-box.js'
 import { recipientLimit, recipientRate } from './rcpt-limits.js'
+import { dnsbl } from './dnsbl.js'
+import { heloHeuristics } from './helo.js'
 import { lineEndings } from './line-endings.js'
 import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
+import { rdns } from './rdns.js'
+import { spfInbound } from './spf-inbound.js'
+import { spfOutbound } from './spf-outbound.js'
 import { recipientCount } from './recipient-count.js'
 import { relayAuth } from './relay-auth.js'
 
@@ -38,4 +43,9 @@ export const CHECKS: readonly CheckDefinition[] = [
   recipientRate,
   recipientLimit,
   recipientFanout,
+  rdns,
+  heloHeuristics,
+  dnsbl,
+  spfOutbound,
+  spfInbound,
 ]

@@ -5,6 +5,9 @@ import { classesSchema } from '../classes/schema.js'
 import { penaltyBoxSchema, stateSchema, tarpitSchema } from '../limits/schema.js'
 import { STAGES } from '../pipeline/types.js'
 import { checkEntrySchema } from './check-entry.js'
+import { checkDnsListReferences } from './dns-lists-refs.js'
+import { dnsListsSchema, egressSchema } from './dns-lists-schema.js'
+import { dnsSchema } from './dns-schema.js'
 import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './units.js'
 
 // The policy tree. Every object is strict (an unknown key is an error, never silently
@@ -238,17 +241,9 @@ export const policySchema = z
       })
       .prefault({})
       .describe('Admin HTTP listener'),
-    dns: z
-      .strictObject({
-        servers: z
-          .array(z.string().regex(/^(\[[0-9a-f:.]+\]|[0-9a-f:.]+)(:\d{1,5})?$/i, 'expected addr or addr:port'))
-          .default([])
-          .describe('Resolvers to query ("127.0.0.1", "127.0.0.1:5353", "[::1]:53"); empty = /etc/resolv.conf'),
-        timeout: duration().prefault('2s').describe('Per-try query timeout'),
-        tries: z.number().int().min(1).max(5).default(2).describe('Tries per query'),
-      })
-      .prefault({})
-      .describe('DNS resolver used by every check'),
+    dns: dnsSchema,
+    dns_lists: dnsListsSchema,
+    egress: egressSchema,
     state: stateSchema,
     log: z
       .strictObject({
@@ -264,6 +259,7 @@ export const policySchema = z
       .refine((i) => i.outbound ?? i.inbound, 'define at least one of outbound and inbound')
       .describe('The two instances'),
   })
+  .superRefine(checkDnsListReferences)
 export type Policy = z.output<typeof policySchema>
 export type InstanceName = 'outbound' | 'inbound'
 export type InstanceConfig = z.output<typeof instanceSchema>

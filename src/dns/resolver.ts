@@ -1,4 +1,19 @@
-import { promises as dns } from 'node:dns'
+import { outcomeOf, copyOf } from './answers.js'
+import type { Outcome, ResolvedValue } from './answers.js'
+import { TtlCache } from './cache.js'
+import { formatServer, parseServer, systemServers } from './servers.js'
+import type { DnsServer } from './servers.js'
+import { queryTcp, RR_TYPES, TransportError } from './transport.js'
+import type { DnsMessage, RrType } from './transport.js'
+import { UdpChannels } from './udp-channels.js'
+import {
+  dnsCacheEntries,
+  dnsCacheLookupsFor,
+  dnsQueriesFor,
+  dnsQueryDurationFor,
+  dnsTcpFallbacks,
+  dnsTimeoutsFor,
+} from '../metrics/dns-metrics.js'
 
 /** DNS settings from the policy tree (`dns:`). */
 export interface DnsSettings {
@@ -6,6 +21,13 @@ export interface DnsSettings {
   servers: readonly string[]
   timeoutMs: number
   tries: number
+  cache?: {
+    maxEntries: number
+    maxTtlMs: number
+    negativeTtlMs: number
+    /** How long a failed lookup is answered from the cache (BIND's servfail-ttl); 0: not at all. */
+    failureTtlMs?: number
+  }
 }
 
 /**
@@ -15,31 +37,189 @@ export interface DnsSettings {
 export interface Resolver {
   /** PTR names of an address; [] when there are none. */
   reverse(address: string): Promise<string[]>
-  /** dns.promises.resolve's contract (the one mailauth expects). */
+  /** dns.promises.resolve's contract (the one mailauth expects): NXDOMAIN is ENOTFOUND, NODATA is ENODATA. */
   resolve(name: string, rrtype: string): Promise<unknown>
   /** The servers queries go to, for logs and `check-config`. */
   servers(): string[]
 }
 
-/** Creates a resolver on node's c-ares client with the policy's servers, timeout and tries. */
-export function createResolver(settings: DnsSettings): Resolver {
-  const r = new dns.Resolver({ timeout: settings.timeoutMs, tries: settings.tries })
-  if (settings.servers.length > 0) r.setServers([...settings.servers])
-  return {
-    async reverse(address) {
-      try {
-        return await r.reverse(address)
-      } catch (err) {
-        if (isNoData(err)) return []
-        throw err
-      }
-    },
-    resolve: (name, rrtype) => r.resolve(name, rrtype),
-    servers: () => r.getServers(),
-  }
+/** Metric result of a failed lookup, by error code. */
+const FAILURES: Record<string, string> = { ESERVFAIL: 'servfail', EREFUSED: 'refused', ETIMEOUT: 'timeout' }
+
+const DEFAULT_CACHE = { maxEntries: 50_000, maxTtlMs: 3_600_000, negativeTtlMs: 900_000, failureTtlMs: 1000 }
+
+/** Creates the caching resolver; `now` is the cache's clock (tests move it). */
+export function createResolver(settings: DnsSettings, opts: { now?: () => number } = {}): Resolver {
+  return new CachingResolver(settings, opts.now ?? Date.now)
 }
 
-function isNoData(err: unknown): boolean {
-  const code = (err as { code?: string }).code
-  return code === dns.NOTFOUND || code === dns.NODATA
+/**
+ * An error shaped like node's dns errors: `code` is what callers test. Most are answers, not
+ * faults (every address a DNS list does not list is ENOTFOUND): no stack trace is captured.
+ */
+function dnsError(code: string, type: RrType, name: string, cause?: unknown): NodeJS.ErrnoException {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  const err: NodeJS.ErrnoException = new Error(`query${type} ${code} ${name}`, cause ? { cause } : undefined)
+  Error.stackTraceLimit = limit
+  err.code = code
+  err.syscall = `query${type}`
+  Object.assign(err, { hostname: name })
+  return err
+}
+
+/** The query name of an address's PTR record (RFC 1035 in-addr.arpa, RFC 3596 ip6.arpa). */
+export function reverseName(address: string): string {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address)
+  if (v4) return `${v4.slice(1).reverse().join('.')}.in-addr.arpa`
+  return `${expandIPv6(address).split('').reverse().join('.')}.ip6.arpa`
+}
+
+/** The 32 hex digits of an IPv6 address, without colons. */
+export function expandIPv6(address: string): string {
+  let text = address.toLowerCase()
+  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two groups.
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (tail) {
+    const [a, b, c, d] = tail.slice(1).map(Number) as [number, number, number, number]
+    text = text.slice(0, tail.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
+  const [head = '', rest] = text.split('::')
+  const left = head ? head.split(':') : []
+  const right = rest ? rest.split(':') : []
+  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+  return groups.map((g) => g.padStart(4, '0')).join('')
+}
+
+class CachingResolver implements Resolver {
+  readonly #servers: DnsServer[]
+  readonly #timeoutMs: number
+  readonly #tries: number
+  readonly #cache: TtlCache<Outcome>
+  readonly #maxTtlMs: number
+  readonly #negativeTtlMs: number
+  readonly #failureTtlMs: number
+  readonly #inflight = new Map<string, Promise<Outcome>>()
+  readonly #udp = new UdpChannels()
+
+  constructor(settings: DnsSettings, now: () => number) {
+    const configured = settings.servers.map((s) => {
+      const parsed = parseServer(s)
+      if (!parsed) throw new TypeError(`not a DNS server address: ${s}`)
+      return parsed
+    })
+    this.#servers = configured.length ? configured : systemServers()
+    this.#timeoutMs = settings.timeoutMs
+    this.#tries = settings.tries
+    const cache = settings.cache ?? DEFAULT_CACHE
+    this.#cache = new TtlCache(cache.maxEntries, now)
+    this.#maxTtlMs = cache.maxTtlMs
+    this.#negativeTtlMs = cache.negativeTtlMs
+    this.#failureTtlMs = cache.failureTtlMs ?? DEFAULT_CACHE.failureTtlMs
+  }
+
+  servers(): string[] {
+    return this.#servers.map(formatServer)
+  }
+
+  async reverse(address: string): Promise<string[]> {
+    try {
+      return (await this.resolve(reverseName(address), 'PTR')) as string[]
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOTFOUND' || code === 'ENODATA') return []
+      throw err
+    }
+  }
+
+  async resolve(name: string, rrtype: string): Promise<ResolvedValue> {
+    const type = rrtype.toUpperCase() as RrType
+    if (!RR_TYPES.includes(type)) throw dnsError('ENOTIMP', type, name)
+    const qname = name.toLowerCase().replace(/\.$/, '')
+    const key = `${type} ${qname}`
+    let outcome = this.#cache.get(key)
+    if (outcome) {
+      dnsCacheLookupsFor('hit').inc()
+    } else {
+      let pending = this.#inflight.get(key)
+      if (pending) {
+        dnsCacheLookupsFor('joined').inc()
+      } else {
+        dnsCacheLookupsFor('miss').inc()
+        pending = this.#lookup(qname, type, key)
+        this.#inflight.set(key, pending)
+      }
+      outcome = await pending
+    }
+    if (outcome.kind !== 'answer') throw dnsError(outcome.code, type, qname)
+    return copyOf(outcome.value)
+  }
+
+  /**
+   * Asks the servers in order, `tries` rounds; caches what the answer says for as long as its
+   * TTL allows, and a failure for `failureTtlMs`, so that a broken server is not asked again
+   * for the same question by every message of the next second.
+   */
+  async #lookup(qname: string, type: RrType, key: string): Promise<Outcome> {
+    const started = performance.now()
+    let outcome: Outcome
+    try {
+      outcome = outcomeOf(await this.#ask(qname, type), type)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (!code) {
+        this.#inflight.delete(key)
+        throw err
+      }
+      outcome = { kind: 'failure', code }
+    }
+    const result =
+      outcome.kind === 'answer'
+        ? 'answer'
+        : outcome.kind === 'negative'
+          ? outcome.code === 'ENOTFOUND'
+            ? 'nxdomain'
+            : 'nodata'
+          : (FAILURES[outcome.code] ?? 'error')
+    // Negative answers without an SOA are not cached (RFC 2308 section 5).
+    const ttlMs =
+      outcome.kind === 'answer'
+        ? Math.min(outcome.ttlSec * 1000, this.#maxTtlMs)
+        : outcome.kind === 'negative'
+          ? Math.min((outcome.ttlSec ?? 0) * 1000, this.#negativeTtlMs)
+          : this.#failureTtlMs
+    this.#cache.set(key, outcome, ttlMs)
+    this.#inflight.delete(key)
+    dnsCacheEntries.set(this.#cache.size)
+    dnsQueriesFor(type, result).inc()
+    dnsQueryDurationFor(type).observe((performance.now() - started) / 1000)
+    return outcome
+  }
+
+  /**
+   * One answer with NOERROR or NXDOMAIN from the first server that gives one. A timeout, a
+   * closed port, SERVFAIL or REFUSED moves on to the next server, then to the next round.
+   * A truncated UDP answer is asked again over TCP at the same server.
+   */
+  async #ask(qname: string, type: RrType): Promise<DnsMessage> {
+    let last: NodeJS.ErrnoException | null = null
+    for (let round = 0; round < this.#tries; round++) {
+      for (const server of this.#servers) {
+        try {
+          let message = await this.#udp.query(server, qname, type, this.#timeoutMs)
+          if (message.truncated) {
+            dnsTcpFallbacks.inc()
+            message = await queryTcp(server, qname, type, this.#timeoutMs)
+          }
+          if (message.rcode === 'NOERROR' || message.rcode === 'NXDOMAIN') return message
+          last = dnsError(message.rcode === 'REFUSED' ? 'EREFUSED' : 'ESERVFAIL', type, qname)
+        } catch (err) {
+          if (!(err instanceof TransportError)) throw err
+          if (err.code === 'ETIMEOUT') dnsTimeoutsFor(formatServer(server)).inc()
+          last = dnsError(err.code, type, qname, err)
+        }
+      }
+    }
+    throw last ?? dnsError('ESERVFAIL', type, qname)
+  }
 }

@@ -202,6 +202,110 @@ export const proxyHeaderMissing = () =>
     'proxy-missing',
   )
 
+/**
+ * 554 5.7.1: a block list lists the client address, HELO name or sender domain; `subject`
+ * says which ("Client host [192.0.2.7]"), `lookup` is the list's page for it, if any.
+ * (Postfix's wording, which postmasters recognize.)
+ */
+export const dnsblListed = (subject: string, zone: string, subList: string | null, lookup: string | null) =>
+  new SmtpReply(
+    554,
+    '5.7.1',
+    `Service unavailable; ${subject} blocked using ${zone}${subList ? ` (${subList})` : ''}${lookup ? `; look it up at ${lookup}` : ''}`,
+    'dnsbl',
+  )
+
+/** 450 4.7.1: a block list lists the sender, and the policy defers rather than refuses. */
+export const dnsblDeferred = (subject: string, zone: string, subList: string | null, lookup: string | null) =>
+  new SmtpReply(
+    450,
+    '4.7.1',
+    `${subject} is listed in ${zone}${subList ? ` (${subList})` : ''}; please try again later${lookup ? ` or look it up at ${lookup}` : ''}`,
+    'dnsbl',
+  )
+
+/** 451 4.4.3: a DNS lookup the policy needs did not answer in time (RFC 3463: directory server failure). */
+export const dnsLookupFailed = (what: string) =>
+  new SmtpReply(451, '4.4.3', `Temporary DNS failure while checking ${what}; please try again later`, 'dns-failure')
+
+/** 550 5.7.25 (450 4.7.25): the client address has no PTR name (RFC 7372: reverse DNS validation failed). */
+export const noReverseDns = (address: string, temporary = false) =>
+  temporary
+    ? new SmtpReply(450, '4.7.25', `Client host [${address}] has no reverse DNS (PTR) name; please try again later`, 'rdns')
+    : new SmtpReply(
+        550,
+        '5.7.25',
+        `Client host [${address}] has no reverse DNS (PTR) name; ask your provider for one, or send through your provider's mail server`,
+        'rdns',
+      )
+
+/** 550 5.7.25 (450 4.7.25): the client's PTR name does not resolve back to its address. */
+export const reverseDnsMismatch = (address: string, name: string, temporary = false) =>
+  temporary
+    ? new SmtpReply(450, '4.7.25', `Client host [${address}]: its name ${name} does not resolve back to it; please try again later`, 'rdns')
+    : new SmtpReply(
+        550,
+        '5.7.25',
+        `Client host [${address}]: its reverse DNS name ${name} does not resolve back to it; ask your provider to fix the name's address record`,
+        'rdns',
+      )
+
+/** 550 5.7.1 (450 4.7.1): the client's name looks like a dynamic or residential line's. */
+export const dynamicClient = (address: string, name: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 550,
+    temporary ? '4.7.1' : '5.7.1',
+    `Client host [${address}] (${name}) looks like a dynamic or residential line; send through your provider's mail server`,
+    'dynamic-client',
+  )
+
+/** 550 5.7.1 (450 4.7.1): the HELO name fails a check; `why` says which (Postfix's wording). */
+export const heloRejected = (helo: string, why: string, temporary = false) =>
+  new SmtpReply(temporary ? 450 : 550, temporary ? '4.7.1' : '5.7.1', `<${helo}>: Helo command rejected: ${why}`, 'helo')
+
+/**
+ * 550 5.7.23 (450 4.7.23): outbound, the sender's domain does not authorize our egress address
+ * (RFC 7372: SPF validation failed): we would be relaying a forged sender.
+ */
+export const spfForgedSender = (domain: string, egress: string, result: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 550,
+    temporary ? '4.7.23' : '5.7.23',
+    `${domain} does not allow this relay to send its mail (SPF ${result} for ${egress}); send it through ${domain}'s own mail servers, or ask its administrator to authorize this relay`,
+    'spf-forged-sender',
+  )
+
+/** 550 5.7.23 (450 4.7.23): inbound, the sender's domain does not authorize the client address. */
+export const spfFail = (domain: string, ip: string, result: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 550,
+    temporary ? '4.7.23' : '5.7.23',
+    `SPF ${result}: ${domain} does not allow [${ip}] to send its mail`,
+    'spf-fail',
+  )
+
+/** 451 4.7.24: the SPF record could not be evaluated now (RFC 7372: SPF validation error); never a 5xx. */
+export const spfTempError = (domain: string) =>
+  new SmtpReply(451, '4.7.24', `Temporary error evaluating the SPF record of ${domain}; please try again later`, 'spf-temperror')
+
+/** 550 5.7.24 (450 4.7.24): the sender domain's SPF record is invalid (permerror). */
+export const spfPermError = (domain: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 550,
+    temporary ? '4.7.24' : '5.7.24',
+    `The SPF record of ${domain} is invalid (permerror); its administrator must correct it`,
+    'spf-permerror',
+  )
+
+/** 553 5.7.1: a sender address of one of our hosted domains, from a client that did not log in (Postfix's wording). */
+export const hostedSenderNotLoggedIn = (sender: string) =>
+  new SmtpReply(
+    553,
+    '5.7.1',
+    `<${sender}>: Sender address rejected: not logged in; authenticate with SMTP AUTH to send as an address of this domain`,
+    'sender-not-logged-in',
+  )
+
 /** 250 2.0.0: the next hop accepted the message. */
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')

@@ -3,6 +3,7 @@ import type { z } from 'zod'
 import type { InstanceConfig } from '../config/schema.js'
 import type { InstanceState } from '../limits/instance-state.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
+import type { DnsCheckContext } from '../dns/check-context.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { LocalDomains } from '../relay/local-domains.js'
 import type { MessageData } from '../relay/message.js'
@@ -84,6 +85,8 @@ export interface StageContext {
 /** Services a check may use; tests aim them at loopback servers. */
 export interface CheckDeps {
   readonly resolver: Resolver
+  /** DNS lists, egress addresses and our own names, for the DNS checks. */
+  readonly dns: DnsCheckContext
   readonly log: Logger
   readonly now: () => number
   /** Shared state (limits, penalty box) of the instance; absent, limit checks use a private memory state. */

@@ -21,6 +21,8 @@ export interface RelayProcessOptions {
   nodeFlags?: readonly string[]
   /** Changes to the policy (state backend, checks) before the relay starts. */
   patch?: (policy: BenchPolicy) => void
+  /** The policy for a listener on `port`, instead of benchPolicy's. */
+  policy?: (port: number) => Record<string, unknown>
 }
 
 /** The bench policy tree, loosely typed: the relay validates it. */
@@ -82,7 +84,7 @@ export async function startRelayProcess(opts: RelayProcessOptions): Promise<Rela
   const port = await freePort()
   const config = join(opts.dir, `relay-${port}.yaml`)
   const logFile = join(opts.dir, `relay-${port}.log`)
-  await writeFile(config, JSON.stringify(benchPolicy(port, opts), null, 2))
+  await writeFile(config, JSON.stringify(opts.policy?.(port) ?? benchPolicy(port, opts), null, 2))
   const log = await open(logFile, 'w')
   const profile = opts.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', opts.dir] : []
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...profile, opts.main, 'serve', '--config', config, '--instance', 'outbound'], {

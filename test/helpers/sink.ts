@@ -52,6 +52,8 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     disabledCommands: [...(opts.auth ? [] : ['AUTH']), ...(tls ? [] : ['STARTTLS'])],
     authOptional: !opts.auth,
+    // The relay is the only client: no reverse lookup through the system's resolver.
+    disableReverseLookup: true,
     logger: false,
     onAuth(auth, _s, cb) {
       if (auth.username === opts.auth?.user && auth.password === opts.auth?.pass) return cb(null, { user: auth.username })

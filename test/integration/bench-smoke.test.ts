@@ -4,36 +4,41 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 
-const RUN = fileURLToPath(new URL('../bench/run.ts', import.meta.url))
+/** Runs a benchmark script to its end; returns its Markdown output, failing on a non-zero exit. */
+async function runBench(script: string, args: string[]): Promise<string> {
+  const file = fileURLToPath(new URL(`../bench/${script}`, import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  assert.equal(code, 0, err)
+  return out
+}
 
-// The benchmarks are measured by hand (npm run bench, npm run bench:limits); these only prove
+// The benchmarks are measured by hand (npm run bench, bench:limits, bench:dns); these only prove
 // that they still run end to end: smtp-source, smtp-sink, the built relay, the latency client,
-// redis-server.
-describe('benchmark', () => {
-  it('runs a quick round and prints both tables', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', RUN, '--quick'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    const [code] = (await once(child, 'exit')) as [number | null]
-    assert.equal(code, 0, err)
+// redis-server and the test DNS server. The first one builds dist/; the others reuse it, since
+// two builds at once could read each other's half-written files.
+describe('benchmarks', () => {
+  it('runs a quick round of the relay benchmark and prints both tables', async () => {
+    const out = await runBench('run.ts', ['--quick'])
     assert.match(out, /### Throughput/)
     assert.match(out, /\| new connection per message, 1 rcpt \| [\d,]+ \| [\d,]+ \|/)
     assert.match(out, /### Added latency/)
   })
 
-  // After the run above has compiled dist/ (two compilations at once could meet in dist/).
   it('runs the limit checks benchmark quickly: memory and Redis against no limits, and the memory figure', async () => {
-    const limits = fileURLToPath(new URL('../bench/limits.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--import', 'tsx', limits, '--quick', '--no-build'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    const [code] = (await once(child, 'exit')) as [number | null]
-    assert.equal(code, 0, err)
+    const out = await runBench('limits.ts', ['--quick', '--no-build'])
     assert.match(out, /\| persistent sessions, 1 rcpt \| redis \| [\d,]+ \| \d+ % \|/)
     assert.match(out, /\| memory backend \(max_entries 200,000\) \| 100,000 \| 100,000 \|/)
+  })
+
+  it('runs a quick round of the DNS benchmark and prints its three tables', async () => {
+    const out = await runBench('dns-run.ts', ['--quick', '--no-build', '--zones', '1,2'])
+    assert.match(out, /\| relay resolver, cache off \(dns-packet, own sockets\) \| [\d,]+ \|/)
+    assert.match(out, /\| 2 \| [\d.]+ \| -?[\d.]+ \|/)
+    assert.match(out, /\| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d.]+ % \|/)
   })
 })

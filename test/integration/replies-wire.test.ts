@@ -25,6 +25,54 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
   policyTempfail: [() => replies.policyTempfail('Deferred by local policy'), '450 4.7.1 Deferred by local policy'],
   scoreReject: [() => replies.scoreReject(15.5, 15), '550 5.7.1 Message refused by policy (spam score 15.5, limit 15)'],
   scoreTempfail: [() => replies.scoreTempfail(6, 5), '451 4.7.1 Message deferred by policy (spam score 6, limit 5); please try again later'],
+  dnsblListed: [
+    () => replies.dnsblListed('Client host [192.0.2.7]', 'zen.spamhaus.org', 'XBL', 'https://check.spamhaus.org/listed/?searchterm=192.0.2.7'),
+    '554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org (XBL); look it up at https://check.spamhaus.org/listed/?searchterm=192.0.2.7',
+  ],
+  dnsblDeferred: [
+    () => replies.dnsblDeferred('Sender domain example.com', 'dbl.example.net', null, null),
+    '450 4.7.1 Sender domain example.com is listed in dbl.example.net; please try again later',
+  ],
+  dnsLookupFailed: [
+    () => replies.dnsLookupFailed('192.0.2.7 in DNS lists'),
+    '451 4.4.3 Temporary DNS failure while checking 192.0.2.7 in DNS lists; please try again later',
+  ],
+  noReverseDns: [
+    () => replies.noReverseDns('192.0.2.7'),
+    "550 5.7.25 Client host [192.0.2.7] has no reverse DNS (PTR) name; ask your provider for one, or send through your provider's mail server",
+  ],
+  reverseDnsMismatch: [
+    () => replies.reverseDnsMismatch('192.0.2.7', 'mail.example.com', true),
+    '450 4.7.25 Client host [192.0.2.7]: its name mail.example.com does not resolve back to it; please try again later',
+  ],
+  dynamicClient: [
+    () => replies.dynamicClient('192.0.2.7', 'pool-192-0-2-7.isp.example'),
+    "550 5.7.1 Client host [192.0.2.7] (pool-192-0-2-7.isp.example) looks like a dynamic or residential line; send through your provider's mail server",
+  ],
+  heloRejected: [
+    () => replies.heloRejected('localhost', 'localhost is not your host name; greet with your fully-qualified host name'),
+    '550 5.7.1 <localhost>: Helo command rejected: localhost is not your host name; greet with your fully-qualified host name',
+  ],
+  spfForgedSender: [
+    () => replies.spfForgedSender('bank.example', '192.0.2.25', 'fail'),
+    "550 5.7.23 bank.example does not allow this relay to send its mail (SPF fail for 192.0.2.25); send it through bank.example's own mail servers, or ask its administrator to authorize this relay",
+  ],
+  spfFail: [
+    () => replies.spfFail('bank.example', '198.51.100.7', 'fail'),
+    '550 5.7.23 SPF fail: bank.example does not allow [198.51.100.7] to send its mail',
+  ],
+  spfTempError: [
+    () => replies.spfTempError('example.com'),
+    '451 4.7.24 Temporary error evaluating the SPF record of example.com; please try again later',
+  ],
+  spfPermError: [
+    () => replies.spfPermError('example.com'),
+    '550 5.7.24 The SPF record of example.com is invalid (permerror); its administrator must correct it',
+  ],
+  hostedSenderNotLoggedIn: [
+    () => replies.hostedSenderNotLoggedIn('alice@isp.example'),
+    '553 5.7.1 <alice@isp.example>: Sender address rejected: not logged in; authenticate with SMTP AUTH to send as an address of this domain',
+  ],
 }
 
 describe('reply lines on the wire', () => {
@@ -35,6 +83,7 @@ describe('reply lines on the wire', () => {
     server = new SMTPServer({
       hideENHANCEDSTATUSCODES: false,
       disabledCommands: ['AUTH', 'STARTTLS'],
+      disableReverseLookup: true,
       logger: false,
       onRcptTo(address, _session, cb) {
         const name = address.address.split('@')[0] ?? ''

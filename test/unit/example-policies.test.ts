@@ -13,6 +13,8 @@ import { loadPolicy } from '../../src/config/load.js'
 import type { LoadedPolicy } from '../../src/config/load.js'
 import { INSTANCE_NAMES } from '../../src/config/schema.js'
 import { parseCidr } from '../../src/config/units.js'
+import { dnsCheckContext } from '../../src/dns/check-context.js'
+import { DnsLists } from '../../src/dns/dns-lists.js'
 import { createResolver } from '../../src/dns/resolver.js'
 
 // The example trees are what postmasters copy, so they must validate as check-config would
@@ -82,12 +84,13 @@ async function install(name: string, text: string): Promise<{ loaded: LoadedPoli
 
 /** What check-config does after loading: compile every instance's pipeline. */
 function compileAll(loaded: LoadedPolicy): void {
-  const deps = {
-    resolver: createResolver({ servers: [], timeoutMs: 1000, tries: 1 }),
-    log: pino({ level: 'silent' }),
-    now: Date.now,
+  const resolver = createResolver({ servers: [], timeoutMs: 1000, tries: 1 })
+  const log = pino({ level: 'silent' })
+  const lists = new DnsLists(loaded.policy.dns_lists, resolver, log)
+  for (const name of INSTANCE_NAMES) {
+    if (!loaded.policy.instances[name]) continue
+    compileInstance(loaded, name, { resolver, dns: dnsCheckContext(loaded, name, lists), log, now: Date.now })
   }
-  for (const name of INSTANCE_NAMES) if (loaded.policy.instances[name]) compileInstance(loaded, name, deps)
 }
 
 const examples = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort()

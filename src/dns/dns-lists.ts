@@ -1,0 +1,133 @@
+import { isDeepStrictEqual } from 'node:util'
+import type { Logger } from 'pino'
+import type { DnsListDefinition, DnsListsConfig } from '../config/dns-lists-schema.js'
+import { dnsListHealthChecks, dnsListHealthy } from '../metrics/dns-check-metrics.js'
+import { domainQueryName, ipQueryName, lookupList } from './dnsbl-query.js'
+import type { Resolver } from './resolver.js'
+import { ReturnCodes } from './return-codes.js'
+
+/** A DNS list as the checks use it. */
+export interface DnsList extends DnsListDefinition {
+  readonly name: string
+  readonly returnCodes: ReturnCodes
+}
+
+/** Health of a list: unknown until its first check. */
+export type ListHealth = { state: 'unknown' } | { state: 'healthy' } | { state: 'unhealthy'; reason: string }
+
+/**
+ * The policy's DNS lists and their health, shared by the DNS list checks of every instance
+ * and by the egress watch. Each list is checked with its RFC 5782 test points at start and
+ * every `check_every`: a list that does not list its positive test point is dead (expired
+ * domain, list shut down), one that lists the negative one lists everything; either is
+ * skipped and reported until it passes again, so a broken list never refuses customers.
+ */
+export class DnsLists {
+  readonly #lists: Map<string, DnsList>
+  readonly #health = new Map<string, ListHealth>()
+  readonly #resolver: Resolver
+  readonly #log: Logger
+  readonly #everyMs: number
+  #timer: NodeJS.Timeout | null = null
+
+  constructor(config: DnsListsConfig, resolver: Resolver, log: Logger) {
+    this.#lists = new Map(
+      Object.entries(config.lists).map(([name, def]) => [name, { ...def, name, returnCodes: new ReturnCodes(name, def.codes) }]),
+    )
+    this.#resolver = resolver
+    this.#log = log
+    this.#everyMs = config.check_every
+    for (const name of this.#lists.keys()) this.#health.set(name, { state: 'unknown' })
+  }
+
+  get(name: string): DnsList | undefined {
+    return this.#lists.get(name)
+  }
+
+  all(): DnsList[] {
+    return [...this.#lists.values()]
+  }
+
+  health(name: string): ListHealth {
+    return this.#health.get(name) ?? { state: 'unknown' }
+  }
+
+  /** A list is used when it passed its last health check, or has none configured. */
+  usable(name: string): boolean {
+    const list = this.#lists.get(name)
+    if (!list) return false
+    return !list.health_check || this.health(name).state === 'healthy'
+  }
+
+  /** Keeps the health of lists whose definition and resolver did not change (reload). */
+  inherit(previous: DnsLists): void {
+    if (previous.#resolver !== this.#resolver) return
+    for (const [name, list] of this.#lists) {
+      const old = previous.#lists.get(name)
+      if (old && isDeepStrictEqual(definition(old), definition(list))) this.#health.set(name, previous.health(name))
+    }
+  }
+
+  /** Checks every list with a health check whose state is unknown (all of them at start). */
+  async checkUnknown(): Promise<void> {
+    await Promise.all(this.all().filter((l) => l.health_check && this.health(l.name).state === 'unknown').map((l) => this.check(l)))
+  }
+
+  /** Checks every list now. */
+  async checkAll(): Promise<void> {
+    await Promise.all(this.all().filter((l) => l.health_check).map((l) => this.check(l)))
+  }
+
+  /** Runs the periodic checks (the timer does not keep the process alive). */
+  start(): void {
+    if (this.#timer || !this.all().some((l) => l.health_check)) return
+    this.#timer = setInterval(() => void this.checkAll(), this.#everyMs)
+    this.#timer.unref()
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer)
+    this.#timer = null
+  }
+
+  /** One health check of one list (RFC 5782 section 5). */
+  async check(list: DnsList): Promise<ListHealth> {
+    const [positive, negative] =
+      list.type === 'ip'
+        ? [ipQueryName('127.0.0.2', list.zone), ipQueryName('127.0.0.1', list.zone)]
+        : [domainQueryName('test', list.zone) ?? `test.${list.zone}`, `invalid.${list.zone}`]
+    const [pos, neg] = await Promise.all([
+      lookupList(this.#resolver, positive, list.returnCodes),
+      lookupList(this.#resolver, negative, list.returnCodes),
+    ])
+    let result: string
+    let health: ListHealth
+    const failed = pos.status === 'error' ? pos : neg.status === 'error' ? neg : null
+    if (failed) {
+      result = 'no_answer'
+      health = { state: 'unhealthy', reason: `no usable answer for its test points (${failed.reason})` }
+    } else if (neg.status === 'listed') {
+      result = 'lists_everything'
+      health = { state: 'unhealthy', reason: `lists the test point ${negative} that must never be listed` }
+    } else if (pos.status === 'clean') {
+      result = 'test_point_not_listed'
+      health = { state: 'unhealthy', reason: `does not list its test point ${positive}` }
+    } else {
+      result = 'healthy'
+      health = { state: 'healthy' }
+    }
+    dnsListHealthChecks.labels(list.name, result).inc()
+    dnsListHealthy.labels(list.name).set(health.state === 'healthy' ? 1 : 0)
+    const before = this.health(list.name)
+    this.#health.set(list.name, health)
+    if (health.state === 'unhealthy' && before.state !== 'unhealthy') {
+      this.#log.warn({ event: 'dnslist_unhealthy', list: list.name, zone: list.zone, reason: health.reason }, `DNS list ${list.name} (${list.zone}) is skipped: ${health.reason}`)
+    } else if (health.state === 'healthy' && before.state === 'unhealthy') {
+      this.#log.info({ event: 'dnslist_healthy', list: list.name, zone: list.zone }, `DNS list ${list.name} (${list.zone}) answers correctly again`)
+    }
+    return health
+  }
+}
+
+/** The parts of a list that its health depends on. */
+const definition = (l: DnsList) => ({ zone: l.zone, type: l.type, codes: l.codes, health_check: l.health_check })
