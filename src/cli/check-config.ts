@@ -1,11 +1,7 @@
+import { compileOffline } from '../config/compile-offline.js'
 import { configIssues, loadPolicy } from '../config/load.js'
 import type { InstanceConfig, Policy } from '../config/schema.js'
 import { INSTANCE_NAMES } from '../config/schema.js'
-import { compileInstance } from '../config/instance-policy.js'
-import { dnsCheckContext } from '../dns/check-context.js'
-import { DnsLists } from '../dns/dns-lists.js'
-import { createResolver } from '../dns/resolver.js'
-import { createLogger } from '../log/logger.js'
 import type { Command } from './args.js'
 import { configPath, parse } from './args.js'
 
@@ -33,18 +29,16 @@ Options:
       process.stderr.write(`${issues.join('\n')}\n${issues.length} problem${issues.length === 1 ? '' : 's'} found\n`)
       return 1
     }
-    const resolver = createResolver({ servers: [], timeoutMs: 1000, tries: 1 })
-    const log = createLogger('silent')
-    const lists = new DnsLists(loaded.policy.dns_lists, resolver, log)
+    const { dns, policies } = compileOffline(loaded)
     const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
     out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)
     out.push(`state ${describeState(loaded.policy.state)}`)
-    const dnsLists = lists.all().map((l) => `${l.name} (${l.zone}, ${l.type} ${l.kind})`)
+    const dnsLists = dns.lists.all().map((l) => `${l.name} (${l.zone}, ${l.type} ${l.kind})`)
     out.push(`dns lists: ${dnsLists.join(', ') || 'none'}; egress: ${loaded.policy.egress.addresses.join(', ') || 'none'}`)
     for (const name of INSTANCE_NAMES) {
       const config = loaded.policy.instances[name]
-      if (!config) continue
-      const policy = compileInstance(loaded, name, { resolver, dns: dnsCheckContext(loaded, name, lists), log, now: Date.now })
+      const policy = policies.get(name)
+      if (!config || !policy) continue
       out.push(`${name}:`, ...describe(config).map((l) => `  ${l}`))
       const stages = Object.entries(policy.pipeline)
         .filter(([, checks]) => checks.length)

@@ -53,6 +53,11 @@ export class DnsServices {
     return services
   }
 
+  /** The DNS side of a policy without any lookup: for validating and compiling a tree offline. */
+  static offline(loaded: LoadedPolicy, log: Logger): DnsServices {
+    return new DnsServices(loaded, log)
+  }
+
   /** What the DNS checks of an instance get in CheckDeps. */
   context(loaded: LoadedPolicy, name: InstanceName): DnsCheckContext {
     return dnsCheckContext(loaded, name, this.lists)

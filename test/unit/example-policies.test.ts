@@ -4,18 +4,14 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { pino } from 'pino'
 import { generate } from 'selfsigned'
 import { parse, parseAllDocuments } from 'yaml'
 import { hashPassword } from '../../src/auth/password.js'
-import { compileInstance } from '../../src/config/instance-policy.js'
+import { compileOffline } from '../../src/config/compile-offline.js'
 import { loadPolicy } from '../../src/config/load.js'
 import type { LoadedPolicy } from '../../src/config/load.js'
 import { INSTANCE_NAMES } from '../../src/config/schema.js'
 import { parseCidr } from '../../src/config/units.js'
-import { dnsCheckContext } from '../../src/dns/check-context.js'
-import { DnsLists } from '../../src/dns/dns-lists.js'
-import { createResolver } from '../../src/dns/resolver.js'
 
 // The example trees are what postmasters copy, so they must validate as check-config would
 // see them on a relay host. They name absolute files under /etc/smarthost-guard; each test
@@ -82,17 +78,6 @@ async function install(name: string, text: string): Promise<{ loaded: LoadedPoli
   return { loaded: await loadPolicy(policyFile), dir }
 }
 
-/** What check-config does after loading: compile every instance's pipeline. */
-function compileAll(loaded: LoadedPolicy): void {
-  const resolver = createResolver({ servers: [], timeoutMs: 1000, tries: 1 })
-  const log = pino({ level: 'silent' })
-  const lists = new DnsLists(loaded.policy.dns_lists, resolver, log)
-  for (const name of INSTANCE_NAMES) {
-    if (!loaded.policy.instances[name]) continue
-    compileInstance(loaded, name, { resolver, dns: dnsCheckContext(loaded, name, lists), log, now: Date.now })
-  }
-}
-
 const examples = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort()
 const readExample = (file: string) => readFile(join(EXAMPLES, file), 'utf8')
 
@@ -124,7 +109,7 @@ describe('example policy trees', () => {
     it(`${file} validates and compiles with every file it names in place`, async () => {
       const text = await readExample(file)
       const { loaded, dir } = await install(file, text)
-      compileAll(loaded)
+      compileOffline(loaded)
       assert.ok(loaded.files.size > 0, 'the tree names no files, so nothing was read')
       for (const path of loaded.files.keys()) {
         assert.ok(path.startsWith(`${dir}/`), `${path} is outside /etc/smarthost-guard`)
