@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { cidr } from '../config/units.js'
-import { policyReject, policyTempfail } from '../errors/replies.js'
+import { connectReject, connectTempfail, policyReject, policyTempfail } from '../errors/replies.js'
 import { splitAddress } from '../relay/address.js'
 import { NetworkList } from '../relay/networks.js'
 import type { CheckFn, StageContext, Verdict } from '../pipeline/types.js'
@@ -51,16 +51,23 @@ export function matchesAddress(pattern: string, address: string): boolean {
   return domain === d
 }
 
-function verdictFor(rule: Rule, subject: string): Verdict {
+// At connect a refusal replaces the greeting: RFC 5321 section 3.1 allows 554, or 421 to defer.
+const REPLIES = {
+  connect: { reject: connectReject, tempfail: connectTempfail },
+  other: { reject: policyReject, tempfail: policyTempfail },
+}
+
+function verdictFor(rule: Rule, subject: string, atConnect = false): Verdict {
   const flags = [rule.flag ?? `ACCESS_${rule.action.toUpperCase()}`]
   const detail = `${subject} matched a ${rule.action} rule`
+  const replies = atConnect ? REPLIES.connect : REPLIES.other
   switch (rule.action) {
     case 'reject':
-      return { kind: 'reject', reply: policyReject(rule.text ?? `${subject}: Access denied by local policy`, 'access'), flags, detail }
+      return { kind: 'reject', reply: replies.reject(rule.text ?? `${subject}: Access denied by local policy`, 'access'), flags, detail }
     case 'tempfail':
-      return { kind: 'tempfail', reply: policyTempfail(rule.text ?? `${subject}: Deferred by local policy`, 'access'), flags, detail }
+      return { kind: 'tempfail', reply: replies.tempfail(rule.text ?? `${subject}: Deferred by local policy`, 'access'), flags, detail }
     case 'accept':
-      return { kind: 'accept', detail }
+      return { kind: 'accept', detail, flags }
     case 'tag':
       return { kind: 'tag', score: rule.score, flags, detail }
   }
@@ -92,7 +99,7 @@ export const clientAccess = defineCheck({
     const sorted = ordered(rules).map((r) => ({ rule: r, nets: new NetworkList(r.match) }))
     return function clientAccessList({ session }) {
       const hit = sorted.find((r) => r.nets.has(session.client.address))
-      return hit ? verdictFor(hit.rule, `[${session.client.address}]`) : { kind: 'continue' }
+      return hit ? verdictFor(hit.rule, `[${session.client.address}]`, true) : { kind: 'continue' }
     }
   },
 })

@@ -39,6 +39,8 @@ Options:
       cert: tls.cert,
       authOptional: true,
       disabledCommands: ['AUTH'],
+      // A demo next hop: no PTR lookups through the system resolver.
+      disableReverseLookup: true,
       logger: false,
       onData(stream, session, cb) {
         const chunks: Buffer[] = []

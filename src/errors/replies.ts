@@ -82,6 +82,12 @@ export const policyReject = (text: string, reason = 'policy') => new SmtpReply(5
 /** 450 4.7.1: deferred by an operator rule; `text` says which. */
 export const policyTempfail = (text: string, reason = 'policy') => new SmtpReply(450, '4.7.1', text, reason)
 
+/** 554 5.7.1: a connection refused by an operator rule (RFC 5321 section 3.1: 554 instead of the greeting). */
+export const connectReject = (text: string, reason = 'policy') => new SmtpReply(554, '5.7.1', text, reason)
+
+/** 421 4.7.1: a connection deferred by an operator rule (RFC 5321 section 3.1: 421, then close). */
+export const connectTempfail = (text: string, reason = 'policy') => new SmtpReply(421, '4.7.1', text, reason)
+
 /** 550 5.7.1: the combined score of the checks reached the reject threshold. */
 export const scoreReject = (score: number, threshold: number) =>
   new SmtpReply(

@@ -31,7 +31,7 @@ export interface HeaderField {
  */
 export type Verdict = (
   | { kind: 'continue'; detail?: string }
-  | { kind: 'accept'; detail: string }
+  | { kind: 'accept'; detail: string; flags?: readonly string[] }
   | { kind: 'tag'; score: number; flags: readonly string[]; detail: string }
   | { kind: 'tempfail'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
   | { kind: 'reject'; reply: SmtpReply; flags?: readonly string[]; detail?: string }

@@ -23,6 +23,8 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
   authUnavailable: [() => replies.authUnavailable(), '454 4.7.0 Temporary authentication failure; please try again later'],
   policyReject: [() => replies.policyReject('Blocked by local policy'), '550 5.7.1 Blocked by local policy'],
   policyTempfail: [() => replies.policyTempfail('Deferred by local policy'), '450 4.7.1 Deferred by local policy'],
+  connectReject: [() => replies.connectReject('Your address is blocked here'), '554 5.7.1 Your address is blocked here'],
+  connectTempfail: [() => replies.connectTempfail('Deferred by local policy'), '421 4.7.1 Deferred by local policy'],
   scoreReject: [() => replies.scoreReject(15.5, 15), '550 5.7.1 Message refused by policy (spam score 15.5, limit 15)'],
   scoreTempfail: [() => replies.scoreTempfail(6, 5), '451 4.7.1 Message deferred by policy (spam score 6, limit 5); please try again later'],
   dnsblListed: [
