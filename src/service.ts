@@ -12,6 +12,7 @@ import { createLogger } from './log/logger.js'
 import { AdminServer } from './metrics/admin-server.js'
 import { configReloadFailures, configReloads, ready } from './metrics/relay-metrics.js'
 import type { CheckDeps } from './pipeline/types.js'
+import { ScanPools } from './scan/scan-pools.js'
 import { Instance } from './smtp/instance.js'
 import type { BoundListener } from './smtp/instance.js'
 
@@ -41,6 +42,7 @@ export class Service {
   #resolver: Resolver
   #adminAddress: AddressInfo | null = null
   #state: 'starting' | 'ready' | 'draining' = 'starting'
+  readonly #scanPools: ScanPools
 
   private constructor(loaded: LoadedPolicy, opts: ServiceOptions, log: Logger) {
     this.#configFile = opts.configFile
@@ -49,6 +51,7 @@ export class Service {
     this.#names = opts.instances?.length ? opts.instances : INSTANCE_NAMES.filter((n) => loaded.policy.instances[n])
     this.#resolver = createResolver(dnsSettings(loaded))
     this.admin = new AdminServer({ ready: () => this.#state === 'ready', log })
+    this.#scanPools = new ScanPools(log)
   }
 
   /** Loads the policy, starts the chosen instances and the admin listener. */
@@ -111,6 +114,7 @@ export class Service {
     this.#loaded = loaded
     this.#resolver = resolver
     this.log.level = loaded.policy.log.level
+    this.#scanPools.configure(loaded)
     for (const [instance, policy] of compiled) await instance.apply(policy, policy.config.limits.drain_timeout)
     configReloads.inc()
     this.log.info({ file: loaded.file }, 'policy reloaded')
@@ -126,13 +130,15 @@ export class Service {
     await Promise.all(
       [...this.#instances.values()].map((i) => i.drain(i.policy.config.limits.drain_timeout)),
     )
+    await this.#scanPools.close()
     await this.admin.close()
     this.log.info('stopped')
     this.log.flush()
   }
 
   #compile(loaded: LoadedPolicy, name: InstanceName, resolver = this.#resolver): InstancePolicy {
-    const deps: CheckDeps = { resolver, log: this.log.child({ instance: name }), now: Date.now }
+    const scanner = this.#scanPools.scannerFor(loaded, name)
+    const deps: CheckDeps = { resolver, log: this.log.child({ instance: name }), now: Date.now, ...(scanner ? { scanner } : {}) }
     return compileInstance(loaded, name, deps)
   }
 

@@ -6,6 +6,7 @@ import type { Document, Node } from 'yaml'
 import type { z } from 'zod'
 import { parseCredentials } from '../auth/credentials.js'
 import { RelayError } from '../errors/relay-error.js'
+import { loadPolicyRules } from '../scan/policy-rules.js'
 import { deepFreeze } from './freeze.js'
 import type { InstanceName, Policy } from './schema.js'
 import { INSTANCE_NAMES, policySchema } from './schema.js'
@@ -53,6 +54,7 @@ export async function parsePolicy(path: string, text: string, opts: LoadOptions 
   resolvePaths(policy, dirname(path))
   const running = opts.instances?.length ? opts.instances : INSTANCE_NAMES
   const files = await readNamedFiles(path, doc, lines, policy, running, issues)
+  await loadPolicyRules(policy, running, files, (at, problem) => issues.push(`${where(path, doc, lines, at, false)} ${keyName(at)}: ${problem}`))
   if (!issues.length) checkCertificates(path, doc, lines, policy, running, files, issues)
   if (issues.length) throw invalid(byPosition(issues))
   return { file: path, policy: deepFreeze(policy), files }
@@ -144,6 +146,8 @@ function resolvePaths(policy: Policy, base: string): void {
       if (d.invalid_file) d.invalid_file = abs(d.invalid_file)
     }
     for (const hop of inst.next_hops) if (hop.auth) hop.auth.password_file = abs(hop.auth.password_file)
+    inst.scan.rules = abs(inst.scan.rules)
+    if (inst.quarantine) inst.quarantine.dir = abs(inst.quarantine.dir)
   }
 }
 

@@ -3,6 +3,8 @@ import { z } from 'zod'
 import { CHECKS } from '../checks/index.js'
 import { STAGES } from '../pipeline/types.js'
 import { checkEntrySchema } from './check-entry.js'
+import { quarantineSchema } from './quarantine-schema.js'
+import { scanSchema } from './scan-schema.js'
 import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './units.js'
 
 // The policy tree. Every object is strict (an unknown key is an error, never silently
@@ -171,6 +173,8 @@ const instanceSchema = z.strictObject({
     .strictObject({ address: ipAddress(), port: port() })
     .optional()
     .describe('Admin HTTP listener when this instance runs alone (serve --instance)'),
+  scan: scanSchema,
+  quarantine: quarantineSchema,
   checks: z
     .array(checkEntrySchema(CHECKS))
     .default([])
