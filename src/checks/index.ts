@@ -1,5 +1,9 @@
 import type { CheckDefinition } from '../pipeline/types.js'
 import { clientAccess, recipientAccess, senderAccess } from './access.js'
+import { contentScan } from './content-scan.js'
+import { bulkMailerCheck, missingDateCheck, missingMessageIdCheck } from './header-bot.js'
+import { fromMismatchCheck, multipleFromCheck, replyToFreemailCheck } from './header-from.js'
+import { forgedReceivedCheck, webmailTraceCheck } from './header-trace.js'
 import { lineEndings } from './line-endings.js'
 import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
@@ -21,4 +25,14 @@ export const CHECKS: readonly CheckDefinition[] = [
   clientAccess,
   senderAccess,
   recipientAccess,
+  // data: header screening, then the content scan (which weighs their scores)
+  fromMismatchCheck,
+  multipleFromCheck,
+  replyToFreemailCheck,
+  forgedReceivedCheck,
+  webmailTraceCheck,
+  missingMessageIdCheck,
+  missingDateCheck,
+  bulkMailerCheck,
+  contentScan,
 ]
