@@ -6,6 +6,8 @@ import type { Pipeline } from '../pipeline/compile.js'
 import type { CheckDeps } from '../pipeline/types.js'
 import { LocalDomains } from '../relay/local-domains.js'
 import { NetworkList } from '../relay/networks.js'
+import { quarantineStore } from '../quarantine/store.js'
+import type { QuarantineStore } from '../quarantine/store.js'
 import type { LoadedPolicy } from './load.js'
 import type { InstanceConfig, InstanceName } from './schema.js'
 
@@ -23,6 +25,8 @@ export interface InstancePolicy {
   readonly credentials: Credentials | null
   readonly pipeline: Pipeline
   readonly files: LoadedPolicy['files']
+  /** Where held and refused messages are kept; null without a `quarantine` section. */
+  readonly quarantine: QuarantineStore | null
 }
 
 /** Compiles one instance of a loaded policy. */
@@ -56,5 +60,8 @@ export function compileInstance(loaded: LoadedPolicy, name: InstanceName, deps: 
     credentials: credPath ? new Credentials(parseCredentials(credPath, file(credPath)).users) : null,
     pipeline: compilePipeline(CHECKS, { config, localDomains }, config.checks, deps),
     files: loaded.files,
+    quarantine: config.quarantine
+      ? quarantineStore(config.quarantine.dir, { maxSize: config.quarantine.max_size, maxAgeMs: config.quarantine.max_age })
+      : null,
   }
 }
