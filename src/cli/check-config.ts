@@ -4,6 +4,7 @@ import { INSTANCE_NAMES } from '../config/schema.js'
 import { compileInstance } from '../config/instance-policy.js'
 import { createResolver } from '../dns/resolver.js'
 import { createLogger } from '../log/logger.js'
+import { scansContent } from '../scan/policy-rules.js'
 import type { Command } from './args.js'
 import { configPath, parse } from './args.js'
 
@@ -62,5 +63,9 @@ function describe(c: InstanceConfig): string[] {
     `next hops: ${c.next_hops.map((h) => `${h.host}:${h.port} (${h.tls})`).join(', ')}`,
     `limits: message ${c.limits.message_size} bytes, ${c.limits.recipients_per_message} recipients, ${c.limits.connections_per_listener} connections per listener`,
     `scoring: tempfail at ${c.scoring.tempfail_at ?? '-'}, reject at ${c.scoring.reject_at ?? '-'}, decided at ${c.scoring.decide_at.join(', ')}`,
+    ...(scansContent(c)
+      ? [`scan: rules ${c.scan.rules} (${c.scan.engine} engine), ${c.scan.workers} threads, limits depth ${c.scan.limits.depth}, ${c.scan.limits.objects} objects, ${c.scan.limits.total_bytes} bytes, ratio ${c.scan.limits.expansion_ratio}, ${c.scan.limits.time} ms`]
+      : []),
+    ...(c.quarantine ? [`quarantine: ${c.quarantine.dir} (${c.quarantine.max_size} bytes, ${c.quarantine.max_age} ms)`] : []),
   ]
 }
