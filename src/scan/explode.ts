@@ -177,7 +177,7 @@ async function expand(
   const container = item.container
   let expansion: Expansion | null = null
   if (container === 'zip') expansion = await expandZip(item.data, name, budget, pending, () => passwords.list())
-  else if (container === 'gzip') expansion = expandGzip(item.data, name, budget)
+  else if (container === 'gzip') expansion = await expandGzip(item.data, name, budget)
   else if (container === 'tar') expansion = await expandTar(item.data, name, budget, pending)
   if (!expansion) return { items: [], flags: [] }
   const kind: ObjectKind = container === 'gzip' ? 'decompressed' : 'member'

@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib'
+import { createGunzip } from 'node:zlib'
 import { extract } from 'tar-stream'
 import type { Budget } from './budget.js'
 import { CappedSink, LimitReached } from './budget.js'
@@ -6,24 +6,28 @@ import type { Expansion } from './expansion.js'
 import { CapExceeded, capFlag, expansionCap, objectsLeft } from './expansion.js'
 
 /**
- * Decompresses a gzip stream (zlib) with its output capped, so a gzip bomb is flagged
- * archive_bomb without being inflated. The member is named after the archive (`x.tar.gz` →
- * `x.tar`).
+ * Decompresses a gzip stream (zlib) chunk by chunk with its output capped and the clock
+ * checked, so a gzip bomb is flagged archive_bomb without being inflated. The member is named
+ * after the archive (`x.tar.gz` → `x.tar`).
  */
-export function expandGzip(data: Buffer, name: string, budget: Budget): Expansion {
+export async function expandGzip(data: Buffer, name: string, budget: Budget): Promise<Expansion> {
   const { cap, bomb } = expansionCap(data.length, budget)
   const filename = name.replace(/\.t?gz$/i, (ext) => (ext.toLowerCase() === '.tgz' ? '.tar' : '')) || null
-  let out: Buffer
+  const sink = new CappedSink(budget, cap, (size) => {
+    throw new CapExceeded(bomb, size)
+  })
+  const gunzip = createGunzip()
+  gunzip.end(data)
   try {
-    out = gunzipSync(data, { maxOutputLength: Math.max(1, cap) })
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) sink.push(chunk)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      return { members: [], flags: [capFlag(new CapExceeded(bomb, cap + 1), name, data.length, budget.limits.expansionRatio)] }
+    if (err instanceof LimitReached && err.limit !== 'total_bytes') throw err
+    if (err instanceof CapExceeded || err instanceof LimitReached) {
+      return { members: [], flags: [capFlag(err, name, data.length, budget.limits.expansionRatio)] }
     }
     return { members: [], flags: [{ flag: 'corrupt_archive', detail: `${name}: ${(err as Error).message}` }] }
   }
-  budget.takeBytes(out.length)
-  return { members: [{ filename, data: out }], flags: [] }
+  return { members: [{ filename, data: sink.buffer }], flags: [] }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Splitter } from '@zone-eu/mailsplit'
 import type { MimeNode } from '@zone-eu/mailsplit'
 import type { Budget } from './budget.js'
-import { CappedSink } from './budget.js'
+import { CappedSink, LimitReached } from './budget.js'
 
 /** One MIME node of a message, its body decoded (base64, quoted-printable). */
 export interface MimePart {
@@ -66,6 +66,7 @@ export async function parseMime(raw: Buffer, budget: Budget): Promise<ParsedMime
       }
     }
   } catch (err) {
+    if (err instanceof LimitReached) throw err
     problems.push(`MIME parser: ${(err as Error).message}`)
   }
   const parts: MimePart[] = []

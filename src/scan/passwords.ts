@@ -23,8 +23,11 @@ export class PasswordCandidates {
   addText(text: string, html = false): void {
     const plain = (html ? text.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ') : text).slice(0, MAX_TEXT)
     for (const m of plain.matchAll(AFTER_KEYWORD)) {
-      const word = trimPunctuation(m[1] ?? '')
+      // "the password is Sommer2026." or "Passwort: Bl4u!": try it without and with the punctuation.
+      const raw = m[1] ?? ''
+      const word = trimPunctuation(raw)
       if (word.length >= 3) this.#likely.add(word)
+      this.#likely.add(raw)
     }
     for (const m of plain.matchAll(WORD)) {
       if (this.#words.size >= MAX_CANDIDATES * 4) break
