@@ -12,7 +12,7 @@ rule Advance_Fee_Fraud_Text : scam
   strings:
     $kin = "next of kin" nocase
     $beneficiary = "beneficiary" nocase
-    $sum = /[0-9][0-9.,]*\s*(million|m)\s*(united states\s*|us\s*)?(dollars|usd|euros?|pounds)/ nocase
+    $sum = /[0-9][0-9.,]*\s*million\s*(united states\s*|us\s*)?(dollars|usd|euros?|pounds)/ nocase
     $transfer = /transfer\s+(of\s+)?(the|this)\s+(fund|sum|money)/ nocase
     $confidential = "strictly confidential" nocase
     $barrister = "barrister" nocase
@@ -34,7 +34,9 @@ rule Crypto_Scam_Text : scam
     flags = "scam_text"
 
   strings:
-    $address = /\b(bc1[a-z0-9]{25,59}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})\b/
+    // Bech32 addresses only: a pattern for legacy ones ("1…", "3…") has no atom to search for
+    // and would cost more than every other rule together; the wording carries the rule.
+    $address = /bc1[a-z0-9]{25,59}/
     $bitcoin = /bitcoin|btc wallet|crypto wallet/ nocase
     $webcam = "webcam" nocase
     $recorded = /recorded (you|a video)/ nocase
@@ -43,5 +45,5 @@ rule Crypto_Scam_Text : scam
     $profit = /guaranteed (return|profit)|double your/ nocase
 
   condition:
-    $address and $bitcoin and 2 of ($webcam, $recorded, $deadline, $contacts, $profit)
+    $bitcoin and 2 of ($address, $webcam, $recorded, $deadline, $contacts, $profit)
 }

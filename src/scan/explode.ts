@@ -108,7 +108,8 @@ async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map
   if (item.kind === 'multipart') return obj
   let matches: EngineMatch[]
   try {
-    matches = ctx.rules.scan(item.data, {
+    // A message is matched on its header; its body is matched part by part, decoded.
+    matches = ctx.rules.scan(item.kind === 'message' ? headerBlock(item.data) : item.data, {
       filename: item.filename ?? '',
       declared_type: item.declaredType ?? '',
       sniffed_type: sniffed.type ?? '',
@@ -127,6 +128,15 @@ async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map
     for (const f of hit.flags) obj.flags.push({ flag: f, detail: `rule ${m.rule}` })
   }
   return obj
+}
+
+const HEADER_END = /\r?\n\r?\n/
+
+/** The header block of a message: what precedes the first empty line (all of it without one). */
+function headerBlock(raw: Buffer): Buffer {
+  const head = raw.toString('latin1', 0, Math.min(raw.length, 256 * 1024))
+  const end = HEADER_END.exec(head)
+  return end ? raw.subarray(0, end.index) : raw.subarray(0, head.length)
 }
 
 /** Reads a rule's metadata; a rule without it tags with score 0 and its name as description. */
@@ -167,7 +177,7 @@ async function expand(
         charset: part.charset,
       })
       if (!part.multipart && TEXT_TYPES.has(part.declaredType) && !part.filename) {
-        passwords.addText(part.body.toString('utf8'), part.declaredType === 'text/html')
+        passwords.addText(part.body, part.declaredType === 'text/html')
       }
     }
     return { items: made, flags }

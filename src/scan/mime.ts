@@ -23,7 +23,8 @@ export interface ParsedMime {
   problems: string[]
 }
 
-const KNOWN_ENCODINGS = new Set(['7bit', '8bit', 'binary', 'base64', 'quoted-printable'])
+const IDENTITY = new Set(['7bit', '8bit', 'binary'])
+const KNOWN_ENCODINGS = new Set([...IDENTITY, 'base64', 'quoted-printable'])
 // A header line is "name: value"; field names are printable ASCII without ":" (RFC 5322 section 2.2).
 const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/
 const NOT_BASE64 = /[^A-Za-z0-9+/=\s]/
@@ -106,8 +107,19 @@ function headerProblems(c: Collected, n: number): string[] {
   return out
 }
 
-/** Runs a part's body through its transfer decoder, charging the budget as it goes. */
+/**
+ * Decodes a part's body, charging the budget: base64 with Node's own decoder (it skips line
+ * breaks and stray characters as RFC 2045 section 6.8 asks), identity encodings as they are,
+ * anything else (quoted-printable) through mailsplit's decoder stream.
+ */
 async function decode(node: MimeNode, chunks: readonly Buffer[], budget: Budget): Promise<Buffer> {
+  const encoding = node.encoding || '7bit'
+  if (encoding === 'base64' || IDENTITY.has(encoding)) {
+    const joined = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks)
+    const body = encoding === 'base64' ? Buffer.from(joined.toString('latin1'), 'base64') : joined
+    budget.takeBytes(body.length)
+    return body
+  }
   const decoder = node.getDecoder()
   // MIME decoding never expands, so only the message-wide budget caps it.
   const sink = new CappedSink(budget, Infinity, () => {

@@ -13,37 +13,50 @@ const WORD = /[^\s"'«»„“”<>()[\]{},;]{3,32}/gu
 
 /**
  * Collects password candidates from message text, most likely first: words that follow a
- * password keyword, then every other word. Keeps at most 64.
+ * password keyword, then every other word. Keeps at most 64. The text is only read when an
+ * encrypted member asks for candidates, so messages without one pay nothing.
  */
 export class PasswordCandidates {
-  readonly #likely = new Set<string>()
-  readonly #words = new Set<string>()
+  readonly #texts: { text: Buffer | string; html: boolean }[] = []
+  #list: string[] | null = null
 
-  /** Reads a text part (HTML tags are stripped first). */
-  addText(text: string, html = false): void {
-    const plain = (html ? text.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ') : text).slice(0, MAX_TEXT)
-    for (const m of plain.matchAll(AFTER_KEYWORD)) {
-      // "the password is Sommer2026." or "Passwort: Bl4u!": try it without and with the punctuation.
-      const raw = m[1] ?? ''
-      const word = trimPunctuation(raw)
-      if (word.length >= 3) this.#likely.add(word)
-      this.#likely.add(raw)
-    }
-    for (const m of plain.matchAll(WORD)) {
-      if (this.#words.size >= MAX_CANDIDATES * 4) break
-      this.#words.add(trimPunctuation(m[0]))
-    }
+  /** Remembers a text part (HTML tags are stripped when it is read). */
+  addText(text: Buffer | string, html = false): void {
+    this.#texts.push({ text, html })
+    this.#list = null
   }
 
   /** Candidates in the order to try them. */
   list(): string[] {
-    const out = [...this.#likely]
-    for (const w of this.#words) {
-      if (out.length >= MAX_CANDIDATES) break
-      if (w.length >= 3 && !this.#likely.has(w)) out.push(w)
-    }
-    return out.slice(0, MAX_CANDIDATES)
+    this.#list ??= candidates(this.#texts)
+    return this.#list
   }
+}
+
+function candidates(texts: readonly { text: Buffer | string; html: boolean }[]): string[] {
+  const likely = new Set<string>()
+  const words = new Set<string>()
+  for (const { text, html } of texts) {
+    const s = (typeof text === 'string' ? text : text.toString('utf8', 0, Math.min(text.length, MAX_TEXT * 2))).slice(0, MAX_TEXT)
+    const plain = html ? s.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ') : s
+    for (const m of plain.matchAll(AFTER_KEYWORD)) {
+      // "the password is Sommer2026." or "Passwort: Bl4u!": try it without and with the punctuation.
+      const raw = m[1] ?? ''
+      const word = trimPunctuation(raw)
+      if (word.length >= 3) likely.add(word)
+      likely.add(raw)
+    }
+    for (const m of plain.matchAll(WORD)) {
+      if (words.size >= MAX_CANDIDATES * 4) break
+      words.add(trimPunctuation(m[0]))
+    }
+  }
+  const out = [...likely]
+  for (const w of words) {
+    if (out.length >= MAX_CANDIDATES) break
+    if (w.length >= 3 && !likely.has(w)) out.push(w)
+  }
+  return out.slice(0, MAX_CANDIDATES)
 }
 
 function trimPunctuation(word: string): string {

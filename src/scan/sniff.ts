@@ -11,6 +11,9 @@ export interface Sniffed {
 const ZIP = Buffer.from('PK\x03\x04', 'latin1')
 const GZIP = Buffer.from([0x1f, 0x8b])
 const TEXT_PROBE = 4096
+// The signatures file-type knows sit near the start (Office formats: the first zip member);
+// given a whole archive it would walk every member looking for data descriptors.
+const SIGNATURE_PROBE = 8 * 1024
 
 /**
  * Sniffs an object's type from its bytes with file-type (PE, ELF, Mach-O, Office, archives,
@@ -18,7 +21,7 @@ const TEXT_PROBE = 4096
  * (docx, docm, jar, apk, …) is exploded as a zip: its members are where macros and payloads sit.
  */
 export async function sniff(data: Uint8Array): Promise<Sniffed> {
-  const found = data.length ? await fileTypeFromBuffer(data) : undefined
+  const found = data.length ? await fileTypeFromBuffer(data.subarray(0, SIGNATURE_PROBE)) : undefined
   const head = Buffer.from(data.buffer, data.byteOffset, Math.min(data.length, TEXT_PROBE))
   const container = head.subarray(0, 4).equals(ZIP)
     ? 'zip'

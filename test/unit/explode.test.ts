@@ -142,7 +142,7 @@ describe('password candidates', () => {
   it('puts words after a password keyword first, in several languages, then the other words', () => {
     const c = new PasswordCandidates()
     c.addText('Hi! The password is: Sommer2026. Greetings')
-    c.addText('<p>Passwort lautet <b>Bl4u!</b></p>', true)
+    c.addText(Buffer.from('<p>Passwort lautet <b>Bl4u!</b></p>'), true)
     c.addText('mot de passe : étoile99')
     const list = c.list()
     assert.deepEqual(list.slice(0, 5), ['Sommer2026', 'Sommer2026.', 'Bl4u', 'Bl4u!', 'étoile99'])
