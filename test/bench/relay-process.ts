@@ -19,6 +19,8 @@ export interface RelayProcessOptions {
   cpuProfile?: boolean
   /** Extra node/V8 flags, e.g. --max-semi-space-size=64 (heap sizes can only be set at start). */
   nodeFlags?: readonly string[]
+  /** Changes to the outbound instance of the policy (checks, scan section). */
+  outbound?: (instance: Record<string, unknown>) => void
 }
 
 /** The relay running in its own process. */
@@ -36,6 +38,13 @@ export interface RelayProcess {
  * built-in ones. JSON is YAML, so the relay reads it as a policy file.
  */
 export function benchPolicy(port: number, opts: RelayProcessOptions): Record<string, unknown> {
+  const outbound: Record<string, unknown> = {
+    listeners: [{ name: 'bench', address: '127.0.0.1', port, tls: 'none' }],
+    relay: { networks: ['127.0.0.1/32'] },
+    next_hops: [{ host: '127.0.0.1', port: opts.sinkPort, tls: 'none', max_connections: opts.poolSize }],
+    limits: { drain_timeout: '5s' },
+  }
+  opts.outbound?.(outbound)
   return {
     hostname: 'relay.bench.example',
     admin: { address: '127.0.0.1', port: 0 },
@@ -43,14 +52,7 @@ export function benchPolicy(port: number, opts: RelayProcessOptions): Record<str
     // other lookup leaves the machine.
     dns: { servers: ['127.0.0.1:1'], timeout: '200ms', tries: 1 },
     log: { level: opts.logLevel },
-    instances: {
-      outbound: {
-        listeners: [{ name: 'bench', address: '127.0.0.1', port, tls: 'none' }],
-        relay: { networks: ['127.0.0.1/32'] },
-        next_hops: [{ host: '127.0.0.1', port: opts.sinkPort, tls: 'none', max_connections: opts.poolSize }],
-        limits: { drain_timeout: '5s' },
-      },
-    },
+    instances: { outbound },
   }
 }
 
