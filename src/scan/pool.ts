@@ -14,9 +14,12 @@ export interface PoolSettings {
   workers: number
   queue: number
   memoryBytes: number
+  /** How long past a message's time limit a silent thread is given before it is replaced (default: half the limit, at least 1 s). */
+  graceMs?: number
 }
 
 interface Job {
+  /** The request; its bytes are copied for each thread they are handed to (a copy is transferred). */
   req: Omit<ScanRequest, 'rules'>
   rules: RuleSet
   /** A job still waiting at this time (ms epoch) is refused: its check has given up on it. */
@@ -27,19 +30,27 @@ interface Job {
 
 interface Slot {
   worker: Worker
-  job: Job | null
+  /** The message being scanned first, then the ones handed over behind it (at most PIPELINE). */
+  jobs: Job[]
   known: Set<string>
   timer: NodeJS.Timeout | null
 }
+
+/**
+ * Messages a thread holds at once: the one it scans and one more, so that under load it goes
+ * from one to the next without sleeping and being woken for each (a costly round trip). Only
+ * when every thread is busy, and within the queue's room.
+ */
+const PIPELINE = 2
 
 /** A scanner thread that has not answered this long after its time limit is replaced. */
 const graceMs = (limitMs: number) => Math.max(1000, limitMs / 2)
 
 /**
- * A bounded pool of scanner threads. Messages are scanned off the SMTP thread, one per
- * thread; up to `queue` more wait in order. A thread that overstays the message's time limit
- * is terminated and replaced (the message is flagged scan_limit), one that runs out of heap
- * likewise; a thread that crashes fails only its own scan.
+ * A bounded pool of scanner threads. Messages are scanned off the SMTP thread, one at a time
+ * per thread; up to `queue` more wait in order. A thread that overstays the message's time
+ * limit is terminated and replaced (the message is flagged scan_limit), one that runs out of
+ * heap likewise; a thread that crashes fails only the scan it was on.
  */
 export class ScanPool {
   readonly #instance: string
@@ -56,15 +67,16 @@ export class ScanPool {
     this.#log = log
   }
 
-  /** Threads running and scans waiting. */
+  /** Threads running, threads busy, scans waiting (in the pool or behind another in a thread). */
   get stats(): { workers: number; busy: number; queued: number } {
-    return { workers: this.#slots.length, busy: this.#slots.filter((s) => s.job).length, queued: this.#queue.length }
+    const behind = this.#slots.reduce((n, s) => n + Math.max(0, s.jobs.length - 1), 0)
+    return { workers: this.#slots.length, busy: this.#slots.filter((s) => s.jobs.length).length, queued: this.#queue.length + behind }
   }
 
   /** Applies new settings (after a reload); threads over the new count retire when idle. */
   configure(settings: PoolSettings): void {
     this.#settings = settings
-    for (const slot of this.#slots.filter((s) => !s.job).slice(settings.workers)) this.#retire(slot)
+    for (const slot of this.#slots.filter((s) => !s.jobs.length).slice(settings.workers)) this.#retire(slot)
     this.#dispatch()
   }
 
@@ -77,13 +89,11 @@ export class ScanPool {
     notAfter: number,
   ): Promise<ScanReport> {
     if (this.#closed) return Promise.reject(new RelayError('RELAY_ERR_SCAN_FAILED', ['the scanner is shut down']))
-    const idle = this.#slots.some((s) => !s.job) || this.#slots.length < this.#settings.workers
-    if (!idle && this.#queue.length >= this.#settings.queue) {
-      return Promise.reject(new RelayError('RELAY_ERR_SCAN_BUSY', [this.#queue.length]))
-    }
+    const free = this.#slots.some((s) => !s.jobs.length) || this.#slots.length < this.#settings.workers
+    const waiting = this.stats.queued
+    if (!free && waiting >= this.#settings.queue) return Promise.reject(new RelayError('RELAY_ERR_SCAN_BUSY', [waiting]))
     return new Promise<ScanReport>((resolve, reject) => {
-      // A copy of exactly the message bytes, handed over to the thread without another copy.
-      const req = { id: this.#nextId++, raw: new Uint8Array(raw), externals, limits, started: Date.now() }
+      const req = { id: this.#nextId++, raw, externals, limits, started: Date.now() }
       this.#queue.push({ req, rules, notAfter, resolve, reject })
       scansInProgressFor(this.#instance).inc()
       this.#dispatch()
@@ -105,13 +115,20 @@ export class ScanPool {
   /** Terminates every thread; scans in flight fail. */
   async close(): Promise<void> {
     this.#closed = true
-    for (const job of this.#queue.splice(0)) job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', ['the scanner is shut down']))
-    await Promise.all(this.#slots.splice(0).map((s) => this.#stop(s, 'the scanner is shut down')))
+    const gone = () => new RelayError('RELAY_ERR_SCAN_FAILED', ['the scanner is shut down'])
+    for (const job of this.#queue.splice(0)) job.reject(gone())
+    await Promise.all(
+      this.#slots.splice(0).map((slot) => {
+        this.#clearTimer(slot)
+        for (const job of slot.jobs.splice(0)) job.reject(gone())
+        return slot.worker.terminate()
+      }),
+    )
   }
 
   #dispatch(): void {
     while (this.#queue.length) {
-      const slot = this.#slots.find((s) => !s.job) ?? (this.#slots.length < this.#settings.workers ? this.#spawn() : null)
+      const slot = this.#pick()
       if (!slot) return
       const job = this.#queue.shift() as Job
       if (Date.now() > job.notAfter) {
@@ -122,64 +139,104 @@ export class ScanPool {
     }
   }
 
+  /** An idle thread, a new one, or (every thread busy) the one with the shortest line. */
+  #pick(): Slot | null {
+    const idle = this.#slots.find((s) => !s.jobs.length)
+    if (idle) return idle
+    if (this.#slots.length < this.#settings.workers) return this.#spawn()
+    const open = this.#slots.filter((s, i) => i < this.#settings.workers && s.jobs.length < PIPELINE)
+    return open.sort((a, b) => a.jobs.length - b.jobs.length)[0] ?? null
+  }
+
   #assign(slot: Slot, job: Job): void {
-    slot.job = job
-    slot.worker.ref()
+    slot.jobs.push(job)
+    if (slot.jobs.length === 1) {
+      slot.worker.ref()
+      this.#startTimer(slot)
+    }
     const send = !slot.known.has(job.rules.id)
     const req: ScanRequest = {
       ...job.req,
+      // Exactly the message bytes, in a buffer of their own that is moved to the thread, not copied
+      // again; the job keeps the original in case the message goes to another thread.
+      raw: new Uint8Array(job.req.raw),
       rules: { id: job.rules.id, engine: job.rules.engine, ...(send ? { source: job.rules.source } : {}) },
     }
-    slot.known.add(job.rules.id)
-    const limit = job.req.limits.timeMs
+    try {
+      slot.worker.postMessage(req, [req.raw.buffer as ArrayBuffer])
+      slot.known.add(job.rules.id)
+    } catch (err) {
+      // The message could not be handed over (it never reached the thread): fail it alone.
+      slot.jobs.splice(slot.jobs.indexOf(job), 1)
+      if (!slot.jobs.length) {
+        this.#clearTimer(slot)
+        slot.worker.unref()
+      }
+      job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [(err as Error).message]))
+    }
+  }
+
+  /** Arms the hard time limit of the message the thread is on. */
+  #startTimer(slot: Slot): void {
+    const head = slot.jobs[0]
+    if (!head) return
+    const limit = head.req.limits.timeMs
+    const deadline = Math.max(head.req.started + limit, Date.now()) + (this.#settings.graceMs ?? graceMs(limit))
     slot.timer = setTimeout(() => {
       const detail = `time: the scan did not stop within ${limit} ms; the scanner thread was replaced`
       this.#log.warn({ instance: this.#instance, limitMs: limit }, 'scanner thread overstayed its time limit; replacing it')
-      this.#finish(slot, (j) => j.resolve(limitReport(detail, j.rules.id, j.req.started)))
-      this.#remove(slot)
+      this.#fail(slot, (job) => job.resolve(limitReport(detail, job.rules.id, job.req.started)))
       void slot.worker.terminate()
-      this.#dispatch()
-    }, limit + graceMs(limit))
-    slot.worker.postMessage(req, [req.raw.buffer as ArrayBuffer])
+    }, deadline - Date.now())
   }
 
-  /** Ends the slot's job (if any) with `settle` and marks the slot idle. */
-  #finish(slot: Slot, settle: (job: Job) => void): void {
+  #clearTimer(slot: Slot): void {
     if (slot.timer) clearTimeout(slot.timer)
     slot.timer = null
-    const job = slot.job
-    slot.job = null
-    slot.worker.unref()
-    if (job) settle(job)
+  }
+
+  /** The thread is gone or going: settle the message it was on, put the others back in line. */
+  #fail(slot: Slot, settle: (job: Job) => void): void {
+    this.#clearTimer(slot)
+    const [head, ...behind] = slot.jobs.splice(0)
+    this.#remove(slot)
+    if (head) settle(head)
+    this.#queue.unshift(...behind)
+    this.#dispatch()
   }
 
   #spawn(): Slot {
     const worker = startWorker(this.#settings.memoryBytes)
-    const slot: Slot = { worker, job: null, known: new Set(), timer: null }
+    const slot: Slot = { worker, jobs: [], known: new Set(), timer: null }
     worker.on('message', (res: ScanResponse) => {
-      if (!slot.job || slot.job.req.id !== res.id) return
-      this.#finish(slot, (job) => {
-        if ('report' in res) job.resolve(res.report)
-        else job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [res.error.split('\n')[0]]))
-        if ('error' in res) this.#log.error({ instance: this.#instance, error: res.error }, 'scan failed')
-      })
-      if (this.#slots.indexOf(slot) >= this.#settings.workers) this.#retire(slot)
+      // A thread answers in the order it was given messages.
+      const job = slot.jobs[0]
+      if (!job || job.req.id !== res.id) return
+      slot.jobs.shift()
+      this.#clearTimer(slot)
+      if ('report' in res) job.resolve(res.report)
+      else {
+        this.#log.error({ instance: this.#instance, error: res.error }, 'scan failed')
+        job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [res.error.split('\n')[0]]))
+      }
+      if (slot.jobs.length) this.#startTimer(slot)
+      else {
+        slot.worker.unref()
+        if (this.#slots.indexOf(slot) >= this.#settings.workers) this.#retire(slot)
+      }
       this.#dispatch()
     })
     worker.on('error', (err: Error & { code?: string }) => {
       const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY'
       this.#log[oom ? 'warn' : 'error']({ err, instance: this.#instance }, oom ? 'scanner thread ran out of heap' : 'scanner thread crashed')
-      this.#finish(slot, (job) =>
+      this.#fail(slot, (job) =>
         oom
           ? job.resolve(limitReport(`memory: the scan needed more than ${this.#settings.memoryBytes} bytes of heap`, job.rules.id, job.req.started))
           : job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [err.message])),
       )
-      this.#remove(slot)
-      this.#dispatch()
     })
     worker.on('exit', () => {
-      this.#finish(slot, (job) => job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', ['the scanner thread exited'])))
-      if (this.#remove(slot)) this.#dispatch()
+      if (this.#slots.includes(slot)) this.#fail(slot, (job) => job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', ['the scanner thread exited'])))
     })
     worker.unref()
     this.#slots.push(slot)
@@ -196,11 +253,6 @@ export class ScanPool {
   #retire(slot: Slot): void {
     this.#remove(slot)
     void slot.worker.terminate()
-  }
-
-  async #stop(slot: Slot, why: string): Promise<void> {
-    this.#finish(slot, (job) => job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [why])))
-    await slot.worker.terminate()
   }
 }
 

@@ -43,6 +43,11 @@ async function handle(req: ScanRequest): Promise<ScanResponse> {
 
 const port = parentPort
 if (!port) throw new Error('the scanner runs as a worker thread')
+// One message at a time, in the order given: the pool may hand over the next one early.
+let line: Promise<void> = Promise.resolve()
 port.on('message', (req: ScanRequest) => {
-  void handle(req).then((res) => port.postMessage(res))
+  line = line
+    .then(() => handle(req))
+    .then((res) => port.postMessage(res))
+    .catch((err: unknown) => port.postMessage({ id: req.id, error: `the report could not be sent: ${String(err)}` }))
 })
