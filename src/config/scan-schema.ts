@@ -51,12 +51,9 @@ export const scanSchema = z
       .default('auto')
       .describe('YARA-X engine: native (N-API binding, fastest), wasm (portable), auto (native when it loads, else wasm)'),
     workers: z
-      .number()
-      .int()
-      .min(1)
-      .max(64)
-      .default(2)
-      .describe('Scanner threads; messages are scanned off the SMTP thread, one per thread at a time'),
+      .union([z.literal('auto'), z.number().int().min(1).max(64)])
+      .default('auto')
+      .describe('Scanner threads (messages are scanned off the SMTP thread, one per thread at a time); auto: one fewer than the CPU cores, 1 to 4'),
     queue: z
       .number()
       .int()

@@ -90,7 +90,8 @@ function limitValue(limits: ScanLimits, limit: LimitReached['limit']): string {
 
 /** Hashes, sniffs and scans one object with the rules. */
 async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map<string, RuleHit>): Promise<ScanObject> {
-  const sniffed = item.data.length ? await sniff(item.data) : { type: null, container: null }
+  // A message or multipart is what its container says; their content is sniffed part by part.
+  const sniffed = item.data.length && item.kind !== 'message' ? await sniff(item.data) : { type: null, container: null }
   item.container = sniffed.container
   const obj: ScanObject = {
     id,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import type { Logger } from 'pino'
 import type { LoadedPolicy } from '../config/load.js'
 import type { InstanceName } from '../config/schema.js'
@@ -9,7 +10,16 @@ import { buildRuleSet, ruleFilesIn } from './rule-set.js'
 import { boundScanner, scanLimits } from './scanner.js'
 import type { Scanner } from './scanner.js'
 
-const settings = (scan: ScanConfig): PoolSettings => ({ workers: scan.workers, queue: scan.queue, memoryBytes: scan.limits.memory })
+/** Threads for `workers: auto`: the SMTP thread keeps a core to itself (a thread per core costs more in hand-overs than it scans). */
+export function autoWorkers(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(4, cores - 1))
+}
+
+const settings = (scan: ScanConfig): PoolSettings => ({
+  workers: scan.workers === 'auto' ? autoWorkers() : scan.workers,
+  queue: scan.queue,
+  memoryBytes: scan.limits.memory,
+})
 
 /**
  * The scanner threads of a process, one pool per instance that scans content. Pools live

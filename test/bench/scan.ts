@@ -77,7 +77,7 @@ const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)} %` : '
 
 /** The outbound instance of the scanning relay: the default policy's data checks and rule pack. */
 function scanningInstance(instance: Record<string, unknown>): void {
-  instance.scan = { rules: RULES_DIR, workers: 2 }
+  instance.scan = { rules: RULES_DIR }
   instance.checks = [
     { check: 'data.from_mismatch', action: { default: { tag: 5 } } },
     { check: 'data.multiple_from' },

@@ -28,7 +28,7 @@ describe('smarthost-guard scan', () => {
     assert.equal(r.code, 1, r.stderr)
     const lines = r.stdout.split('\n')
     assert.match(lines[1] ?? '', /^6 objects, \d+ bytes decoded, \d+ ms, (native|wasm) engine, rules [0-9a-f]{16}$/)
-    assert.match(r.stdout, /^#0 message {2}message\/rfc822 \(sniffed text\/plain\) {2}\d+ B {2}sha256 [0-9a-f]{16}…$/m)
+    assert.match(r.stdout, /^#0 message {2}message\/rfc822 {2}\d+ B {2}sha256 [0-9a-f]{16}…$/m)
     assert.match(r.stdout, /^└─ #1 multipart {2}multipart\/mixed$/m)
     assert.match(r.stdout, /^ {3}└─ #3 part {2}application\/zip {2}"files\.zip" {2}\d+ B {2}sha256 [0-9a-f]{16}…$/m)
     assert.match(r.stdout, /^ {6}├─ #4 member {2}text\/plain {2}"readme\.txt" {2}12 B/m)
