@@ -59,14 +59,6 @@ export const quarantineStored = new Counter({
   registers: [registry],
 })
 
-/** Messages released from the quarantine to the next hop. */
-export const quarantineReleased = new Counter({
-  name: 'smarthost_quarantine_releases_total',
-  help: 'Quarantined messages released to a next hop, by result (delivered, failed)',
-  labelNames: ['relay_instance', 'result'] as const,
-  registers: [registry],
-})
-
 // Children by label values, in labelNames order, for the per-message path.
 /** (relay_instance, result) */
 export const scansFor = bound((...v) => scansTotal.labels(...v))
