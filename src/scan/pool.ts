@@ -176,12 +176,12 @@ export class ScanPool {
     }
   }
 
-  /** Arms the hard time limit of the message the thread is on. */
+  /** Arms the hard time limit of the message the thread is on now (its time limit counts from its start there). */
   #startTimer(slot: Slot): void {
     const head = slot.jobs[0]
     if (!head) return
     const limit = head.req.limits.timeMs
-    const deadline = Math.max(head.req.started + limit, Date.now()) + (this.#settings.graceMs ?? graceMs(limit))
+    const deadline = Date.now() + limit + (this.#settings.graceMs ?? graceMs(limit))
     slot.timer = setTimeout(() => {
       const detail = `time: the scan did not stop within ${limit} ms; the scanner thread was replaced`
       this.#log.warn({ instance: this.#instance, limitMs: limit }, 'scanner thread overstayed its time limit; replacing it')

@@ -10,7 +10,7 @@ export interface ScanRequest {
   raw: Uint8Array
   externals: MessageExternals
   limits: ScanLimits
-  /** When the scan was asked for (ms epoch): the time limit counts from here. */
+  /** When the scan was asked for (ms epoch). */
   started: number
 }
 

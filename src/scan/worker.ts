@@ -34,7 +34,8 @@ async function handle(req: ScanRequest): Promise<ScanResponse> {
   try {
     const { rules, engine } = await rulesFor(req)
     const raw = Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength)
-    const report = await explode(raw, { rules, engine, rulesId: req.rules.id, externals: req.externals, limits: req.limits }, req.started)
+    // The time limit counts from here: waiting for a thread is bounded by the check's timeout.
+    const report = await explode(raw, { rules, engine, rulesId: req.rules.id, externals: req.externals, limits: req.limits }, Date.now())
     return { id: req.id, report }
   } catch (err) {
     return { id: req.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }
