@@ -32,8 +32,8 @@ describe('scan limits', () => {
   const env = relayWithSink({}, scanning({ limits: { depth: 20, total_bytes: '64MiB', expansion_ratio: 100, time: '10s' } }))
 
   it('flags a zip bomb, a gzip bomb and a 100-level nested message within the limits while another session is delivered, without stalling the SMTP thread', async () => {
-    const zipBomb = await samples.mimeMessage({ subject: 'zip bomb', attachments: [{ filename: 'holiday.zip', content: await samples.zipBomb(200) }] })
-    const gzBomb = await samples.mimeMessage({ subject: 'gzip bomb', attachments: [{ filename: 'logs.gz', content: await samples.gzipBomb(300) }] })
+    const zipBomb = await samples.mimeMessage({ subject: 'zip bomb', attachments: [{ filename: 'holiday.zip', content: await samples.zipBomb(100) }] })
+    const gzBomb = await samples.mimeMessage({ subject: 'gzip bomb', attachments: [{ filename: 'logs.gz', content: await samples.gzipBomb(150) }] })
     const nested = await samples.nestedMessage(100, await samples.mimeMessage({ subject: 'the bottom', text: samples.advanceFeeText() }))
     const normal = await samples.mimeMessage({ subject: 'an ordinary message', text: 'See you tomorrow.\r\n' })
     const port = env.relay.port('submission')
