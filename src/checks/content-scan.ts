@@ -85,15 +85,8 @@ export const contentScan = defineCheck({
 
 function verdictFor(d: Disposition, scan: ScanSummary): Verdict {
   const flags = [...scan.hits.map((h) => `YARA_${upper(h)}`), ...scan.flags.map((f) => `SCAN_${upper(f)}`)]
-  const detail = [
-    `${scan.objects} objects, ${scan.bytes} bytes, ${scan.ms} ms`,
-    scan.hits.length ? `rules ${scan.hits.join(',')}` : '',
-    scan.flags.length ? `flags ${scan.flags.join(',')}` : '',
-    `score ${scan.score}`,
-    `${d.kind}${d.kind === 'accept' ? '' : `: ${d.description}`}`,
-  ]
-    .filter(Boolean)
-    .join('; ')
+  // Counts, rules and flags are in the summary and the flags; the detail says what was decided.
+  const detail = d.kind === 'accept' ? `clean, ${scan.objects} objects` : d.description
   switch (d.kind) {
     case 'reject':
       return { kind: 'reject', reply: contentRejected(d.description, d.reason), flags, detail, scan }

@@ -88,7 +88,7 @@ Options:
         decision === null
           ? null
           : decision.kind === 'quarantine'
-            ? heldForReview(tx.scan?.reason === decision.reason ? tx.scan.description : decision.reason, decision.reason).toString()
+            ? heldForReview(tx.scan?.reason === decision.reason && tx.scan.description ? tx.scan.description : decision.reason, decision.reason).toString()
             : decision.reply.toString()
       const outcome = decision === null ? 'relay' : decision.kind
       if (values.json) {
@@ -100,7 +100,7 @@ Options:
           out.push('', ...renderTree(report), '', ...renderFindings(report))
         }
         out.push('checks:')
-        for (const c of tx.checks) out.push(`  ${c.check}: ${c.outcome}${c.score ? ` (score ${c.score})` : ''}${c.detail ? ` ${c.detail}` : ''}`)
+        for (const c of tx.checks) out.push(`  ${c.check}: ${c.outcome}${c.score ? `, score ${c.score}` : ''}${c.detail ? ` (${c.detail})` : ''}`)
         for (const h of tx.headers) out.push(`header for the next hop: ${h.name}: ${h.value}`)
         out.push(`decision: ${outcome}${reply ? ` ${reply}` : ''}`)
         process.stdout.write(`${out.join('\n')}\n`)

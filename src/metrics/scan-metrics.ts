@@ -19,12 +19,22 @@ export const scanDuration = new Histogram({
   registers: [registry],
 })
 
-/** Scans running or waiting for a scanner thread now. */
+const backlogs = new Map<string, () => number>()
+
+/** Makes `smarthost_scans_in_progress` report an instance's scans in flight, read when scraped. */
+export function reportScansInProgress(instance: string, count: () => number): void {
+  backlogs.set(instance, count)
+}
+
+/** Scans running or waiting for a scanner thread now (read from the pools at scrape time, not counted per message). */
 export const scansInProgress = new Gauge({
   name: 'smarthost_scans_in_progress',
   help: 'Scans running or waiting for a scanner thread',
   labelNames: ['relay_instance'] as const,
   registers: [registry],
+  collect() {
+    for (const [instance, count] of backlogs) this.set({ relay_instance: instance }, count())
+  },
 })
 
 /** Messages a rule matched, by rule (rule names come from the operator's rule pack). */
@@ -64,8 +74,6 @@ export const quarantineStored = new Counter({
 export const scansFor = bound((...v) => scansTotal.labels(...v))
 /** (relay_instance) */
 export const scanDurationFor = bound((...v) => scanDuration.labels(...v))
-/** (relay_instance) */
-export const scansInProgressFor = bound((...v) => scansInProgress.labels(...v))
 /** (relay_instance, rule) */
 export const scanRuleHitsFor = bound((...v) => scanRuleHits.labels(...v))
 /** (relay_instance, flag) */

@@ -42,7 +42,8 @@ export async function holdForReview(session: Session, message: MessageData, reas
     session.log.error({ reason }, 'quarantine requested but no quarantine store is configured')
     return localError()
   }
-  const description = session.tx?.scan?.reason === reason ? session.tx.scan.description : reason
+  const scan = session.tx?.scan
+  const description = scan?.reason === reason && scan.description ? scan.description : reason
   const reply = heldForReview(description, reason)
   try {
     const kept = await store.keep(entryFor(session, message, 'held', reason, reply), normalizeLineEndings(message.raw))

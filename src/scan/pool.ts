@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { RelayError } from '../errors/relay-error.js'
-import { scansInProgressFor } from '../metrics/scan-metrics.js'
+import { reportScansInProgress } from '../metrics/scan-metrics.js'
 import type { ScanRequest, ScanResponse } from './protocol.js'
 import { limitReport } from './protocol.js'
 import type { RuleSet } from './rule-set.js'
@@ -33,8 +33,12 @@ interface Slot {
   /** The message being scanned first, then the ones handed over behind it (at most PIPELINE). */
   jobs: Job[]
   known: Set<string>
-  timer: NodeJS.Timeout | null
+  /** When the thread must have answered about the message it is on (ms epoch); 0 when idle. */
+  deadline: number
 }
+
+/** How often the watchdog looks for threads past their deadline (one timer per pool, not per message). */
+const WATCHDOG_MS = 100
 
 /**
  * Messages a thread holds at once: the one it scans and one more, so that under load it goes
@@ -60,11 +64,14 @@ export class ScanPool {
   #settings: PoolSettings
   #nextId = 1
   #closed = false
+  #inFlight = 0
+  #watchdog: NodeJS.Timeout | null = null
 
   constructor(instance: string, settings: PoolSettings, log: Logger) {
     this.#instance = instance
     this.#settings = settings
     this.#log = log
+    reportScansInProgress(instance, () => this.#inFlight)
   }
 
   /** Threads running, threads busy, scans waiting (in the pool or behind another in a thread). */
@@ -92,12 +99,19 @@ export class ScanPool {
     const free = this.#slots.some((s) => !s.jobs.length) || this.#slots.length < this.#settings.workers
     const waiting = this.stats.queued
     if (!free && waiting >= this.#settings.queue) return Promise.reject(new RelayError('RELAY_ERR_SCAN_BUSY', [waiting]))
+    this.#inFlight++
     return new Promise<ScanReport>((resolve, reject) => {
       const req = { id: this.#nextId++, raw, externals, limits, started: Date.now() }
-      this.#queue.push({ req, rules, notAfter, resolve, reject })
-      scansInProgressFor(this.#instance).inc()
+      const done = () => this.#inFlight--
+      this.#queue.push({
+        req,
+        rules,
+        notAfter,
+        resolve: (report) => (done(), resolve(report)),
+        reject: (err) => (done(), reject(err)),
+      })
       this.#dispatch()
-    }).finally(() => scansInProgressFor(this.#instance).dec())
+    })
   }
 
   /**
@@ -117,9 +131,10 @@ export class ScanPool {
     this.#closed = true
     const gone = () => new RelayError('RELAY_ERR_SCAN_FAILED', ['the scanner is shut down'])
     for (const job of this.#queue.splice(0)) job.reject(gone())
+    if (this.#watchdog) clearInterval(this.#watchdog)
+    this.#watchdog = null
     await Promise.all(
       this.#slots.splice(0).map((slot) => {
-        this.#clearTimer(slot)
         for (const job of slot.jobs.splice(0)) job.reject(gone())
         return slot.worker.terminate()
       }),
@@ -152,7 +167,7 @@ export class ScanPool {
     slot.jobs.push(job)
     if (slot.jobs.length === 1) {
       slot.worker.ref()
-      this.#startTimer(slot)
+      this.#arm(slot)
     }
     const send = !slot.known.has(job.rules.id)
     const req: ScanRequest = {
@@ -169,35 +184,45 @@ export class ScanPool {
       // The message could not be handed over (it never reached the thread): fail it alone.
       slot.jobs.splice(slot.jobs.indexOf(job), 1)
       if (!slot.jobs.length) {
-        this.#clearTimer(slot)
+        this.#disarm(slot)
         slot.worker.unref()
       }
       job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [(err as Error).message]))
     }
   }
 
-  /** Arms the hard time limit of the message the thread is on now (its time limit counts from its start there). */
-  #startTimer(slot: Slot): void {
+  /** Sets the hard time limit of the message the thread is on now (its time limit counts from its start there). */
+  #arm(slot: Slot): void {
     const head = slot.jobs[0]
     if (!head) return
     const limit = head.req.limits.timeMs
-    const deadline = Date.now() + limit + (this.#settings.graceMs ?? graceMs(limit))
-    slot.timer = setTimeout(() => {
+    slot.deadline = Date.now() + limit + (this.#settings.graceMs ?? graceMs(limit))
+    this.#watchdog ??= setInterval(() => this.#watch(), WATCHDOG_MS).unref()
+  }
+
+  #disarm(slot: Slot): void {
+    slot.deadline = 0
+  }
+
+  /** Replaces the threads past their deadline; stops looking while no thread is busy. */
+  #watch(): void {
+    const now = Date.now()
+    for (const slot of this.#slots.filter((s) => s.deadline && now > s.deadline)) {
+      const limit = slot.jobs[0]?.req.limits.timeMs ?? 0
       const detail = `time: the scan did not stop within ${limit} ms; the scanner thread was replaced`
       this.#log.warn({ instance: this.#instance, limitMs: limit }, 'scanner thread overstayed its time limit; replacing it')
       this.#fail(slot, (job) => job.resolve(limitReport(detail, job.rules.id, job.req.started)))
       void slot.worker.terminate()
-    }, deadline - Date.now())
-  }
-
-  #clearTimer(slot: Slot): void {
-    if (slot.timer) clearTimeout(slot.timer)
-    slot.timer = null
+    }
+    if (this.#watchdog && !this.#slots.some((s) => s.deadline)) {
+      clearInterval(this.#watchdog)
+      this.#watchdog = null
+    }
   }
 
   /** The thread is gone or going: settle the message it was on, put the others back in line. */
   #fail(slot: Slot, settle: (job: Job) => void): void {
-    this.#clearTimer(slot)
+    this.#disarm(slot)
     const [head, ...behind] = slot.jobs.splice(0)
     this.#remove(slot)
     if (head) settle(head)
@@ -207,19 +232,19 @@ export class ScanPool {
 
   #spawn(): Slot {
     const worker = startWorker(this.#settings.memoryBytes)
-    const slot: Slot = { worker, jobs: [], known: new Set(), timer: null }
+    const slot: Slot = { worker, jobs: [], known: new Set(), deadline: 0 }
     worker.on('message', (res: ScanResponse) => {
       // A thread answers in the order it was given messages.
       const job = slot.jobs[0]
       if (!job || job.req.id !== res.id) return
       slot.jobs.shift()
-      this.#clearTimer(slot)
+      this.#disarm(slot)
       if ('report' in res) job.resolve(res.report)
       else {
         this.#log.error({ instance: this.#instance, error: res.error }, 'scan failed')
         job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [res.error.split('\n')[0]]))
       }
-      if (slot.jobs.length) this.#startTimer(slot)
+      if (slot.jobs.length) this.#arm(slot)
       else {
         slot.worker.unref()
         if (this.#slots.indexOf(slot) >= this.#settings.workers) this.#retire(slot)

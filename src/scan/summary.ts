@@ -13,8 +13,9 @@ export interface ScanSummary {
   hits: string[]
   score: number
   decision: Disposition['kind']
-  reason: string
-  description: string
+  /** The cause and what the customer is told; absent when the content was accepted. */
+  reason?: string
+  description?: string
   ms: number
   engine: string
 }
@@ -29,8 +30,7 @@ export function summarize(report: ScanReport, disposition: Disposition): ScanSum
     hits: report.hits.map((h) => h.rule),
     score: disposition.score,
     decision: disposition.kind,
-    reason: disposition.reason,
-    description: disposition.description,
+    ...(disposition.kind === 'accept' ? {} : { reason: disposition.reason, description: disposition.description }),
     ms: report.ms,
     engine: report.engine,
   }

@@ -34,7 +34,7 @@ describe('smarthost-guard scan', () => {
     assert.match(r.stdout, /^ {6}├─ #4 member {2}text\/plain {2}"readme\.txt" {2}12 B/m)
     assert.match(r.stdout, /^ {6}└─ #5 member {2}text\/plain {2}"eicar\.com" {2}68 B {2}sha256 [0-9a-f]{16}… {2}hits: EICAR_Test_File {2}flags: virus$/m)
     assert.match(r.stdout, /^ {2}EICAR_Test_File: score 100, reject: it contains the EICAR anti-virus test file \(object #5\)$/m)
-    assert.match(r.stdout, /^ {2}data\.content_scan: reject 6 objects/m)
+    assert.match(r.stdout, /^ {2}data\.content_scan: reject \(it contains the EICAR anti-virus test file\)$/m)
     assert.match(r.stdout, /^decision: reject 554 5\.7\.1 Message refused: it contains the EICAR anti-virus test file$/m)
   })
 
