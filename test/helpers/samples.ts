@@ -8,7 +8,7 @@ import { pack } from 'tar-stream'
 // Test samples, built here so that no malware (and not even the EICAR file) sits in the
 // repository: each is the smallest thing that has the trait a rule looks for.
 
-configure({ useWebWorkers: false })
+configure({ useWebWorkers: false, useCompressionStream: false })
 
 /** The EICAR anti-virus test file (68 bytes), assembled from its two halves. */
 export function eicar(): string {
