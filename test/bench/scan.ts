@@ -31,7 +31,7 @@ Options:
   --no-build      use the existing dist/ instead of compiling src/ first
 `
 
-/** The target of the issue: scanning costs at most a third of the throughput on 5 KB messages. */
+/** The target: scanning costs at most a third of the relay's throughput on 5 KB messages. */
 const MAX_COST = 1 / 3
 
 interface Settings {
