@@ -26,7 +26,6 @@ interface Pending {
   depth: number
   declaredType: string | null
   filename: string | null
-  charset?: string | null
   locked?: boolean
   /** Set when examined: how the object explodes further. */
   container?: 'zip' | 'gzip' | 'tar' | null
@@ -65,7 +64,10 @@ export async function explode(raw: Buffer, ctx: ExplodeContext, started = Date.n
       const children = await expand(item, obj, budget, queue.length, passwords)
       for (const f of children.flags) flag(obj, f.flag, f.detail)
       const tooDeep = children.items.filter((c) => c.depth > ctx.limits.depth)
-      if (tooDeep.length) flag(obj, 'scan_limit', `depth: ${tooDeep.length} object(s) below level ${ctx.limits.depth} not scanned`)
+      if (tooDeep.length) {
+        report.complete = false
+        flag(obj, 'scan_limit', `depth: ${tooDeep.length} object(s) below level ${ctx.limits.depth} not scanned`)
+      }
       queue.push(...children.items.filter((c) => c.depth <= ctx.limits.depth))
     }
   } catch (err) {
@@ -175,7 +177,6 @@ async function expand(
         depth: item.depth + 1 + part.level,
         declaredType: part.declaredType,
         filename: part.filename,
-        charset: part.charset,
       })
       if (!part.multipart && TEXT_TYPES.has(part.declaredType) && !part.filename) {
         passwords.addText(part.body, part.declaredType === 'text/html')

@@ -12,7 +12,6 @@ export interface MimePart {
   multipart: boolean
   declaredType: string
   filename: string | null
-  charset: string | null
   /** Decoded body of a leaf; empty for a multipart node. */
   body: Buffer
 }
@@ -89,7 +88,6 @@ export async function parseMime(raw: Buffer, budget: Budget): Promise<ParsedMime
       multipart: Boolean(node.multipart),
       declaredType: node.contentType || 'text/plain',
       filename: node.filename || null,
-      charset: node.charset || null,
       body,
     })
   }
