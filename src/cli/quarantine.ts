@@ -84,7 +84,10 @@ Options:
         () => null,
       )
       const shown = text === null ? '(the message file was removed by the size limit)' : values.raw ? text : (text.split(/\r?\n\r?\n/)[0] ?? '')
-      process.stdout.write(`${JSON.stringify(entry, null, 2)}\n\n${shown}\n`)
+      // A kept message may carry terminal escape sequences; the postmaster's terminal should not run them.
+      // eslint-disable-next-line no-control-regex
+      const safe = shown.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '?')
+      process.stdout.write(`${JSON.stringify(entry, null, 2)}\n\n${safe}\n`)
       return 0
     }
     if (entry.releases.some((r) => r.delivered) && !values.force) {

@@ -1,5 +1,9 @@
 import type { ScanObject, ScanReport } from './types.js'
 
+// Types, names and details come from the message: no control character reaches the terminal.
+// eslint-disable-next-line no-control-regex
+const printable = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, '?')
+
 /** One line per object, indented as the explosion tree (Laika BOSS's standalone scanner output). */
 export function renderTree(report: ScanReport): string[] {
   const children = new Map<number | null, ScanObject[]>()
@@ -10,7 +14,7 @@ export function renderTree(report: ScanReport): string[] {
     list.forEach((o, i) => {
       const last = i === list.length - 1
       const branch = parent === null ? '' : last ? '└─ ' : '├─ '
-      out.push(`${prefix}${branch}${describe(o)}`)
+      out.push(`${prefix}${branch}${printable(describe(o))}`)
       walk(o.id, parent === null ? '' : `${prefix}${last ? '   ' : '│  '}`)
     })
   }
@@ -35,7 +39,7 @@ function describe(o: ScanObject): string {
 export function renderFindings(report: ScanReport): string[] {
   const out: string[] = []
   out.push(report.flags.length ? 'flags:' : 'flags: none')
-  for (const f of report.flags) out.push(`  ${f.flag} (#${f.object}: ${f.detail})`)
+  for (const f of report.flags) out.push(printable(`  ${f.flag} (#${f.object}: ${f.detail})`))
   out.push(report.hits.length ? 'rule hits:' : 'rule hits: none')
   for (const h of report.hits) {
     out.push(`  ${h.rule}: score ${h.score}, ${h.action}: ${h.description} (object${h.objects.length > 1 ? 's' : ''} #${h.objects.join(', #')})`)
