@@ -15,7 +15,7 @@ import { countBareLineEndings } from '../relay/message.js'
 import { headerFields } from '../scan/header-fields.js'
 import { scansContent } from '../scan/policy-rules.js'
 import { ScanPools } from '../scan/scan-pools.js'
-import { renderFindings, renderTree } from '../scan/tree.js'
+import { printable, renderFindings, renderTree } from '../scan/tree.js'
 import type { Command } from './args.js'
 import { UsageError, configPath, parse } from './args.js'
 
@@ -100,8 +100,8 @@ Options:
           out.push('', ...renderTree(report), '', ...renderFindings(report))
         }
         out.push('checks:')
-        for (const c of tx.checks) out.push(`  ${c.check}: ${c.outcome}${c.score ? `, score ${c.score}` : ''}${c.detail ? ` (${c.detail})` : ''}`)
-        for (const h of tx.headers) out.push(`header for the next hop: ${h.name}: ${h.value}`)
+        for (const c of tx.checks) out.push(printable(`  ${c.check}: ${c.outcome}${c.score ? `, score ${c.score}` : ''}${c.detail ? ` (${c.detail})` : ''}`))
+        for (const h of tx.headers) out.push(printable(`header for the next hop: ${h.name}: ${h.value}`))
         out.push(`decision: ${outcome}${reply ? ` ${reply}` : ''}`)
         process.stdout.write(`${out.join('\n')}\n`)
       }

@@ -1,8 +1,8 @@
 import type { ScanObject, ScanReport } from './types.js'
 
-// Types, names and details come from the message: no control character reaches the terminal.
+/** Text from a message, fit for a terminal: control characters (escape sequences) become "?". */
 // eslint-disable-next-line no-control-regex
-const printable = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, '?')
+export const printable = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, '?')
 
 /** One line per object, indented as the explosion tree (Laika BOSS's standalone scanner output). */
 export function renderTree(report: ScanReport): string[] {
