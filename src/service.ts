@@ -17,6 +17,7 @@ import { createLogger } from './log/logger.js'
 import { AdminServer } from './metrics/admin-server.js'
 import { configReloadFailures, configReloads, ready } from './metrics/relay-metrics.js'
 import type { CheckDeps } from './pipeline/types.js'
+import { ScanPools } from './scan/scan-pools.js'
 import { Instance } from './smtp/instance.js'
 import type { BoundListener } from './smtp/instance.js'
 
@@ -49,6 +50,7 @@ export class Service {
   readonly #states = new WeakMap<InstancePolicy, InstanceState>()
   #adminAddress: AddressInfo | null = null
   #state: 'starting' | 'ready' | 'draining' = 'starting'
+  readonly #scanPools: ScanPools
 
   private constructor(loaded: LoadedPolicy, opts: ServiceOptions, log: Logger, dns: DnsServices) {
     this.#configFile = opts.configFile
@@ -62,6 +64,7 @@ export class Service {
       instances: () => this.#names,
       penaltyBox: (name) => this.penaltyBox(name as InstanceName),
     })
+    this.#scanPools = new ScanPools(log)
   }
 
   /** Loads the policy, starts the chosen instances and the admin listener. */
@@ -145,6 +148,7 @@ export class Service {
     // Sessions of the old policy may still count on the old backend until they drain.
     if (previous && previous !== backend) setTimeout(() => void previous.close(), loaded.policy.instances[this.#names[0] as InstanceName]?.limits.drain_timeout ?? 30_000).unref()
     this.log.level = loaded.policy.log.level
+    this.#scanPools.configure(loaded)
     for (const [instance, policy] of compiled) await instance.apply(policy, policy.config.limits.drain_timeout)
     configReloads.inc()
     this.log.info({ file: loaded.file }, 'policy reloaded')
@@ -161,6 +165,7 @@ export class Service {
       [...this.#instances.values()].map((i) => i.drain(i.policy.config.limits.drain_timeout)),
     )
     this.#dns.stop()
+    await this.#scanPools.close()
     await this.admin.close()
     await this.#backend?.close()
     this.log.info('stopped')
@@ -172,7 +177,15 @@ export class Service {
     const config = loaded.policy.instances[name]
     const state =
       backend && config ? new InstanceState(backend, { instance: name, penaltyBox: config.penalty_box, log }) : undefined
-    const deps: CheckDeps = { resolver: dns.resolver, dns: dns.context(loaded, name), log, now: Date.now, ...(state ? { state } : {}) }
+    const scanner = this.#scanPools.scannerFor(loaded, name)
+    const deps: CheckDeps = {
+      resolver: dns.resolver,
+      dns: dns.context(loaded, name),
+      log,
+      now: Date.now,
+      ...(state ? { state } : {}),
+      ...(scanner ? { scanner } : {}),
+    }
     const policy = compileInstance(loaded, name, deps)
     if (state) this.#states.set(policy, state)
     return policy

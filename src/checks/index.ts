@@ -8,6 +8,10 @@ import { authPenaltyBox, connectPenaltyBox } from './penalty-box.js'
 import { recipientLimit, recipientRate } from './rcpt-limits.js'
 import { dnsbl } from './dnsbl.js'
 import { heloHeuristics } from './helo.js'
+import { contentScan } from './content-scan.js'
+import { bulkMailerCheck, missingDateCheck, missingMessageIdCheck } from './header-bot.js'
+import { fromMismatchCheck, multipleFromCheck, replyToFreemailCheck } from './header-from.js'
+import { forgedReceivedCheck, webmailTraceCheck } from './header-trace.js'
 import { lineEndings } from './line-endings.js'
 import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
@@ -48,4 +52,14 @@ export const CHECKS: readonly CheckDefinition[] = [
   dnsbl,
   spfOutbound,
   spfInbound,
+  // data: header screening, then the content scan (which weighs their scores)
+  fromMismatchCheck,
+  multipleFromCheck,
+  replyToFreemailCheck,
+  forgedReceivedCheck,
+  webmailTraceCheck,
+  missingMessageIdCheck,
+  missingDateCheck,
+  bulkMailerCheck,
+  contentScan,
 ]

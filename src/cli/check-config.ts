@@ -2,6 +2,7 @@ import { compileOffline } from '../config/compile-offline.js'
 import { configIssues, loadPolicy } from '../config/load.js'
 import type { InstanceConfig, Policy } from '../config/schema.js'
 import { INSTANCE_NAMES } from '../config/schema.js'
+import { scansContent } from '../scan/policy-rules.js'
 import type { Command } from './args.js'
 import { configPath, parse } from './args.js'
 
@@ -65,6 +66,10 @@ function describe(c: InstanceConfig): string[] {
     `scoring: tempfail at ${c.scoring.tempfail_at ?? '-'}, reject at ${c.scoring.reject_at ?? '-'}, decided at ${c.scoring.decide_at.join(', ')}`,
     `classes: ${describeClasses(c.classes)}`,
     `penalty box: ${c.penalty_box.reply}, ${c.penalty_box.rules.length} rule${c.penalty_box.rules.length === 1 ? '' : 's'}; tarpit ${c.tarpit.delay ? `${c.tarpit.delay} ms, at most ${c.tarpit.max_sockets} at once` : 'off'}`,
+    ...(scansContent(c)
+      ? [`scan: rules ${c.scan.rules} (${c.scan.engine} engine), ${c.scan.workers} threads, limits depth ${c.scan.limits.depth}, ${c.scan.limits.objects} objects, ${c.scan.limits.total_bytes} bytes, ratio ${c.scan.limits.expansion_ratio}, ${c.scan.limits.time} ms`]
+      : []),
+    ...(c.quarantine ? [`quarantine: ${c.quarantine.dir} (${c.quarantine.max_size} bytes, ${c.quarantine.max_age} ms)`] : []),
   ]
 }
 

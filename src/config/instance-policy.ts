@@ -7,6 +7,8 @@ import type { Pipeline } from '../pipeline/compile.js'
 import type { CheckDeps } from '../pipeline/types.js'
 import { LocalDomains } from '../relay/local-domains.js'
 import { NetworkList } from '../relay/networks.js'
+import { quarantineStore } from '../quarantine/store.js'
+import type { QuarantineStore } from '../quarantine/store.js'
 import type { LoadedPolicy } from './load.js'
 import type { InstanceConfig, InstanceName } from './schema.js'
 
@@ -26,6 +28,8 @@ export interface InstancePolicy {
   readonly files: LoadedPolicy['files']
   /** Gives sessions their client class (network lists, overrides, AUTH, check signals). */
   readonly classifier: Classifier
+  /** Where held and refused messages are kept; null without a `quarantine` section. */
+  readonly quarantine: QuarantineStore | null
 }
 
 /** Compiles one instance of a loaded policy. */
@@ -60,5 +64,8 @@ export function compileInstance(loaded: LoadedPolicy, name: InstanceName, deps: 
     pipeline: compilePipeline(CHECKS, { config, localDomains }, config.checks, deps),
     files: loaded.files,
     classifier: new Classifier(config.classes, (path) => parseNetworkFile(path, file(path)).cidrs),
+    quarantine: config.quarantine
+      ? quarantineStore(config.quarantine.dir, { maxSize: config.quarantine.max_size, maxAgeMs: config.quarantine.max_age })
+      : null,
   }
 }

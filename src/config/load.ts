@@ -7,6 +7,7 @@ import type { z } from 'zod'
 import { parseCredentials } from '../auth/credentials.js'
 import { parseNetworkFile } from '../classes/classifier.js'
 import { RelayError } from '../errors/relay-error.js'
+import { loadPolicyRules } from '../scan/policy-rules.js'
 import { deepFreeze } from './freeze.js'
 import type { InstanceName, Policy } from './schema.js'
 import { INSTANCE_NAMES, policySchema } from './schema.js'
@@ -54,6 +55,7 @@ export async function parsePolicy(path: string, text: string, opts: LoadOptions 
   resolvePaths(policy, dirname(path))
   const running = opts.instances?.length ? opts.instances : INSTANCE_NAMES
   const files = await readNamedFiles(path, doc, lines, policy, running, issues)
+  await loadPolicyRules(policy, running, files, (at, problem) => issues.push(`${where(path, doc, lines, at, false)} ${keyName(at)}: ${problem}`))
   if (!issues.length) checkCertificates(path, doc, lines, policy, running, files, issues)
   if (issues.length) throw invalid(byPosition(issues))
   return { file: path, policy: deepFreeze(policy), files }
@@ -146,6 +148,8 @@ function resolvePaths(policy: Policy, base: string): void {
     }
     for (const hop of inst.next_hops) if (hop.auth) hop.auth.password_file = abs(hop.auth.password_file)
     for (const list of inst.classes.networks) if (list.file) list.file = abs(list.file)
+    inst.scan.rules = abs(inst.scan.rules)
+    if (inst.quarantine) inst.quarantine.dir = abs(inst.quarantine.dir)
   }
   if (policy.admin.token_file) policy.admin.token_file = abs(policy.admin.token_file)
   if (policy.state.redis?.password_file) policy.state.redis.password_file = abs(policy.state.redis.password_file)

@@ -8,6 +8,8 @@ import { checkEntrySchema } from './check-entry.js'
 import { checkDnsListReferences } from './dns-lists-refs.js'
 import { dnsListsSchema, egressSchema } from './dns-lists-schema.js'
 import { dnsSchema } from './dns-schema.js'
+import { quarantineSchema } from './quarantine-schema.js'
+import { scanSchema } from './scan-schema.js'
 import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './units.js'
 
 // The policy tree. Every object is strict (an unknown key is an error, never silently
@@ -176,6 +178,8 @@ const instanceSchema = z.strictObject({
     .strictObject({ address: ipAddress(), port: port() })
     .optional()
     .describe('Admin HTTP listener when this instance runs alone (serve --instance)'),
+  scan: scanSchema,
+  quarantine: quarantineSchema,
   checks: z
     .array(checkEntrySchema(CHECKS))
     .default([])

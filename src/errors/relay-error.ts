@@ -14,6 +14,9 @@ export const RELAY_ERRORS = {
   RELAY_ERR_SESSION: 'session %s failed: %s',
   RELAY_ERR_STATE_UNAVAILABLE: 'the shared state (%s) cannot serve %s: %s',
   RELAY_ERR_PROXY_HEADER: 'PROXY protocol header from %s refused: %s',
+  RELAY_ERR_SCAN_BUSY: 'every scanner thread is busy and %d scans are waiting',
+  RELAY_ERR_SCAN_FAILED: 'the content scan failed: %s',
+  RELAY_ERR_QUARANTINE: 'the quarantine cannot keep message %s: %s',
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERRORS

@@ -316,4 +316,72 @@ export const hostedSenderNotLoggedIn = (sender: string) =>
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')
 
+/** 554 5.7.1: the content scan refused the message; `description` is the rule's text for the customer. */
+export const contentRejected = (description: string, reason: string) =>
+  new SmtpReply(554, '5.7.1', `Message refused: ${description}`, reason)
+
+/** 554 5.7.1: the message is kept in the quarantine for the postmaster to review; it was not delivered. */
+export const heldForReview = (description: string, reason: string) =>
+  new SmtpReply(554, '5.7.1', `Message held for review by the postmaster, not delivered: ${description}`, reason)
+
+/** 451 4.7.1: a scanner flag asks to try the message again later (flag action tempfail). */
+export const contentDeferred = (description: string, reason: string) =>
+  new SmtpReply(451, '4.7.1', `Message deferred: ${description}; please try again later`, reason)
+
+/** 550 5.7.1: the From: header names someone other than the envelope sender (a bot sending as someone else). */
+export const fromMismatch = (from: string, sender: string) =>
+  new SmtpReply(
+    550,
+    '5.7.1',
+    `Header From: <${from}> does not match the sender <${sender}>; send with your own address in From:`,
+    'from-mismatch',
+  )
+
+/** 550 5.7.1: several From: header fields (RFC 5322 section 3.6 allows one). */
+export const multipleFrom = (count: number) =>
+  new SmtpReply(550, '5.7.1', `Message has ${count} From: header fields; RFC 5322 allows exactly one`, 'multiple-from')
+
+/** 550 5.7.1: Reply-To: sends answers to a freemail mailbox unrelated to From: (advance-fee fraud). */
+export const replyToFreemail = (replyTo: string, from: string) =>
+  new SmtpReply(
+    550,
+    '5.7.1',
+    `Reply-To: <${replyTo}> sends replies to a freemail address unrelated to From: <${from}>; use the sender's own domain`,
+    'reply-to-freemail',
+  )
+
+/** 550 5.7.1: a Received: header claims one of our hosts, but we did not write it. */
+export const forgedReceived = (host: string) =>
+  new SmtpReply(550, '5.7.1', `Message carries a Received: header for ${host} that this relay did not write (forged trace)`, 'forged-received')
+
+/** 550 5.7.1: a webmail submission trace (Received: … with HTTP) from a client that should not have one. */
+export const webmailTrace = () =>
+  new SmtpReply(
+    550,
+    '5.7.1',
+    'Message carries a webmail submission trace (Received: with HTTP), not accepted from this connection; send it from the webmail service itself',
+    'webmail-trace',
+  )
+
+/** 550 5.7.1: no Message-ID header (RFC 5322 section 3.6.4), a spam bot signature. */
+export const missingMessageId = () =>
+  new SmtpReply(550, '5.7.1', 'Message has no Message-ID header; set up your mail program to add one (RFC 5322 section 3.6.4)', 'missing-message-id')
+
+/** 550 5.7.1: no Date header (RFC 5322 section 3.6.1 requires one), a spam bot signature. */
+export const missingDate = () =>
+  new SmtpReply(550, '5.7.1', 'Message has no Date header; set up your mail program to add one (RFC 5322 section 3.6.1)', 'missing-date')
+
+/** 550 5.7.1: X-Mailer or User-Agent names bulk-mailing software. */
+export const bulkMailer = (mailer: string) =>
+  new SmtpReply(
+    550,
+    '5.7.1',
+    `Messages sent with the bulk mailer "${mailer}" are not accepted here; use a newsletter service for bulk mail`,
+    'bulk-mailer',
+  )
+
+/** 450 4.7.1: a header check defers the message for this client class. */
+export const headerDeferred = (what: string, reason: string) =>
+  new SmtpReply(450, '4.7.1', `${what}; deferred by policy, please try again later`, reason)
+
 const round = (n: number) => Math.round(n * 100) / 100

@@ -1,3 +1,4 @@
+import type { ScanSummary } from '../scan/summary.js'
 import type { CheckResult, HeaderField } from './types.js'
 
 /** What we know about one connection. Plain JSON: it is logged and becomes ticket evidence. */
@@ -56,6 +57,8 @@ export interface TransactionRecord {
   tempfailed: boolean
   /** A check asked to quarantine the message; applied at the end of DATA. */
   quarantine: string | null
+  /** The content scan of the message: objects, flags, rule hits, decision, duration. */
+  scan?: ScanSummary
   nextHop: { host: string; reply: string; ms: number; attempts: NextHopAttempt[] } | null
   reply: string | null
   outcome: TransactionOutcome | null

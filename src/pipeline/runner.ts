@@ -2,6 +2,7 @@ import { localError } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import { checkDurationFor, checkResultFor } from '../metrics/relay-metrics.js'
+import type { ScanSummary } from '../scan/summary.js'
 import type { CompiledCheck } from './compile.js'
 import type { CheckResult, HeaderField, StageContext, Verdict } from './types.js'
 
@@ -11,6 +12,7 @@ export interface ScoreSink {
   flags: string[]
   checks: CheckResult[]
   headers: HeaderField[]
+  scan?: ScanSummary
 }
 
 /** What ended a stage early, if anything. */
@@ -57,6 +59,8 @@ export async function runStage(
     const ms = performance.now() - started
     const warn = check.mode === 'warn' && verdict.kind !== 'continue'
     record(sink, check, ctx, verdict, ms, warn, error)
+    // What the scan found is evidence even when the check only warns.
+    if (verdict.scan) sink.scan = verdict.scan
     if (warn) continue
     if (verdict.headers) sink.headers.push(...verdict.headers)
     if (verdict.reclassify) ctx.reclassify?.(verdict.reclassify, check.id)

@@ -7,6 +7,8 @@ import type { DnsCheckContext } from '../dns/check-context.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { LocalDomains } from '../relay/local-domains.js'
 import type { MessageData } from '../relay/message.js'
+import type { Scanner } from '../scan/scanner.js'
+import type { ScanSummary } from '../scan/summary.js'
 import type { SessionRecord, TransactionRecord, RecipientRecord } from './record.js'
 
 /** The SMTP stages checks run at, in session order (`tls`: once a TLS session is up, STARTTLS or implicit). */
@@ -28,6 +30,7 @@ export interface HeaderField {
  * `reject` end the stage with the reply; `quarantine` (data only) holds the message.
  * Any verdict may add header fields (Authentication-Results, X-…) to the relayed message, and
  * may ask to move the client to another class (a dynamic-looking PTR: `residential-dynamic`).
+ * A content scan's verdict carries its summary for the transaction record.
  */
 export type Verdict = (
   | { kind: 'continue'; detail?: string }
@@ -36,7 +39,7 @@ export type Verdict = (
   | { kind: 'tempfail'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
   | { kind: 'reject'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
   | { kind: 'quarantine'; reason: string; flags?: readonly string[]; detail?: string }
-) & { headers?: readonly HeaderField[]; reclassify?: string }
+) & { headers?: readonly HeaderField[]; reclassify?: string; scan?: ScanSummary }
 
 /** How a check ended, as recorded: a verdict kind, or `error` for a fault or timeout. */
 export type Outcome = Verdict['kind'] | 'error'
@@ -91,6 +94,8 @@ export interface CheckDeps {
   readonly now: () => number
   /** Shared state (limits, penalty box) of the instance; absent, limit checks use a private memory state. */
   readonly state?: InstanceState
+  /** The instance's content scanner, bound to the rules of this policy (when it scans). */
+  readonly scanner?: Scanner
 }
 
 export type CheckFn = (ctx: StageContext) => Verdict | Promise<Verdict>

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import { localError, relayed } from '../errors/replies.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import { dataReplyDurationFor, refusalsFor } from '../metrics/relay-metrics.js'
+import { holdForReview, keepRefused } from '../quarantine/hold.js'
 import { normalizeLineEndings, readMessage } from '../relay/message.js'
 import { formatHeaders, receivedHeader } from '../relay/received.js'
 import type { Session } from './session.js'
@@ -29,16 +30,17 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
   try {
     const decision = await session.dataChecks(message)
     if (decision?.kind === 'reject' || decision?.kind === 'tempfail') {
+      if (decision.kind === 'reject') await keepRefused(session, message, decision.reply)
       refusalsFor(policy.name, 'data', String(decision.reply.code)).inc()
       session.endTransaction(decision.kind === 'reject' ? 'rejected' : 'tempfailed', decision.reply)
       throw decision.reply
     }
-    if (decision?.kind === 'quarantine' || tx.quarantine) {
-      // No quarantine store is configured: holding the message is impossible, so defer it
-      // rather than pretend we have it.
-      session.log.error({ reason: decision?.kind === 'quarantine' ? decision.reason : tx.quarantine }, 'quarantine requested but no quarantine store is configured')
-      const reply = localError()
-      session.endTransaction('tempfailed', reply)
+    const quarantine = decision?.kind === 'quarantine' ? decision.reason : tx.quarantine
+    if (quarantine) {
+      // Held on disk and refused with a reply that says so, or deferred if it cannot be held.
+      const reply = await holdForReview(session, message, quarantine)
+      refusalsFor(policy.name, 'data', String(reply.code)).inc()
+      session.endTransaction(reply.isPermanent ? 'quarantined' : 'tempfailed', reply)
       throw reply
     }
     const recipients = tx.rcpts.filter((r) => r.accepted).map((r) => r.address)

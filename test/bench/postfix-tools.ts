@@ -61,6 +61,8 @@ export interface Load {
   recipients: number
   /** Send every message of a session over one connection (smtp-source -d). */
   reuse: boolean
+  /** Send this pre-formatted message file instead of a generated one (smtp-source -F). */
+  file?: string
 }
 
 /** What one smtp-source run did. */
@@ -78,7 +80,7 @@ export async function runSmtpSource(program: string, port: number, load: Load, m
   const args = [
     '-s', String(load.sessions),
     '-m', String(messages),
-    '-l', String(load.size),
+    ...(load.file ? ['-F', load.file] : ['-l', String(load.size)]),
     '-r', String(load.recipients),
     ...(load.reuse ? ['-d'] : []),
     '-M', 'client.bench.example',

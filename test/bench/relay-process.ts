@@ -23,6 +23,8 @@ export interface RelayProcessOptions {
   patch?: (policy: BenchPolicy) => void
   /** The policy for a listener on `port`, instead of benchPolicy's. */
   policy?: (port: number) => Record<string, unknown>
+  /** Changes to the outbound instance of the policy (checks, scan section). */
+  outbound?: (instance: Record<string, unknown>) => void
 }
 
 /** The bench policy tree, loosely typed: the relay validates it. */
@@ -44,6 +46,13 @@ export interface RelayProcess {
  * built-in ones. JSON is YAML, so the relay reads it as a policy file.
  */
 export function benchPolicy(port: number, opts: RelayProcessOptions): BenchPolicy {
+  const outbound: Record<string, unknown> = {
+    listeners: [{ name: 'bench', address: '127.0.0.1', port, tls: 'none' }],
+    relay: { networks: ['127.0.0.1/32'] },
+    next_hops: [{ host: '127.0.0.1', port: opts.sinkPort, tls: 'none', max_connections: opts.poolSize }],
+    limits: { drain_timeout: '5s' },
+  }
+  opts.outbound?.(outbound)
   const policy: BenchPolicy = {
     hostname: 'relay.bench.example',
     admin: { address: '127.0.0.1', port: 0 },
@@ -51,14 +60,7 @@ export function benchPolicy(port: number, opts: RelayProcessOptions): BenchPolic
     // other lookup leaves the machine.
     dns: { servers: ['127.0.0.1:1'], timeout: '200ms', tries: 1 },
     log: { level: opts.logLevel },
-    instances: {
-      outbound: {
-        listeners: [{ name: 'bench', address: '127.0.0.1', port, tls: 'none' }],
-        relay: { networks: ['127.0.0.1/32'] },
-        next_hops: [{ host: '127.0.0.1', port: opts.sinkPort, tls: 'none', max_connections: opts.poolSize }],
-        limits: { drain_timeout: '5s' },
-      },
-    },
+    instances: { outbound },
   }
   opts.patch?.(policy)
   return policy

@@ -17,7 +17,7 @@ async function runBench(script: string, args: string[]): Promise<string> {
   return out
 }
 
-// The benchmarks are measured by hand (npm run bench, bench:limits, bench:dns); these only prove
+// The benchmarks are measured by hand (npm run bench, bench:limits, bench:dns, bench:scan); these only prove
 // that they still run end to end: smtp-source, smtp-sink, the built relay, the latency client,
 // redis-server and the test DNS server. The first one builds dist/; the others reuse it, since
 // two builds at once could read each other's half-written files.
@@ -40,5 +40,12 @@ describe('benchmarks', () => {
     assert.match(out, /\| relay resolver, cache off \(dns-packet, own sockets\) \| [\d,]+ \|/)
     assert.match(out, /\| 2 \| [\d.]+ \| -?[\d.]+ \|/)
     assert.match(out, /\| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d.]+ % \|/)
+  })
+
+  it('runs a quick round of the scanning benchmark and prints its tables', async () => {
+    const out = await runBench('scan.ts', ['--quick', '--no-build'])
+    assert.match(out, /\| 5 KB text, persistent sessions \| [\d,]+ \| [\d,]+ \|/)
+    assert.match(out, /### Scan time through a scanner thread/)
+    assert.match(out, /\| native \| [\d.]+ µs \|/)
   })
 })

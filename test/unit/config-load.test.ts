@@ -100,7 +100,7 @@ describe('loading the policy tree', () => {
   it('names unknown and core checks listed under checks', async () => {
     const issues = await issuesOf(MINIMAL + '    checks:\n      - check: rcpt.nonsense\n      - check: rcpt.relay_auth\n      - check: mail.sender_access\n        rules: [{ match: [x.test], action: reject, colour: red }]\n')
     assert.equal(issues.length, 3, issues.join('\n'))
-    assert.match(issues[0]!, /^relay\.yaml:10:16 instances\.outbound\.checks\[0\]\.check: unknown check "rcpt\.nonsense"; known: connect\.client_access, mail\.sender_access, rcpt\.recipient_access(, [a-z_.]+)*$/)
+    assert.match(issues[0]!, /^relay\.yaml:10:16 instances\.outbound\.checks\[0\]\.check: unknown check "rcpt\.nonsense"; known: connect\.client_access, mail\.sender_access, rcpt\.recipient_access\b/)
     assert.match(issues[1]!, /^relay\.yaml:11:16 instances\.outbound\.checks\[1\]\.check: rcpt\.relay_auth is a core check/)
     assert.match(issues[2]!, /^relay\.yaml:13:\d+ instances\.outbound\.checks\[2\]\.rules\[0\]\.colour: unknown key$/)
   })

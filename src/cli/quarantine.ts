@@ -1,0 +1,119 @@
+import { userInfo } from 'node:os'
+import { configIssues, loadPolicy } from '../config/load.js'
+import type { InstanceName } from '../config/schema.js'
+import { INSTANCE_NAMES } from '../config/schema.js'
+import { createLogger } from '../log/logger.js'
+import { releaseMessage } from '../quarantine/release.js'
+import { quarantineStore } from '../quarantine/store.js'
+import type { StoredEntry } from '../quarantine/store.js'
+import type { Command } from './args.js'
+import { UsageError, configPath, parse } from './args.js'
+
+/** `smarthost-guard quarantine list|show|release`: the postmaster's view of kept messages. */
+export const quarantine: Command = {
+  name: 'quarantine',
+  summary: 'list, show or release messages kept in the quarantine',
+  usage: `Usage: smarthost-guard quarantine list [--reason R] [--sender ADDR] [--limit N] [--json]
+       smarthost-guard quarantine show ID [--raw]
+       smarthost-guard quarantine release ID [--by NAME] [--force]
+  common: [--config FILE] [--instance NAME]
+
+list      one line per kept message, newest first: id, time, kind (held or refused), reason,
+          client, sender, recipients, subject, releases
+show      the index entry of a message and its header (--raw: the whole message)
+release   relays a kept message to the instance's next hops with its original envelope and
+          records who released it (--by, default the login name); a message already
+          released needs --force. Exit status 1 when the next hop refuses it.
+
+Options:
+  -c, --config FILE     policy tree (default: $SMARTHOST_GUARD_CONFIG or the embedded policies/relay.yaml)
+  -i, --instance NAME   instance whose quarantine to use (default outbound)
+`,
+  async run(argv) {
+    const { values, positionals } = parse(
+      argv,
+      {
+        config: { type: 'string', short: 'c' },
+        instance: { type: 'string', short: 'i', default: 'outbound' },
+        json: { type: 'boolean', short: 'j', default: false },
+        reason: { type: 'string' },
+        sender: { type: 'string' },
+        limit: { type: 'string' },
+        raw: { type: 'boolean', default: false },
+        by: { type: 'string' },
+        force: { type: 'boolean', default: false },
+      },
+      true,
+    )
+    const [action, id, ...extra] = positionals
+    if (!action || !['list', 'show', 'release'].includes(action)) throw new UsageError('give list, show ID or release ID')
+    if (action !== 'list' && !id) throw new UsageError(`quarantine ${action} needs a message id`)
+    if (extra.length || (action === 'list' && id)) throw new UsageError('too many arguments')
+    const name = values.instance as InstanceName
+    if (!INSTANCE_NAMES.includes(name)) throw new UsageError(`--instance must be outbound or inbound, got ${JSON.stringify(values.instance)}`)
+    let loaded
+    try {
+      loaded = await loadPolicy(configPath(values.config), { instances: [name] })
+    } catch (err) {
+      const issues = configIssues(err)
+      if (!issues) throw err
+      process.stderr.write(`${issues.join('\n')}\n`)
+      return 1
+    }
+    const q = loaded.policy.instances[name]?.quarantine
+    if (!q) throw new UsageError(`instance ${name} of ${loaded.file} has no quarantine section`)
+    const store = quarantineStore(q.dir, { maxSize: q.max_size, maxAgeMs: q.max_age })
+    if (action === 'list') {
+      let entries = await store.list()
+      if (values.reason) entries = entries.filter((e) => e.reason === values.reason)
+      if (values.sender) entries = entries.filter((e) => e.sender.toLowerCase() === values.sender?.toLowerCase())
+      const limit = values.limit === undefined ? Infinity : Number(values.limit)
+      if (!(limit > 0)) throw new UsageError(`--limit must be a positive number, got ${JSON.stringify(values.limit)}`)
+      entries = entries.slice(0, limit)
+      process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : entries.map(line).join('') || 'the quarantine is empty\n')
+      return 0
+    }
+    const entry = await store.find(id as string)
+    if (!entry) {
+      process.stderr.write(`smarthost-guard quarantine: no message ${id} in ${q.dir}\n`)
+      return 1
+    }
+    if (action === 'show') {
+      const text = await store.read(entry).then(
+        (b) => b.toString('utf8'),
+        () => null,
+      )
+      const shown = text === null ? '(the message file was removed by the size limit)' : values.raw ? text : (text.split(/\r?\n\r?\n/)[0] ?? '')
+      // A kept message may carry terminal escape sequences; the postmaster's terminal should not run them.
+      // eslint-disable-next-line no-control-regex
+      const safe = shown.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '?')
+      process.stdout.write(`${JSON.stringify(entry, null, 2)}\n\n${safe}\n`)
+      return 0
+    }
+    if (entry.releases.some((r) => r.delivered) && !values.force) {
+      process.stderr.write(`smarthost-guard quarantine: ${entry.id} was already released; add --force to send it again\n`)
+      return 1
+    }
+    const by = values.by ?? process.env.SUDO_USER ?? loginName()
+    const record = await releaseMessage(loaded, name, store, entry, by, createLogger('silent'))
+    process.stdout.write(`${entry.id}: ${record.delivered ? 'released' : 'not released'} by ${by}: ${record.reply}\n`)
+    return record.delivered ? 0 : 1
+  },
+}
+
+function loginName(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return process.env.USER ?? 'unknown'
+  }
+}
+
+function line(e: StoredEntry): string {
+  const released = e.releases.filter((r) => r.delivered).map((r) => ` released by ${r.by} ${r.when}`)
+  return (
+    `${e.id} ${e.when} ${e.kind} ${e.reason} client=${e.client.address} user=${e.user ?? '-'} from=<${e.sender}> ` +
+    `to=${e.recipients.map((r) => `<${r}>`).join(',')} size=${e.size} subject=${JSON.stringify(e.subject ?? '')}` +
+    `${e.hits.length ? ` hits=${e.hits.join(',')}` : ''}${released.join('')}\n`
+  )
+}

@@ -1,0 +1,54 @@
+import type { Budget } from './budget.js'
+import { LimitReached } from './budget.js'
+import type { ScanFlag } from './types.js'
+
+/** A child an archive gave up. */
+export interface Member {
+  filename: string | null
+  data: Buffer
+  /** The member stayed encrypted: `data` is empty, only its name is known. */
+  locked?: boolean
+}
+
+/** What expanding one archive produced, and what it flagged. */
+export interface Expansion {
+  members: Member[]
+  flags: { flag: ScanFlag; detail: string }[]
+}
+
+/** Outputs smaller than this are never judged by the expansion ratio (a tiny zip of text is fine). */
+export const RATIO_FLOOR = 1024 * 1024
+
+/**
+ * How many bytes an archive of `size` bytes may expand to: the expansion ratio (past the
+ * floor), and never more than the message's remaining byte budget. `bomb` tells which of the
+ * two caps applies, so going over it flags archive_bomb rather than scan_limit.
+ */
+export function expansionCap(size: number, budget: Budget): { cap: number; bomb: boolean } {
+  const byRatio = Math.max(RATIO_FLOOR, Math.ceil(size * budget.limits.expansionRatio))
+  const left = budget.bytesLeft
+  return byRatio <= left ? { cap: byRatio, bomb: true } : { cap: left, bomb: false }
+}
+
+/** The error a decoder throws when its output passes the cap. */
+export class CapExceeded extends Error {
+  constructor(readonly bomb: boolean, readonly size: number) {
+    super(bomb ? 'expansion ratio exceeded' : 'byte budget exceeded')
+  }
+}
+
+/** Turns a cap error into the flag it means; other errors pass through. */
+export function capFlag(err: unknown, archive: string, size: number, ratio: number): { flag: ScanFlag; detail: string } {
+  if (err instanceof CapExceeded && err.bomb) {
+    return { flag: 'archive_bomb', detail: `${archive} expands beyond ${ratio} times its ${size} bytes` }
+  }
+  if (err instanceof CapExceeded || (err instanceof LimitReached && err.limit === 'total_bytes')) {
+    return { flag: 'scan_limit', detail: `total_bytes: ${archive} expands beyond the bytes left to scan` }
+  }
+  throw err
+}
+
+/** How many more objects may be created: an archive stops listing members there. */
+export function objectsLeft(budget: Budget, pending: number): number {
+  return Math.max(0, budget.limits.objects - budget.objects - pending)
+}

@@ -1,0 +1,69 @@
+import { createGunzip } from 'node:zlib'
+import { extract } from 'tar-stream'
+import type { Budget } from './budget.js'
+import { CappedSink, LimitReached } from './budget.js'
+import type { Expansion } from './expansion.js'
+import { CapExceeded, capFlag, expansionCap, objectsLeft } from './expansion.js'
+
+/**
+ * Decompresses a gzip stream (zlib) chunk by chunk with its output capped and the clock
+ * checked, so a gzip bomb is flagged archive_bomb without being inflated. The member is named
+ * after the archive (`x.tar.gz` → `x.tar`).
+ */
+export async function expandGzip(data: Buffer, name: string, budget: Budget): Promise<Expansion> {
+  const { cap, bomb } = expansionCap(data.length, budget)
+  const filename = name.replace(/\.t?gz$/i, (ext) => (ext.toLowerCase() === '.tgz' ? '.tar' : '')) || null
+  const sink = new CappedSink(budget, cap, (size) => {
+    throw new CapExceeded(bomb, size)
+  })
+  const gunzip = createGunzip()
+  gunzip.end(data)
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) sink.push(chunk)
+  } catch (err) {
+    if (err instanceof LimitReached && err.limit !== 'total_bytes') throw err
+    if (err instanceof CapExceeded || err instanceof LimitReached) {
+      return { members: [], flags: [capFlag(err, name, data.length, budget.limits.expansionRatio)] }
+    }
+    return { members: [], flags: [{ flag: 'corrupt_archive', detail: `${name}: ${(err as Error).message}` }] }
+  }
+  return { members: [{ filename, data: sink.buffer }], flags: [] }
+}
+
+/**
+ * Lists the files of a tar archive with tar-stream. A tar does not compress, so its members
+ * never exceed its own size; only the object and byte budgets apply.
+ */
+export async function expandTar(data: Buffer, name: string, budget: Budget, pending: number): Promise<Expansion> {
+  const out: Expansion = { members: [], flags: [] }
+  const room = objectsLeft(budget, pending)
+  const tar = extract()
+  tar.end(data)
+  try {
+    for await (const entry of tar) {
+      budget.checkTime()
+      if (entry.header.type !== 'file') {
+        entry.resume()
+        continue
+      }
+      if (out.members.length >= room) {
+        out.flags.push({ flag: 'scan_limit', detail: `objects: ${name} has more members than objects left to scan` })
+        entry.resume()
+        break
+      }
+      const sink = new CappedSink(budget, Infinity, () => {
+        throw new Error('unreachable')
+      })
+      for await (const chunk of entry as AsyncIterable<Buffer>) sink.push(chunk)
+      out.members.push({ filename: entry.header.name, data: sink.buffer })
+    }
+  } catch (err) {
+    if (err instanceof LimitReached) {
+      if (err.limit !== 'total_bytes') throw err
+      out.flags.push(capFlag(err, name, data.length, budget.limits.expansionRatio))
+    } else {
+      out.flags.push({ flag: 'corrupt_archive', detail: `${name}: ${(err as Error).message}` })
+    }
+  }
+  return out
+}
