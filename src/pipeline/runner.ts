@@ -96,8 +96,9 @@ function record(
   const outcome = error ? 'error' : verdict.kind
   checkResultFor(ctx.session.instance, check.id, outcome, check.mode).inc()
   checkDurationFor(check.id).observe(ms / 1000)
-  // Continue verdicts of core checks say nothing worth a log line per message.
-  if (outcome === 'continue' && check.core) return
+  // A plain "no opinion" says nothing worth a line in every message's record: only a continue
+  // that explains itself (SPF pass, a list that did not answer) is kept.
+  if (outcome === 'continue' && (check.core || !('detail' in verdict && verdict.detail))) return
   const result: CheckResult = { check: check.id, stage: check.stage, outcome, ms: Math.round(ms * 100) / 100 }
   if (warn) result.warn = true
   if (ctx.rcpt) result.rcpt = ctx.rcpt.address

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, open as openFile, readFile, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** One kept message as its index line describes it. */
@@ -80,7 +80,7 @@ export class QuarantineStore {
     let file = join(folder, `${entry.id}.eml`)
     for (let n = 1; ; n++) {
       try {
-        await writeFile(join(this.dir, file), raw, { flag: 'wx' })
+        await durableWrite(join(this.dir, file), raw, 'wx')
         break
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n > 100) throw err
@@ -88,7 +88,9 @@ export class QuarantineStore {
       }
     }
     const kept: QuarantineEntry = { ...entry, when: now.toISOString(), file, size: raw.length }
-    await appendFile(join(this.dir, day, INDEX), `${JSON.stringify(kept)}\n`)
+    await durableWrite(join(this.dir, day, INDEX), `${JSON.stringify(kept)}\n`, 'a')
+    // The client is told the message is held only after it and its index line are on disk.
+    await syncDirectory(join(this.dir, folder))
     this.#files?.push({ path: join(this.dir, file), size: raw.length })
     this.#total += raw.length
     await this.prune(now, join(this.dir, file))
@@ -203,4 +205,25 @@ export function quarantineStore(dir: string, limits: QuarantineLimits): Quaranti
   }
   store.limits = limits
   return store
+}
+
+/** Writes (or appends) and fsyncs, so a reply that says "held" never outlives a crash. */
+async function durableWrite(path: string, data: Buffer | string, flag: 'wx' | 'a'): Promise<void> {
+  const handle = await openFile(path, flag)
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Makes a new directory entry durable (the file's own fsync does not cover its name). */
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await openFile(path, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
 }

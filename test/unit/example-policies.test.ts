@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -23,6 +23,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const EXAMPLES = join(ROOT, 'policies', 'examples')
 const KUBERNETES = join(ROOT, 'deploy', 'kubernetes')
 const ETC = '/etc/smarthost-guard/'
+const RULE_PACK = fileURLToPath(new URL('../../policies/yara', import.meta.url))
 
 type Json = Record<string, unknown>
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -71,7 +72,9 @@ async function install(name: string, text: string): Promise<{ loaded: LoadedPoli
   for (const file of namedFiles(text)) {
     const path = join(dir, file.slice(ETC.length))
     await mkdir(dirname(path), { recursive: true })
-    await writeFile(path, contentFor(file))
+    // A rules folder gets the package's rule pack, as the install steps copy it.
+    if (file.endsWith('/yara')) await cp(RULE_PACK, path, { recursive: true })
+    else await writeFile(path, contentFor(file))
   }
   const policyFile = join(dir, 'relay.yaml')
   await writeFile(policyFile, text.replaceAll(ETC, `${dir}/`))
