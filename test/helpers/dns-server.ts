@@ -95,7 +95,7 @@ export async function startDnsServer(
     return undefined
   }
 
-  const handle = (request: dns2.Packet, send: (r: dns2.Packet) => Promise<Buffer>, client: unknown) => {
+  const handle: Handler = (request, send, client) => {
     const q = request.questions[0]
     if (!q) return
     const name = q.name.toLowerCase()
@@ -148,16 +148,7 @@ export async function startDnsServer(
     else reply()
   }
 
-  const udp = new UDPServer({ type: 'udp4' })
-  udp.on('request', handle)
-  await udp.listen(0, '127.0.0.1')
-  const port = udp.address().port
-  const tcp = new TCPServer()
-  tcp.on('request', handle)
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject)
-    tcp.listen(port, '127.0.0.1', () => resolve())
-  })
+  const { udp, tcp, port } = await bindBoth(handle)
   return {
     port,
     server: `127.0.0.1:${port}`,
@@ -199,4 +190,31 @@ function chunks(text: string): string[] {
   const out: string[] = []
   for (let i = 0; i < text.length; i += 255) out.push(text.slice(i, i + 255))
   return out.length ? out : ['']
+}
+
+/**
+ * UDP and TCP servers on one free port. The system picks a free UDP port; its TCP twin may be
+ * taken by another test's server at that moment, so a clash is retried with another port.
+ */
+type Handler = (request: dns2.Packet, send: (r: dns2.Packet) => Promise<Buffer>, client: unknown) => void
+
+async function bindBoth(handle: Handler): Promise<{ udp: InstanceType<typeof UDPServer>; tcp: InstanceType<typeof TCPServer>; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = new UDPServer({ type: 'udp4' })
+    udp.on('request', handle)
+    await udp.listen(0, '127.0.0.1')
+    const port = udp.address().port
+    const tcp = new TCPServer()
+    tcp.on('request', handle)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject)
+        tcp.listen(port, '127.0.0.1', () => resolve())
+      })
+      return { udp, tcp, port }
+    } catch (err) {
+      await new Promise<void>((resolve) => udp.close(() => resolve()))
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err
+    }
+  }
 }
