@@ -1,4 +1,8 @@
 import { fileURLToPath } from 'node:url'
+import { configIssues, loadPolicy } from '../config/load.js'
+import type { LoadOptions, LoadedPolicy } from '../config/load.js'
+import type { InstanceName } from '../config/schema.js'
+import { INSTANCE_NAMES } from '../config/schema.js'
 import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
 
@@ -32,4 +36,27 @@ export interface Command {
   summary: string
   usage: string
   run(argv: string[]): Promise<number>
+}
+
+/**
+ * Loads the policy a command works on. An invalid tree is printed as every problem
+ * (FILE:LINE:COL KEY: PROBLEM) and a count on stderr, and null is returned: exit 1.
+ */
+export async function loadPolicyOrReport(file: unknown, opts: LoadOptions = {}): Promise<LoadedPolicy | null> {
+  try {
+    return await loadPolicy(configPath(file), opts)
+  } catch (err) {
+    const issues = configIssues(err)
+    if (!issues) throw err
+    process.stderr.write(`${issues.join('\n')}\n${issues.length} problem${issues.length === 1 ? '' : 's'} found\n`)
+    return null
+  }
+}
+
+/** The value of --instance, checked. */
+export function instanceName(value: unknown): InstanceName {
+  if (!INSTANCE_NAMES.includes(value as InstanceName)) {
+    throw new UsageError(`--instance must be outbound or inbound, got ${JSON.stringify(value)}`)
+  }
+  return value as InstanceName
 }

@@ -1,10 +1,9 @@
 import { compileOffline } from '../config/compile-offline.js'
-import { configIssues, loadPolicy } from '../config/load.js'
 import type { InstanceConfig, Policy } from '../config/schema.js'
 import { INSTANCE_NAMES } from '../config/schema.js'
 import { scansContent } from '../scan/policy-rules.js'
 import type { Command } from './args.js'
-import { configPath, parse } from './args.js'
+import { loadPolicyOrReport, parse } from './args.js'
 
 /** `smarthost-guard check-config`: validates a policy tree and prints a summary. */
 export const checkConfig: Command = {
@@ -21,15 +20,8 @@ Options:
 `,
   async run(argv) {
     const { values } = parse(argv, { config: { type: 'string', short: 'c' } })
-    let loaded
-    try {
-      loaded = await loadPolicy(configPath(values.config))
-    } catch (err) {
-      const issues = configIssues(err)
-      if (!issues) throw err
-      process.stderr.write(`${issues.join('\n')}\n${issues.length} problem${issues.length === 1 ? '' : 's'} found\n`)
-      return 1
-    }
+    const loaded = await loadPolicyOrReport(values.config)
+    if (!loaded) return 1
     const { dns, policies } = compileOffline(loaded)
     const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
     out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)

@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
-import { configIssues, loadPolicy } from '../config/load.js'
 import type { InstanceName } from '../config/schema.js'
 import type { PenaltyEntry } from '../limits/penalty-store.js'
 import type { Command } from './args.js'
-import { UsageError, configPath, parse } from './args.js'
+import { UsageError, loadPolicyOrReport, parse } from './args.js'
 
 /** `smarthost-guard penalty list|add|remove`: manages the penalty box of a running relay through its admin API. */
 export const penalty: Command = {
@@ -99,15 +98,8 @@ async function apiOf(values: ApiValues): Promise<Api | null> {
   let token = tokenFile ? firstLine(await readFile(tokenFile, 'utf8')) : undefined
   if (tokenFile && !token) throw new UsageError(`no token in ${tokenFile}`)
   if (!base || !token) {
-    let loaded
-    try {
-      loaded = await loadPolicy(configPath(values.config))
-    } catch (err) {
-      const issues = configIssues(err)
-      if (!issues) throw err
-      process.stderr.write(`smarthost-guard penalty: the policy is invalid:\n${issues.map((i) => `  ${i}`).join('\n')}\n`)
-      return null
-    }
+    const loaded = await loadPolicyOrReport(values.config)
+    if (!loaded) return null
     const own = values.instance ? loaded.policy.instances[values.instance as InstanceName]?.admin : undefined
     const admin = own ?? loaded.policy.admin
     base ??= `http://${admin.address.includes(':') ? `[${admin.address}]` : admin.address}:${admin.port}`

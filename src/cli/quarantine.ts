@@ -1,13 +1,10 @@
 import { userInfo } from 'node:os'
-import { configIssues, loadPolicy } from '../config/load.js'
-import type { InstanceName } from '../config/schema.js'
-import { INSTANCE_NAMES } from '../config/schema.js'
 import { createLogger } from '../log/logger.js'
 import { releaseMessage } from '../quarantine/release.js'
 import { quarantineStore } from '../quarantine/store.js'
 import type { StoredEntry } from '../quarantine/store.js'
 import type { Command } from './args.js'
-import { UsageError, configPath, parse } from './args.js'
+import { UsageError, instanceName, loadPolicyOrReport, parse } from './args.js'
 
 /** `smarthost-guard quarantine list|show|release`: the postmaster's view of kept messages. */
 export const quarantine: Command = {
@@ -49,17 +46,9 @@ Options:
     if (!action || !['list', 'show', 'release'].includes(action)) throw new UsageError('give list, show ID or release ID')
     if (action !== 'list' && !id) throw new UsageError(`quarantine ${action} needs a message id`)
     if (extra.length || (action === 'list' && id)) throw new UsageError('too many arguments')
-    const name = values.instance as InstanceName
-    if (!INSTANCE_NAMES.includes(name)) throw new UsageError(`--instance must be outbound or inbound, got ${JSON.stringify(values.instance)}`)
-    let loaded
-    try {
-      loaded = await loadPolicy(configPath(values.config), { instances: [name] })
-    } catch (err) {
-      const issues = configIssues(err)
-      if (!issues) throw err
-      process.stderr.write(`${issues.join('\n')}\n`)
-      return 1
-    }
+    const name = instanceName(values.instance)
+    const loaded = await loadPolicyOrReport(values.config, { instances: [name] })
+    if (!loaded) return 1
     const q = loaded.policy.instances[name]?.quarantine
     if (!q) throw new UsageError(`instance ${name} of ${loaded.file} has no quarantine section`)
     const store = quarantineStore(q.dir, { maxSize: q.max_size, maxAgeMs: q.max_age })

@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { compileInstance } from '../config/instance-policy.js'
-import { configIssues, loadPolicy } from '../config/load.js'
-import type { InstanceName } from '../config/schema.js'
-import { INSTANCE_NAMES } from '../config/schema.js'
 import { DnsServices } from '../dns/services.js'
 import { heldForReview } from '../errors/replies.js'
 import { createLogger } from '../log/logger.js'
 import { decideScore } from '../pipeline/decide.js'
 import type { SessionRecord, TransactionRecord } from '../pipeline/record.js'
+import { newTransactionRecord } from '../pipeline/record.js'
+import { splitAddress } from '../relay/address.js'
 import { runStage } from '../pipeline/runner.js'
 import type { MessageData } from '../relay/message.js'
 import { countBareLineEndings } from '../relay/message.js'
@@ -17,7 +16,7 @@ import { scansContent } from '../scan/policy-rules.js'
 import { ScanPools } from '../scan/scan-pools.js'
 import { printable, renderFindings, renderTree } from '../scan/tree.js'
 import type { Command } from './args.js'
-import { UsageError, configPath, parse } from './args.js'
+import { UsageError, instanceName, loadPolicyOrReport, parse } from './args.js'
 
 /** `smarthost-guard scan`: the content scan and data-stage checks of a policy on one message file. */
 export const scan: Command = {
@@ -55,18 +54,10 @@ Options:
     )
     const [file, ...extra] = positionals
     if (!file || extra.length) throw new UsageError('give exactly one message file')
-    const name = values.instance as InstanceName
-    if (!INSTANCE_NAMES.includes(name)) throw new UsageError(`--instance must be outbound or inbound, got ${JSON.stringify(values.instance)}`)
+    const name = instanceName(values.instance)
     if (!isIP(values.client)) throw new UsageError(`--client must be an IP address, got ${JSON.stringify(values.client)}`)
-    let loaded
-    try {
-      loaded = await loadPolicy(configPath(values.config), { instances: [name] })
-    } catch (err) {
-      const issues = configIssues(err)
-      if (!issues) throw err
-      process.stderr.write(`${issues.join('\n')}\n`)
-      return 1
-    }
+    const loaded = await loadPolicyOrReport(values.config, { instances: [name] })
+    if (!loaded) return 1
     const config = loaded.policy.instances[name]
     if (!config) throw new UsageError(`instance ${name} is not defined in ${loaded.file}`)
     if (!scansContent(config)) throw new UsageError(`instance ${name} of ${loaded.file} does not list the data.content_scan check`)
@@ -137,22 +128,8 @@ function sessionRecord(instance: string, address: string, clientClass: string): 
 }
 
 function transaction(session: string, from: string, to: string[]): TransactionRecord {
-  return {
-    id: 'SCAN',
-    session,
-    mailFrom: from,
-    params: {},
-    rcpts: to.map((address) => ({ address, domain: address.split('@')[1] ?? '', local: false, accepted: true })),
-    size: null,
-    score: 0,
-    flags: [],
-    checks: [],
-    headers: [],
-    tempfailed: false,
-    quarantine: null,
-    nextHop: null,
-    reply: null,
-    outcome: null,
-    timings: { start: Date.now(), data: Date.now(), end: null },
-  }
+  const rcpts = to.map((address) => ({ address, domain: splitAddress(address).domain, local: false, accepted: true }))
+  const tx = newTransactionRecord({ id: 'SCAN', session, mailFrom: from, params: {}, rcpts })
+  tx.timings.data = tx.timings.start
+  return tx
 }

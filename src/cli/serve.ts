@@ -1,9 +1,7 @@
 import { configIssues } from '../config/load.js'
-import type { InstanceName } from '../config/schema.js'
-import { INSTANCE_NAMES } from '../config/schema.js'
 import { Service } from '../service.js'
 import type { Command } from './args.js'
-import { UsageError, configPath, parse } from './args.js'
+import { configPath, instanceName, parse } from './args.js'
 
 /** `smarthost-guard serve`: runs the relay until SIGTERM. */
 export const serve: Command = {
@@ -28,15 +26,12 @@ Signals:
       config: { type: 'string', short: 'c' },
       instance: { type: 'string', short: 'i' },
     })
-    const instance = values.instance
-    if (instance !== undefined && !INSTANCE_NAMES.includes(instance as InstanceName)) {
-      throw new UsageError(`--instance must be outbound or inbound, got ${JSON.stringify(instance)}`)
-    }
+    const instance = values.instance === undefined ? undefined : instanceName(values.instance)
     let service: Service
     try {
       service = await Service.start({
         configFile: configPath(values.config),
-        instances: instance ? [instance as InstanceName] : undefined,
+        instances: instance ? [instance] : undefined,
       })
     } catch (err) {
       const issues = configIssues(err)

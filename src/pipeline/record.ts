@@ -71,3 +71,28 @@ export interface NextHopAttempt {
   reply: string
   ms: number
 }
+
+/** A new transaction record, before any check has run. */
+export function newTransactionRecord(
+  fields: Pick<TransactionRecord, 'id' | 'session' | 'mailFrom' | 'params'> & { rcpts?: RecipientRecord[]; now?: number },
+): TransactionRecord {
+  const now = fields.now ?? Date.now()
+  return {
+    id: fields.id,
+    session: fields.session,
+    mailFrom: fields.mailFrom,
+    params: fields.params,
+    rcpts: fields.rcpts ?? [],
+    size: null,
+    score: 0,
+    flags: [],
+    checks: [],
+    headers: [],
+    tempfailed: false,
+    quarantine: null,
+    nextHop: null,
+    reply: null,
+    outcome: null,
+    timings: { start: now, data: null, end: null },
+  }
+}

@@ -9,6 +9,7 @@ import { logTransaction } from '../log/transaction-log.js'
 import { refusalsFor } from '../metrics/relay-metrics.js'
 import { decideScore } from '../pipeline/decide.js'
 import type { RecipientRecord, SessionRecord, TransactionOutcome, TransactionRecord } from '../pipeline/record.js'
+import { newTransactionRecord } from '../pipeline/record.js'
 import { runStage } from '../pipeline/runner.js'
 import type { ScoreSink, StageDecision } from '../pipeline/runner.js'
 import type { AuthAttempt, Stage } from '../pipeline/types.js'
@@ -255,22 +256,5 @@ interface StageExtra {
 function newTransaction(session: string, address: SMTPServerAddress): TransactionRecord {
   const params: Record<string, string | boolean> = {}
   for (const [k, v] of Object.entries(address.args || {})) params[k] = v
-  return {
-    id: newId(),
-    session,
-    mailFrom: address.address,
-    params,
-    rcpts: [],
-    size: null,
-    score: 0,
-    flags: [],
-    checks: [],
-    headers: [],
-    tempfailed: false,
-    quarantine: null,
-    nextHop: null,
-    reply: null,
-    outcome: null,
-    timings: { start: Date.now(), data: null, end: null },
-  }
+  return newTransactionRecord({ id: newId(), session, mailFrom: address.address, params })
 }
