@@ -2,6 +2,7 @@ import { rateLimited } from '../errors/replies.js'
 import type { Dimension } from '../limits/dimensions.js'
 import { describeRate } from '../limits/rate-spec.js'
 import type { RateSpec } from '../limits/rate-spec.js'
+import type { LimitResult } from '../limits/limit.js'
 import type { CheckDeps, CheckFn, StageContext } from '../pipeline/types.js'
 import type { Hit } from './limit-common.js'
 import { ClassLimits, dimensionValue, hitDetail, modeOf, recordHits, stateFault, stateOf, whom } from './limit-common.js'
@@ -39,22 +40,25 @@ export function dimensionRate(rate: DimensionRate) {
     return async function rateCheck(ctx) {
       if (rate.applies && !rate.applies(ctx)) return { kind: 'continue' }
       const clientClass = ctx.session.clientClass
-      const counted = byDimension.flatMap(({ dimension, limits }) => {
+      // Plain loops: this runs for every message and recipient.
+      const counted: Omit<Hit, 'result'>[] = []
+      const pending: Promise<LimitResult>[] = []
+      for (const { dimension, limits } of byDimension) {
         const limit = limits.for(clientClass)
-        const value = limit ? dimensionValue(dimension, ctx) : null
-        return limit && value ? [{ dimension, value, limit }] : []
-      })
+        const value = limit && dimensionValue(dimension, ctx)
+        if (!limit || !value) continue
+        counted.push({ dimension, value, limit })
+        pending.push(limit.consume(value))
+      }
       if (!counted.length) return { kind: 'continue' }
-      let results
+      let results: LimitResult[]
       try {
-        results = await Promise.all(counted.map((c) => c.limit.consume(c.value)))
+        results = pending.length === 1 ? [await (pending[0] as Promise<LimitResult>)] : await Promise.all(pending)
       } catch (err) {
         return stateFault(err, state, false, rate.flag)
       }
-      const hits: Hit[] = counted.flatMap((c, i) => {
-        const result = results[i]
-        return result?.over ? [{ ...c, result }] : []
-      })
+      const hits: Hit[] = []
+      for (const [i, result] of results.entries()) if (result.over) hits.push({ ...(counted[i] as Omit<Hit, 'result'>), result })
       const first = hits[0]
       if (!first) return { kind: 'continue' }
       const retryMs = recordHits(hits, ctx, state, rate.check, modeOf(entry))

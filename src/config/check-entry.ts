@@ -8,7 +8,7 @@ export const COMMON_CHECK_FIELDS = {
     .enum(['enforce', 'warn'])
     .default('enforce')
     .describe('warn: log what the check would have refused and refuse nothing'),
-  timeout: duration().prefault('5s').describe('Longest the check may take; then on_error applies'),
+  timeout: duration().prefault('5s').describe('Longest the check may take (to within 20 ms); then on_error applies'),
   on_error: z
     .enum(['continue', 'tempfail'])
     .default('continue')

@@ -4,6 +4,7 @@ import type { SmtpReply } from '../errors/smtp-reply.js'
 import { checkDurationFor, checkResultFor } from '../metrics/relay-metrics.js'
 import type { ScanSummary } from '../scan/summary.js'
 import type { CompiledCheck } from './compile.js'
+import { withDeadline } from './deadlines.js'
 import type { CheckResult, HeaderField, StageContext, Verdict } from './types.js'
 
 /** Where a stage's tags and results go: the session record or the transaction record. */
@@ -114,17 +115,8 @@ function record(
   sink.checks.push(result)
 }
 
-async function withTimeout(check: CompiledCheck, ctx: StageContext, ms: number): Promise<Verdict> {
+function withTimeout(check: CompiledCheck, ctx: StageContext, ms: number): Verdict | Promise<Verdict> {
   if (ms <= 0) throw new CheckTimeout()
   const result = check.run(ctx)
-  if (!(result instanceof Promise)) return result
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CheckTimeout()), ms)
-  })
-  try {
-    return await Promise.race([result, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
+  return result instanceof Promise ? withDeadline(result, ms, () => new CheckTimeout()) : result
 }
