@@ -30,7 +30,7 @@ interface Job {
 
 interface Slot {
   worker: Worker
-  /** The message being scanned first, then the ones handed over behind it (at most PIPELINE). */
+  /** The message being scanned first, then the ones handed over behind it (at most HOLD). */
   jobs: Job[]
   known: Set<string>
   /** When the thread must have answered about the message it is on (ms epoch); 0 when idle. */
@@ -41,11 +41,14 @@ interface Slot {
 const WATCHDOG_MS = 100
 
 /**
- * Messages a thread holds at once: the one it scans and one more, so that under load it goes
- * from one to the next without sleeping and being woken for each (a costly round trip). Only
- * when every thread is busy, and within the queue's room.
+ * Messages a busy thread holds at once: the one it scans and those behind it, so that under
+ * load it goes from one to the next without sleeping and being woken for each. A busy thread
+ * is topped up only once it is down to REFILL_AT messages, with everything that fits in one
+ * hand-over: a hand-over (postMessage) costs the SMTP thread about as much as a memory-backed
+ * limit check, whether it carries one message or three.
  */
-const PIPELINE = 2
+const HOLD = 4
+const REFILL_AT = 1
 
 /** A scanner thread that has not answered this long after its time limit is replaced. */
 const graceMs = (limitMs: number) => Math.max(1000, limitMs / 2)
@@ -66,6 +69,7 @@ export class ScanPool {
   #closed = false
   #inFlight = 0
   #watchdog: NodeJS.Timeout | null = null
+  #dispatchSoon: NodeJS.Immediate | null = null
 
   constructor(instance: string, settings: PoolSettings, log: Logger) {
     this.#instance = instance
@@ -76,8 +80,12 @@ export class ScanPool {
 
   /** Threads running, threads busy, scans waiting (in the pool or behind another in a thread). */
   get stats(): { workers: number; busy: number; queued: number } {
-    const behind = this.#slots.reduce((n, s) => n + Math.max(0, s.jobs.length - 1), 0)
-    return { workers: this.#slots.length, busy: this.#slots.filter((s) => s.jobs.length).length, queued: this.#queue.length + behind }
+    return { workers: this.#slots.length, busy: this.#slots.filter((s) => s.jobs.length).length, queued: this.#queue.length + this.#behind() }
+  }
+
+  /** Messages handed to a thread behind the one it is on. */
+  #behind(): number {
+    return this.#slots.reduce((n, s) => n + Math.max(0, s.jobs.length - 1), 0)
   }
 
   /** Applies new settings (after a reload); threads over the new count retire when idle. */
@@ -96,9 +104,10 @@ export class ScanPool {
     notAfter: number,
   ): Promise<ScanReport> {
     if (this.#closed) return Promise.reject(new RelayError('RELAY_ERR_SCAN_FAILED', ['the scanner is shut down']))
-    const free = this.#slots.some((s) => !s.jobs.length) || this.#slots.length < this.#settings.workers
-    const waiting = this.stats.queued
-    if (!free && waiting >= this.#settings.queue) return Promise.reject(new RelayError('RELAY_ERR_SCAN_BUSY', [waiting]))
+    // Threads that would take a message now, against the messages not yet handed over.
+    const free = this.#slots.filter((s) => !s.jobs.length).length + Math.max(0, this.#settings.workers - this.#slots.length)
+    const waiting = Math.max(0, this.#queue.length - free) + this.#behind()
+    if (this.#queue.length >= free && waiting >= this.#settings.queue) return Promise.reject(new RelayError('RELAY_ERR_SCAN_BUSY', [waiting]))
     this.#inFlight++
     return new Promise<ScanReport>((resolve, reject) => {
       const req = { id: this.#nextId++, raw, externals, limits, started: Date.now() }
@@ -110,7 +119,8 @@ export class ScanPool {
         resolve: (report) => (done(), resolve(report)),
         reject: (err) => (done(), reject(err)),
       })
-      this.#dispatch()
+      // After the sockets read in this turn of the event loop: the messages they completed go over together.
+      if (!this.#dispatchSoon) this.#dispatchSoon = setImmediate(() => this.#dispatch())
     })
   }
 
@@ -129,6 +139,8 @@ export class ScanPool {
   /** Terminates every thread; scans in flight fail. */
   async close(): Promise<void> {
     this.#closed = true
+    if (this.#dispatchSoon) clearImmediate(this.#dispatchSoon)
+    this.#dispatchSoon = null
     const gone = () => new RelayError('RELAY_ERR_SCAN_FAILED', ['the scanner is shut down'])
     for (const job of this.#queue.splice(0)) job.reject(gone())
     if (this.#watchdog) clearInterval(this.#watchdog)
@@ -142,52 +154,64 @@ export class ScanPool {
   }
 
   #dispatch(): void {
+    if (this.#dispatchSoon) clearImmediate(this.#dispatchSoon)
+    this.#dispatchSoon = null
+    const batches = new Map<Slot, Job[]>()
     while (this.#queue.length) {
-      const slot = this.#pick()
-      if (!slot) return
+      const slot = this.#pick(batches)
+      if (!slot) break
       const job = this.#queue.shift() as Job
       if (Date.now() > job.notAfter) {
         job.reject(new RelayError('RELAY_ERR_SCAN_BUSY', [this.#queue.length + 1]))
         continue
       }
-      this.#assign(slot, job)
+      const batch = batches.get(slot)
+      if (batch) batch.push(job)
+      else batches.set(slot, [job])
     }
+    for (const [slot, jobs] of batches) this.#assign(slot, jobs)
   }
 
-  /** An idle thread, a new one, or (every thread busy) the one with the shortest line. */
-  #pick(): Slot | null {
-    const idle = this.#slots.find((s) => !s.jobs.length)
+  /** An idle thread, a new one, or (every thread busy) the one with the shortest line that is due a refill. */
+  #pick(batches: Map<Slot, Job[]>): Slot | null {
+    const load = (s: Slot) => s.jobs.length + (batches.get(s)?.length ?? 0)
+    const idle = this.#slots.find((s) => load(s) === 0)
     if (idle) return idle
     if (this.#slots.length < this.#settings.workers) return this.#spawn()
-    const open = this.#slots.filter((s, i) => i < this.#settings.workers && s.jobs.length < PIPELINE)
-    return open.sort((a, b) => a.jobs.length - b.jobs.length)[0] ?? null
+    const open = this.#slots.filter((s, i) => i < this.#settings.workers && s.jobs.length <= REFILL_AT && load(s) < HOLD)
+    return open.sort((a, b) => load(a) - load(b))[0] ?? null
   }
 
-  #assign(slot: Slot, job: Job): void {
-    slot.jobs.push(job)
-    if (slot.jobs.length === 1) {
+  /** Hands jobs to a thread in one message. */
+  #assign(slot: Slot, jobs: Job[]): void {
+    const wasIdle = !slot.jobs.length
+    slot.jobs.push(...jobs)
+    if (wasIdle) {
       slot.worker.ref()
       this.#arm(slot)
     }
-    const send = !slot.known.has(job.rules.id)
-    const req: ScanRequest = {
-      ...job.req,
-      // Exactly the message bytes, in a buffer of their own that is moved to the thread, not copied
-      // again; the job keeps the original in case the message goes to another thread.
-      raw: new Uint8Array(job.req.raw),
-      rules: { id: job.rules.id, engine: job.rules.engine, ...(send ? { source: job.rules.source } : {}) },
-    }
-    try {
-      slot.worker.postMessage(req, [req.raw.buffer as ArrayBuffer])
+    const reqs = jobs.map((job): ScanRequest => {
+      const send = !slot.known.has(job.rules.id)
       slot.known.add(job.rules.id)
+      return {
+        ...job.req,
+        // Exactly the message bytes, in a buffer of their own that is moved to the thread, not copied
+        // again; the job keeps the original in case the message goes to another thread.
+        raw: new Uint8Array(job.req.raw),
+        rules: { id: job.rules.id, engine: job.rules.engine, ...(send ? { source: job.rules.source } : {}) },
+      }
+    })
+    try {
+      slot.worker.postMessage(reqs, reqs.map((r) => r.raw.buffer as ArrayBuffer))
     } catch (err) {
-      // The message could not be handed over (it never reached the thread): fail it alone.
-      slot.jobs.splice(slot.jobs.indexOf(job), 1)
+      // The messages could not be handed over (they never reached the thread): fail them alone.
+      for (const job of jobs) slot.jobs.splice(slot.jobs.indexOf(job), 1)
+      for (const job of jobs) slot.known.delete(job.rules.id)
       if (!slot.jobs.length) {
         this.#disarm(slot)
         slot.worker.unref()
       }
-      job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [(err as Error).message]))
+      for (const job of jobs) job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [(err as Error).message]))
     }
   }
 

@@ -1,7 +1,8 @@
 import type { EngineKind } from './engine.js'
 import type { MessageExternals, ScanLimits, ScanReport } from './types.js'
 
-// Messages between the scan pool and its scanner threads (structured clone: plain data only).
+// Messages between the scan pool and its scanner threads (structured clone: plain data only):
+// the pool sends arrays of ScanRequest, a thread answers each with one ScanResponse.
 
 /** One message to scan. `source` is sent only to a thread that has not compiled the rule set yet. */
 export interface ScanRequest {

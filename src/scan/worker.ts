@@ -44,11 +44,14 @@ async function handle(req: ScanRequest): Promise<ScanResponse> {
 
 const port = parentPort
 if (!port) throw new Error('the scanner runs as a worker thread')
-// One message at a time, in the order given: the pool may hand over the next one early.
+// One message at a time, in the order given; the pool hands over several at once under load,
+// and each report goes back as soon as it is ready (the pool's time limit counts per message).
 let line: Promise<void> = Promise.resolve()
-port.on('message', (req: ScanRequest) => {
-  line = line
-    .then(() => handle(req))
-    .then((res) => port.postMessage(res))
-    .catch((err: unknown) => port.postMessage({ id: req.id, error: `the report could not be sent: ${String(err)}` }))
+port.on('message', (reqs: ScanRequest[]) => {
+  for (const req of reqs) {
+    line = line
+      .then(() => handle(req))
+      .then((res) => port.postMessage(res))
+      .catch((err: unknown) => port.postMessage({ id: req.id, error: `the report could not be sent: ${String(err)}` }))
+  }
 })

@@ -26,6 +26,23 @@ describe('scanner thread pool', () => {
     assert.deepEqual({ busy: pool.stats.busy, queued: pool.stats.queued }, { busy: 0, queued: 0 })
   })
 
+  it('hands a busy thread several messages at once and still answers each with its own report', async (t) => {
+    const pool = new ScanPool('test', { workers: 1, queue: 40, memoryBytes: LIMITS.memoryBytes }, quiet)
+    t.after(() => pool.close())
+    const set = await rules()
+    const eicar = bytes(await samples.mimeMessage({ attachments: [{ filename: 'e.com', content: samples.eicar() }] }))
+    const clean = bytes(await samples.mimeMessage({ text: 'nothing to see' }))
+    const kinds = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? eicar : clean))
+    const first = kinds.map((raw) => pool.scan(raw, set, EXTERNALS, LIMITS, Infinity))
+    // More while the thread works through the first ones: they go over as it runs low.
+    await first[0]
+    const second = kinds.map((raw) => pool.scan(raw, set, EXTERNALS, LIMITS, Infinity))
+    const reports = await Promise.all([...first, ...second])
+    const expected = [...kinds, ...kinds].map((raw) => (raw === eicar ? 'EICAR_Test_File' : ''))
+    assert.deepEqual(reports.map((r) => r.hits.map((h) => h.rule).join()), expected)
+    assert.deepEqual({ workers: pool.stats.workers, busy: pool.stats.busy, queued: pool.stats.queued }, { workers: 1, busy: 0, queued: 0 })
+  })
+
   it('replaces a thread that does not answer within the time limit, flags that message and scans the next one on a fresh thread', async (t) => {
     // No grace and a 1 ms limit: the thread cannot even start in time.
     const pool = new ScanPool('test', { workers: 1, queue: 10, memoryBytes: LIMITS.memoryBytes, graceMs: 0 }, quiet)
