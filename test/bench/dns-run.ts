@@ -14,6 +14,7 @@ import { freePort } from './ports.js'
 import { buildRelay, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { median, quantile } from './stats.js'
+import { int, ms, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -63,17 +64,12 @@ function settings(argv: string[]): Settings | null {
   })
   if (values.help) return null
   const quick = values.quick
-  const num = (name: string, value: string | undefined, fallback: number) => {
-    const n = value === undefined ? fallback : Number(value)
-    if (!(n > 0) || !Number.isInteger(n)) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(value)}`)
-    return n
-  }
-  const zones = values.zones.split(',').map((z) => num('zones', z, 1))
+  const zones = values.zones.split(',').map((z) => positiveOption('zones', z, 1))
   if (zones.some((z) => z > 8)) throw new Error('--zones: the bench DNS server serves 8 zones')
   return {
-    rounds: num('rounds', values.rounds, quick ? 1 : 3),
-    messages: num('messages', values.messages, quick ? 100 : 1500),
-    lookups: num('lookups', values.lookups, quick ? 1000 : 20000),
+    rounds: positiveOption('rounds', values.rounds, quick ? 1 : 3),
+    messages: positiveOption('messages', values.messages, quick ? 100 : 1500),
+    lookups: positiveOption('lookups', values.lookups, quick ? 1000 : 20000),
     zones,
     mixMessages: quick ? 300 : 20000,
     mixClients: quick ? 100 : 5000,
@@ -81,9 +77,6 @@ function settings(argv: string[]): Settings | null {
   }
 }
 
-const progress = (line: string) => void process.stderr.write(`${line}\n`)
-const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a')
-const int = (n: number) => Math.round(n).toLocaleString('en-US')
 
 /** The DNS server process; resolves with its port. */
 async function startDnsProcess(): Promise<{ port: number; child: ChildProcess; queries(): Promise<number> }> {

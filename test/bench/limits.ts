@@ -13,6 +13,7 @@ import { freePort } from './ports.js'
 import { buildRelay, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
 import { median } from './stats.js'
+import { positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MEMORY_PROBE = fileURLToPath(new URL('./limits-memory.ts', import.meta.url))
@@ -47,7 +48,6 @@ interface Variant {
   patch: (p: BenchPolicy) => void
 }
 
-const progress = (line: string) => void process.stderr.write(`${line}\n`)
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -68,11 +68,10 @@ async function main(): Promise<number> {
     return 0
   }
   const quick = values.quick
-  const rounds = Number(values.rounds ?? (quick ? 1 : 5))
-  const messages = Number(values.messages ?? (quick ? 300 : 6000))
-  const sessions = Number(values.sessions)
-  const addresses = Number(values.addresses ?? (quick ? 100_000 : 1_000_000))
-  if (![rounds, messages, sessions, addresses].every((n) => Number.isInteger(n) && n > 0)) throw new Error('options must be positive integers')
+  const rounds = positiveOption('rounds', values.rounds, quick ? 1 : 5)
+  const messages = positiveOption('messages', values.messages, quick ? 300 : 6000)
+  const sessions = positiveOption('sessions', values.sessions, 20)
+  const addresses = positiveOption('addresses', values.addresses, quick ? 100_000 : 1_000_000)
 
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
   if (!values['no-build']) progress('building the relay (tsconfig.build.json)')

@@ -2,6 +2,7 @@ import type { LatencyResult } from './latency-client.js'
 import type { Load } from './postfix-tools.js'
 import type { ProfileRow, ProfileSummary } from './profile.js'
 import { median } from './stats.js'
+import { int, ms } from './common.js'
 
 /** A load run both directly against the sink and through the relay. */
 export interface Scenario {
@@ -30,8 +31,6 @@ export interface LatencyFigures {
 /** The acceptance targets: the share of the direct rate kept, and the added p99. */
 export const TARGETS = { minShare: 0.2, maxAddedP99Ms: 5 }
 
-const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a')
-const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a')
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(n < 0.1 ? 1 : 0)} %` : 'n/a')
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**')
 

@@ -16,6 +16,7 @@ import type { RelayProcess } from './relay-process.js'
 import { CPU_NOTE, TARGETS, added, latencyNotes, latencyTable, profileReport, share, throughputTable } from './report.js'
 import type { LatencyFigures, Scenario, ThroughputFigures } from './report.js'
 import { median } from './stats.js'
+import { positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -78,11 +79,7 @@ function settings(argv: string[]): Settings | null {
     },
   })
   if (values.help) return null
-  const num = (name: string, value: string | undefined, fallback: number) => {
-    const n = value === undefined ? fallback : Number(value)
-    if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(value)}`)
-    return n
-  }
+  const num = (name: string, value: string | undefined, fallback: number) => positiveOption(name, value, fallback, { integer: false })
   const quick = values.quick
   return {
     rounds: Math.round(num('rounds', values.rounds, quick ? 1 : 3)),
@@ -101,7 +98,6 @@ function settings(argv: string[]): Settings | null {
   }
 }
 
-const progress = (line: string) => void process.stderr.write(`${line}\n`)
 const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} msg/s`
 
 /** The same four loads run direct and relayed: a connection per message or per session, 1 or 10 recipients. */

@@ -12,6 +12,7 @@ import type { RelayProcess } from './relay-process.js'
 import { RULES_DIR, engineTimes, scanTimes, zipMessage } from './scan-time.js'
 import type { EngineTime, ScanTime } from './scan-time.js'
 import { median } from './stats.js'
+import { int, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -59,11 +60,10 @@ function settings(argv: string[]): Settings | null {
   })
   if (values.help) return null
   const quick = values.quick
-  const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v))
   return {
-    rounds: num(values.rounds, quick ? 1 : 3),
-    seconds: num(values.seconds, quick ? 0.5 : 3),
-    sessions: num(values.sessions, 20),
+    rounds: positiveOption('rounds', values.rounds, quick ? 1 : 3),
+    seconds: positiveOption('seconds', values.seconds, quick ? 0.5 : 3, { integer: false }),
+    sessions: positiveOption('sessions', values.sessions, 20),
     probe: quick ? 100 : 400,
     maxMessages: quick ? 300 : 100_000,
     build: !values['no-build'],
@@ -71,8 +71,6 @@ function settings(argv: string[]): Settings | null {
   }
 }
 
-const progress = (line: string) => void process.stderr.write(`${line}\n`)
-const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a')
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)} %` : 'n/a')
 
 const HEADER_CHECKS = [
