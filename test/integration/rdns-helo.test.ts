@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import type { CheckResult } from '../../src/pipeline/types.js'
 import { relayWithDns, TEST_LISTS } from '../helpers/dns-relay.js'
 import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 const MSG = message('rdns and helo')
-
-interface CheckRecord {
-  check: string
-  outcome: string
-  score?: number
-  flags?: string[]
-  detail?: string
-}
 
 describe('reverse DNS and HELO heuristics against a DNS server on loopback', () => {
   const t = relayWithDns(['rdns', 'dnsbl'], (p) => {
@@ -31,7 +24,7 @@ describe('reverse DNS and HELO heuristics against a DNS server on loopback', () 
   async function session(client: string, helo = 'good.customer.test') {
     const replies = await sendOne(t.relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], MSG, { localAddress: client, helo })
     const logged = t.relay.logs.transactions().filter((l) => (l.session.client as { address: string }).address === client).at(-1)
-    const session = logged?.session as { clientClass: string; classBy: string; checks: CheckRecord[] } | undefined
+    const session = logged?.session as { clientClass: string; classBy: string; checks: CheckResult[] } | undefined
     const find = (id: string) => session?.checks.find((c) => c.check === id)
     return { replies, session, rdns: find('connect.rdns'), helo: find('helo.heuristics') }
   }

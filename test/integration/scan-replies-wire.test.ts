@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { SMTPServer } from 'smtp-server'
 import * as replies from '../../src/errors/replies.js'
 import type { SmtpReply } from '../../src/errors/smtp-reply.js'
-import { installSmtpServerPatches } from '../../src/smtp/smtp-server-patches.js'
+import { startReplyServer } from '../helpers/reply-server.js'
+import type { ReplyServer } from '../helpers/reply-server.js'
 import { SmtpDialog } from '../helpers/smtp-client.js'
 
 // The content and header replies exactly as a client sees them at the end of DATA.
@@ -55,15 +53,10 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
 }
 
 describe('content and header replies on the wire', () => {
-  let server: SMTPServer
+  let server: ReplyServer
   let port: number
   before(async () => {
-    installSmtpServerPatches()
-    server = new SMTPServer({
-      hideENHANCEDSTATUSCODES: false,
-      disabledCommands: ['AUTH', 'STARTTLS'],
-      disableReverseLookup: true,
-      logger: false,
+    server = await startReplyServer({
       onData(stream, session, cb) {
         stream.resume()
         stream.on('end', () => {
@@ -72,11 +65,9 @@ describe('content and header replies on the wire', () => {
         })
       },
     })
-    server.listen(0, '127.0.0.1')
-    await once(server.server, 'listening')
-    port = (server.server.address() as AddressInfo).port
+    port = server.port
   })
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  after(() => server.close())
 
   for (const [name, [, line]] of Object.entries(EXPECTED)) {
     it(`${name}: ${line}`, async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import type { CheckResult } from '../../src/pipeline/types.js'
 import { spfResults } from '../../src/metrics/dns-check-metrics.js'
 import { relayWithDns } from '../helpers/dns-relay.js'
 import { metricValue } from '../helpers/metrics.js'
@@ -8,14 +9,6 @@ import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 const MSG = message('spf test')
 const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64')
-
-interface CheckRecord {
-  check: string
-  outcome: string
-  score?: number
-  flags?: string[]
-  detail?: string
-}
 
 describe('SPF through the relay with a DNS server on loopback', () => {
   const t = relayWithDns(['spf'], (p) => {
@@ -26,7 +19,7 @@ describe('SPF through the relay with a DNS server on loopback', () => {
     p.instances.inbound.checks = [{ check: 'mail.spf_inbound' }]
   })
   const lastCheck = (id: string) => {
-    const tx = t.relay.logs.transactions().at(-1)?.tx as { checks?: CheckRecord[]; flags?: string[]; score?: number } | undefined
+    const tx = t.relay.logs.transactions().at(-1)?.tx as { checks?: CheckResult[]; flags?: string[]; score?: number } | undefined
     return { tx, check: tx?.checks?.find((c) => c.check === id) }
   }
 
