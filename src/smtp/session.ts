@@ -47,7 +47,11 @@ export class Session {
   esmtp = true
   /** The client hit a limit or is in the penalty box: its refusals may be tarpitted. */
   offending = false
-  #heloChecked: string | null = null
+  /**
+   * The HELO name whose checks ran, and their permanent refusal if any: it is given again at
+   * every MAIL under that name (a temporary one lets the checks run again).
+   */
+  #helo: { name: string; refusal: SmtpReply | null } | null = null
   /** The session's class before any per-transaction (sender domain) override. */
   #sessionClass: ClassChoice = { clientClass: 'unknown', by: 'default', source: 'default' }
   readonly #closers: (() => Promise<void>)[] = []
@@ -118,11 +122,7 @@ export class Session {
     this.#applyClass(this.policy.classifier.forSender(this.#sessionClass, splitAddress(address.address).domain))
     const helo = smtp.hostNameAppearsAs || ''
     try {
-      if (helo !== this.#heloChecked) {
-        this.record.helo = helo
-        this.#heloChecked = helo
-        await this.#decide('helo', { tx })
-      }
+      await this.#heloStage(helo, tx)
       await this.#decide('mail', { tx })
     } catch (err) {
       this.endTransaction(err instanceof SmtpReply && err.isTemporary ? 'tempfailed' : 'rejected', err)
@@ -212,6 +212,24 @@ export class Session {
     const rcpts = this.tx?.rcpts ?? []
     if (rcpts.length === 0 || rcpts.some((r) => r.accepted)) return 'aborted'
     return rcpts.every((r) => r.reply?.startsWith('4')) ? 'tempfailed' : 'rejected'
+  }
+
+  /** Runs the helo stage once per HELO name; its permanent refusal holds for every later MAIL. */
+  async #heloStage(helo: string, tx: TransactionRecord): Promise<void> {
+    if (this.#helo?.name === helo) {
+      if (!this.#helo.refusal) return
+      refusalsFor(this.record.instance, 'helo', String(this.#helo.refusal.code)).inc()
+      throw this.#helo.refusal
+    }
+    this.record.helo = helo
+    this.#helo = null
+    try {
+      await this.#decide('helo', { tx })
+      this.#helo = { name: helo, refusal: null }
+    } catch (err) {
+      if (err instanceof SmtpReply && err.isPermanent) this.#helo = { name: helo, refusal: err }
+      throw err
+    }
   }
 
   /** Runs a stage and throws its refusal, if any; a quarantine is remembered for DATA. */
