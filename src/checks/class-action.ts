@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { classEntry } from '../classes/per-class.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import type { Verdict } from '../pipeline/types.js'
 
@@ -27,7 +28,7 @@ export function classActions(fallback: 'reject' | 'tempfail' | 'ignore' | { tag:
 
 /** The action for a class, falling back to `default`, then to ignore. */
 export function actionFor(map: Readonly<Record<string, HitAction>>, clientClass: string): HitAction {
-  return map[clientClass] ?? map.default ?? { action: 'ignore' }
+  return classEntry(map, clientClass) ?? { action: 'ignore' }
 }
 
 /**

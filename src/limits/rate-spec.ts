@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { classEntry } from '../classes/per-class.js'
 import { duration } from '../config/units.js'
 
 /** A fixed-window rate: `points` per `windowMs`, with an optional extra allowance over a longer window. */
@@ -75,9 +76,12 @@ export const classCounts = (what: string) =>
     .record(classKey(), z.union([z.number().int().positive(), z.literal('unlimited')]))
     .describe(`${what} per client class (a number or unlimited); "default" for classes not listed`)
 
-/** The value for a class: its own, else `default`, else none (null = no limit). */
+/**
+ * The value for a class: its own, else `default`, else none (null = no limit). A class set to
+ * unlimited stays unlimited whatever `default` says.
+ */
 export function forClass<T>(map: Readonly<Record<string, T | null | 'unlimited'>>, clientClass: string): T | null {
-  const value = map[clientClass] ?? map.default ?? null
+  const value = classEntry(map, clientClass) ?? null
   return value === 'unlimited' ? null : value
 }
 

@@ -6,7 +6,7 @@ import { MemoryBackend } from '../../src/limits/backend.js'
 import { canonicalAddress, subnetOf } from '../../src/limits/dimensions.js'
 import { Limit } from '../../src/limits/limit.js'
 import { PenaltyBox } from '../../src/limits/penalty-box.js'
-import { rateSpec } from '../../src/limits/rate-spec.js'
+import { classRates, forClass, rateSpec } from '../../src/limits/rate-spec.js'
 
 const scope = { instance: 'outbound', check: 'mail.rate', dimension: 'address' }
 
@@ -26,6 +26,14 @@ describe('rate specs', () => {
       const r = rateSpec().safeParse(bad)
       assert.equal(r.success, false, bad)
     }
+  })
+
+  it('keeps a class set to unlimited unlimited next to a default, and gives other classes the default', () => {
+    const rates = classRates().parse({ default: '120/1m', 'trusted-server': 'unlimited' })
+    assert.equal(forClass(rates, 'trusted-server'), null)
+    assert.deepEqual(forClass(rates, 'unknown'), { points: 120, windowMs: 60_000 })
+    assert.deepEqual(forClass(rates, 'constructor'), { points: 120, windowMs: 60_000 })
+    assert.equal(forClass(classRates().parse({ 'trusted-server': '1/1s' }), 'unknown'), null)
   })
 })
 
