@@ -123,7 +123,7 @@ export class RedisBackend implements StateBackend {
     return box
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.client.disconnect()
     return Promise.resolve()
   }

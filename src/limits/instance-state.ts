@@ -29,7 +29,11 @@ export class InstanceState {
       defaultDurationMs: opts.penaltyBox.default_duration,
       log: opts.log,
     })
-    this.#rules = new PenaltyRules(opts.penaltyBox.rules, { backend, box: this.penaltyBox, instance: opts.instance, log: opts.log })
+    this.#rules = new PenaltyRules(opts.penaltyBox.rules, {
+      limit: (check, dimension, spec) => this.limit(check, dimension, spec),
+      box: this.penaltyBox,
+      log: opts.log,
+    })
   }
 
   /** A limit of `check` per `dimension` with the given rate. */

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
 import type { SessionRecord } from '../pipeline/record.js'
-import type { StateBackend } from './backend.js'
 import { subnetOf } from './dimensions.js'
-import { Limit } from './limit.js'
+import type { Limit } from './limit.js'
 import type { PenaltyBox } from './penalty-box.js'
 import { describeWindow } from './rate-spec.js'
+import type { RateSpec } from './rate-spec.js'
 import type { PenaltyBoxConfig } from './schema.js'
 
 type Rule = PenaltyBoxConfig['rules'][number]
@@ -18,13 +18,17 @@ export class PenaltyRules {
   readonly #box: PenaltyBox
   readonly #log: Logger
 
-  constructor(rules: readonly Rule[], deps: { backend: StateBackend; box: PenaltyBox; instance: string; log: Logger }) {
+  /** `limit` makes a limit on the instance's state (InstanceState.limit). */
+  constructor(
+    rules: readonly Rule[],
+    deps: { limit: (check: string, dimension: string, spec: RateSpec) => Limit; box: PenaltyBox; log: Logger },
+  ) {
     this.#box = deps.box
     this.#log = deps.log
     this.#rules = rules.map((rule) => ({
       rule,
       // hits - 1 points: the hit that goes over them is the one that boxes the client.
-      hits: new Limit(deps.backend, { instance: deps.instance, check: `rule.${rule.name}`, dimension: rule.scope }, {
+      hits: deps.limit(`rule.${rule.name}`, rule.scope, {
         points: Math.max(rule.hits - 1, 1),
         windowMs: Math.max(1000, Math.round(rule.window / 1000) * 1000),
       }),

@@ -13,11 +13,6 @@ export class Tarpit {
     this.#instance = instance
   }
 
-  /** Connections being delayed now. */
-  get active(): number {
-    return this.#active
-  }
-
   /** Waits `ms` (bounded by the caller), or not at all when `maxSockets` are already held. */
   async hold(ms: number, maxSockets: number): Promise<void> {
     if (ms <= 0) return
