@@ -104,13 +104,14 @@ export const replyToFreemailCheck = defineCheck({
     return function replyToFreemailHeader({ message, session }): Verdict {
       if (!message) return { kind: 'continue' }
       const fields = headerFields(message)
-      const fromDomains = fields.addresses('from').map((a) => splitAddress(a).domain)
+      const fromAddresses = fields.addresses('from')
+      const fromDomains = fromAddresses.map((a) => splitAddress(a).domain)
       const replyTo = fields.addresses('reply-to').find((a) => {
         const domain = splitAddress(a).domain
         return freemail.has(domain) && !fromDomains.includes(domain)
       })
       if (!replyTo) return { kind: 'continue' }
-      const from = fields.addresses('from')[0] ?? ''
+      const from = fromAddresses[0] ?? ''
       return hitVerdict(actionFor(options.action, session.clientClass), {
         flags: ['HDR_REPLYTO_FREEMAIL'],
         detail: `Reply-To: <${replyTo}> is freemail, From: <${from}> is not`,

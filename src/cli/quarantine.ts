@@ -2,6 +2,8 @@ import { userInfo } from 'node:os'
 import { createLogger } from '../log/logger.js'
 import { releaseMessage } from '../quarantine/release.js'
 import { quarantineStore } from '../quarantine/store.js'
+import { headerBlock } from '../scan/header-fields.js'
+import { printable } from '../scan/tree.js'
 import type { StoredEntry } from '../quarantine/store.js'
 import type { Command } from './args.js'
 import { UsageError, instanceName, loadPolicyOrReport, parse } from './args.js'
@@ -68,15 +70,10 @@ Options:
       return 1
     }
     if (action === 'show') {
-      const text = await store.read(entry).then(
-        (b) => b.toString('utf8'),
-        () => null,
-      )
-      const shown = text === null ? '(the message file was removed by the size limit)' : values.raw ? text : (text.split(/\r?\n\r?\n/)[0] ?? '')
+      const kept = await store.read(entry).catch(() => null)
+      const shown = kept === null ? '(the message file was removed by the size limit)' : (values.raw ? kept : headerBlock(kept)).toString('utf8')
       // A kept message may carry terminal escape sequences; the postmaster's terminal should not run them.
-      // eslint-disable-next-line no-control-regex
-      const safe = shown.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '?')
-      process.stdout.write(`${JSON.stringify(entry, null, 2)}\n\n${safe}\n`)
+      process.stdout.write(`${JSON.stringify(entry, null, 2)}\n\n${printable(shown, { keepNewlines: true })}\n`)
       return 0
     }
     if (entry.releases.some((r) => r.delivered) && !values.force) {

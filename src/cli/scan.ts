@@ -72,7 +72,8 @@ Options:
       const deps = { resolver: dns.resolver, dns: dns.context(loaded, name), log, now: Date.now, ...(scanner ? { scanner } : {}) }
       const policy = compileInstance(loaded, name, deps)
       const session = sessionRecord(name, values.client, values.class ?? 'unknown')
-      const tx = transaction(session.id, values.from ?? headerFields(message).addresses('from')[0] ?? '', headerFields(message).addresses('to'))
+      const fields = headerFields(message)
+      const tx = transaction(session.id, values.from ?? fields.addresses('from')[0] ?? '', fields.addresses('to'))
       const stage = await runStage(policy.pipeline.data, { stage: 'data', session, tx, message, log }, tx, Date.now() + config.limits.command_timeout)
       const decision =
         stage ?? decideScore(config.scoring, 'data', session.score + tx.score, false) ?? null
@@ -127,7 +128,7 @@ function sessionRecord(instance: string, address: string, clientClass: string): 
   }
 }
 
-function transaction(session: string, from: string, to: string[]): TransactionRecord {
+function transaction(session: string, from: string, to: readonly string[]): TransactionRecord {
   const rcpts = to.map((address) => ({ address, domain: splitAddress(address).domain, local: false, accepted: true }))
   const tx = newTransactionRecord({ id: 'SCAN', session, mailFrom: from, params: {}, rcpts })
   tx.timings.data = tx.timings.start

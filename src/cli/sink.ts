@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
+import { parseHeader } from '../scan/header-fields.js'
 import { ephemeralCertificate } from '../smtp/tls.js'
 import type { Command } from './args.js'
 import { UsageError, parse } from './args.js'
@@ -48,7 +49,7 @@ Options:
         stream.on('end', () => {
           const raw = Buffer.concat(chunks)
           const id = `${Date.now()}-${++n}`
-          const subject = /^subject:[ \t]*(.*)$/im.exec(raw.toString('latin1').split(/\r?\n\r?\n/)[0] ?? '')?.[1] ?? ''
+          const subject = parseHeader(raw).decoded('subject') ?? ''
           const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
           const to = session.envelope.rcptTo.map((r) => `<${r.address}>`).join(',')
           process.stdout.write(`sink ${id}: from=<${from}> to=${to} size=${raw.length} subject=${JSON.stringify(subject)}\n`)

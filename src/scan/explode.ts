@@ -3,6 +3,7 @@ import { Budget, LimitReached } from './budget.js'
 import type { CompiledRules, EngineMatch } from './engine.js'
 import type { Expansion } from './expansion.js'
 import { expandGzip, expandTar } from './gzip-tar.js'
+import { headerBlock } from './header-fields.js'
 import { parseMime } from './mime.js'
 import { PasswordCandidates } from './passwords.js'
 import { sniff } from './sniff.js'
@@ -131,15 +132,6 @@ async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map
     for (const f of hit.flags) obj.flags.push({ flag: f, detail: `rule ${m.rule}` })
   }
   return obj
-}
-
-const HEADER_END = /\r?\n\r?\n/
-
-/** The header block of a message: what precedes the first empty line (all of it without one). */
-function headerBlock(raw: Buffer): Buffer {
-  const head = raw.toString('latin1', 0, Math.min(raw.length, 256 * 1024))
-  const end = HEADER_END.exec(head)
-  return end ? raw.subarray(0, end.index) : raw.subarray(0, head.length)
 }
 
 /** Reads a rule's metadata; a rule without it tags with score 0 and its name as description. */

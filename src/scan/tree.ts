@@ -1,8 +1,17 @@
 import type { ScanObject, ScanReport } from './types.js'
 
-/** Text from a message, fit for a terminal: control characters (escape sequences) become "?". */
 // eslint-disable-next-line no-control-regex
-export const printable = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, '?')
+const CONTROL = /[\x00-\x1f\x7f]/g
+// eslint-disable-next-line no-control-regex
+const CONTROL_BUT_LINES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g
+
+/**
+ * Text from a message, fit for a terminal: control characters (escape sequences) become "?".
+ * With `keepNewlines`, line breaks and tabs stay, so a header block reads as it was written.
+ */
+export function printable(text: string, options: { keepNewlines?: boolean } = {}): string {
+  return text.replace(options.keepNewlines ? CONTROL_BUT_LINES : CONTROL, '?')
+}
 
 /** One line per object, indented as the explosion tree (Laika BOSS's standalone scanner output). */
 export function renderTree(report: ScanReport): string[] {
