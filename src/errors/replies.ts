@@ -48,6 +48,10 @@ export const bareLineEnding = () =>
     'bare-line-ending',
   )
 
+/** 552 5.3.4: larger than the next hop takes (its EHLO SIZE), so it can never be relayed. */
+export const nextHopTooBig = (limit: number) =>
+  new SmtpReply(552, '5.3.4', `Message size exceeds the fixed limit of ${limit} bytes of the next mail server`, 'message-too-big')
+
 /** 451 4.4.1: no next hop could be reached. */
 export const noNextHop = () =>
   new SmtpReply(451, '4.4.1', 'No next hop is reachable at the moment; please try again later', 'next-hop-down')

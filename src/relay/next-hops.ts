@@ -5,7 +5,7 @@ import SMTPPool from 'nodemailer/lib/smtp-pool'
 import type { SMTPPoolOptions, SentMessageInfo } from 'nodemailer/lib/smtp-pool'
 import type { Logger } from 'pino'
 import type { NextHopConfig } from '../config/schema.js'
-import { noNextHop, nextHopTimeout } from '../errors/replies.js'
+import { nextHopTimeout, nextHopTooBig, noNextHop } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import { nextHopDurationFor, nextHopRepliesFor } from '../metrics/relay-metrics.js'
@@ -95,9 +95,19 @@ export class NextHops {
         return { accepted: true, reply, host: hop.name, attempts, refused }
       } catch (e) {
         const err = e as SendError
+        // nodemailer refuses, before sending, a message larger than the SIZE the hop announced:
+        // the message's fault, not the hop's, and no other hop would be told otherwise.
+        const tooBig = err.code === 'EMESSAGE' && !err.responseCode && /larger than allowed (\d+)/.exec(err.message)
+        if (tooBig) {
+          const reply = nextHopTooBig(Number(tooBig[1]))
+          this.#observe(hop, attempts, started, reply.toString(), '5xx')
+          return { accepted: false, reply, host: hop.name, attempts, refused: [] }
+        }
         // Only a reply to MAIL, RCPT or DATA is the next hop's verdict on the message. A refused
-        // STARTTLS or AUTH is our setup failing at this hop: never the customer's 5xx.
-        const aboutMessage = err.code === 'EENVELOPE' || err.code === 'EMESSAGE'
+        // STARTTLS or AUTH is our setup failing at this hop: never the customer's 5xx; nor is a
+        // MAIL refused for want of authentication (530, x.7.0/x.7.11: the hop expects AUTH or
+        // TLS we did not give it).
+        const aboutMessage = (err.code === 'EENVELOPE' || err.code === 'EMESSAGE') && !ourSetupRefused(err)
         if (aboutMessage && err.responseCode && err.responseCode >= 400) {
           const reply = SmtpReply.parse(err.response ?? `${err.responseCode} ${err.message}`, err.responseCode)
           this.#observe(hop, attempts, started, reply.toString(), `${String(reply.code)[0]}xx`)
@@ -128,6 +138,12 @@ export class NextHops {
     nextHopRepliesFor(this.#instance, hop.name, cls).inc()
     nextHopDurationFor(this.#instance, hop.name).observe(ms / 1000)
   }
+}
+
+/** A hop refused the envelope because our connection to it lacks AUTH or TLS. */
+function ourSetupRefused(err: SendError): boolean {
+  if (err.command !== 'MAIL FROM') return false
+  return err.responseCode === 530 || /^5\d\d[ -]5\.7\.(0|11)\b/.test(err.response ?? '')
 }
 
 function poolOptions(c: NextHopConfig, hostname: string, files: ReadonlyMap<string, string>): SMTPPoolOptions {

@@ -19,6 +19,8 @@ export interface SunkMessage {
 }
 
 export interface SinkOptions {
+  /** Reply to a MAIL FROM: a refusal to send, or undefined to accept. */
+  onMail?: (address: string) => SmtpReply | undefined
   /** Reply to a RCPT TO: a refusal to send, or undefined to accept. */
   onRcpt?: (address: string) => SmtpReply | undefined
   /** Reply to the end of DATA: a refusal to send, or undefined to accept. */
@@ -29,6 +31,8 @@ export interface SinkOptions {
   starttls?: boolean
   /** Listen on this port instead of a free one. */
   port?: number
+  /** Announce this SIZE limit in EHLO (RFC 1870). */
+  size?: number
   /** Require SMTP AUTH (PLAIN/LOGIN, after STARTTLS) with these credentials. */
   auth?: { user: string; pass: string }
 }
@@ -55,6 +59,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
     // The relay is the only client: no reverse lookup through the system's resolver.
     disableReverseLookup: true,
     logger: false,
+    ...(opts.size ? { size: opts.size } : {}),
     onAuth(auth, _s, cb) {
       if (auth.username === opts.auth?.user && auth.password === opts.auth?.pass) return cb(null, { user: auth.username })
       cb(sinkReply('535 5.7.8 Authentication credentials invalid'))
@@ -62,6 +67,9 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
     onConnect(_s, cb) {
       connections++
       cb()
+    },
+    onMailFrom(address, _s, cb) {
+      cb(opts.onMail?.(address.address) ?? null)
     },
     onRcptTo(address, _s, cb) {
       const refusal = opts.onRcpt?.(address.address)

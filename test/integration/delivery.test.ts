@@ -189,6 +189,38 @@ describe('next-hop TLS and AUTH', () => {
 })
 
 describe('a next hop that refuses our own set-up', () => {
+  it('answers 552 5.3.4 for a message larger than the next hop\u2019s SIZE, and keeps using that hop', async (t) => {
+    const small = await startSink({ size: 2000 })
+    const relay = await startRelay(testPolicy([small.port]))
+    t.after(async () => {
+      await relay.close()
+      await small.close()
+    })
+    const big = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('big', `${'x'.repeat(70)}\r\n`.repeat(70)))
+    assert.equal(big.end?.line, '552 5.3.4 Message size exceeds the fixed limit of 2000 bytes of the next mail server; see https://postmaster.example.net/why/message-too-big')
+    const fits = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('fits'))
+    assert.equal(fits.end?.code, 250)
+    assert.equal(small.messages.length, 1)
+  })
+
+  it('takes a hop\u2019s 530 at MAIL as our setup failing there: the next hop gets the message, and without one the client gets a 4xx', async (t) => {
+    const wantsAuth = await startSink({ onMail: () => sinkReply('530 5.7.0 Authentication required') })
+    const ok = await startSink()
+    const both = await startRelay(testPolicy([wantsAuth.port, ok.port]))
+    const only = await startRelay(testPolicy([wantsAuth.port]))
+    t.after(async () => {
+      await both.close()
+      await only.close()
+      await wantsAuth.close()
+      await ok.close()
+    })
+    const failedOver = await sendOne(both.port('submission'), 'a@customer.test', ['b@ext.test'], message('to the second hop'))
+    assert.equal(failedOver.end?.code, 250)
+    assert.equal(ok.messages.length, 1)
+    const r = await sendOne(only.port('submission'), 'a@customer.test', ['b@ext.test'], message('nowhere to go'))
+    assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
+  })
+
   it('answers 451 4.4.1, never the hop\u2019s 5xx, when the hop refuses our AUTH', async (t) => {
     const sink = await startSink({ auth: { user: 'relay', pass: 'the real one' } })
     const relay = await startRelay(

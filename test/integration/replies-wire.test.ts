@@ -69,6 +69,10 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
     () => replies.spfPermError('example.com'),
     '550 5.7.24 The SPF record of example.com is invalid (permerror); its administrator must correct it',
   ],
+  nextHopTooBig: [
+    () => replies.nextHopTooBig(20_000_000),
+    '552 5.3.4 Message size exceeds the fixed limit of 20000000 bytes of the next mail server',
+  ],
   hostedSenderNotLoggedIn: [
     () => replies.hostedSenderNotLoggedIn('alice@isp.example'),
     '553 5.7.1 <alice@isp.example>: Sender address rejected: not logged in; authenticate with SMTP AUTH to send as an address of this domain',
