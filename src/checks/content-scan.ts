@@ -93,7 +93,7 @@ function verdictFor(d: Disposition, scan: ScanSummary): Verdict {
     case 'tempfail':
       return { kind: 'tempfail', reply: contentDeferred(d.description, d.reason), flags, detail, scan }
     case 'quarantine':
-      return { kind: 'quarantine', reason: d.reason, flags, detail, scan }
+      return { kind: 'quarantine', reason: d.reason, description: d.description, flags, detail, scan }
     case 'tag': {
       const header = `tag; score=${scan.score}${scan.hits.length ? `; rules=${scan.hits.join(',')}` : ''}${scan.flags.length ? `; flags=${scan.flags.join(',')}` : ''}`
       return { kind: 'tag', score: d.score, flags, detail, scan, headers: [{ name: SCAN_HEADER, value: header }] }

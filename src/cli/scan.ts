@@ -82,7 +82,7 @@ Options:
         decision === null
           ? null
           : decision.kind === 'quarantine'
-            ? heldForReview(tx.scan?.reason === decision.reason && tx.scan.description ? tx.scan.description : decision.reason, decision.reason).toString()
+            ? heldForReview(decision.description, decision.reason).toString()
             : decision.reply.toString()
       const outcome = decision === null ? 'relay' : decision.kind
       if (values.json) {

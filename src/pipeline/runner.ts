@@ -19,7 +19,7 @@ export interface ScoreSink {
 /** What ended a stage early, if anything. */
 export type StageDecision =
   | { kind: 'reject' | 'tempfail'; reply: SmtpReply; check: string }
-  | { kind: 'quarantine'; reason: string; check: string }
+  | { kind: 'quarantine'; reason: string; description: string; check: string }
   | null
 
 class CheckTimeout extends Error {}
@@ -76,7 +76,7 @@ export async function runStage(
         sink.score += verdict.score
         break
       case 'quarantine':
-        quarantine ??= { kind: 'quarantine', reason: verdict.reason, check: check.id }
+        quarantine ??= { kind: 'quarantine', reason: verdict.reason, description: verdict.description ?? verdict.reason, check: check.id }
         break
       case 'continue':
         break

@@ -32,19 +32,23 @@ function entryFor(session: Session, message: MessageData, kind: QuarantineEntry[
   }
 }
 
+/** Why a message is held: a short reason token, and what the client is told (the reason when absent). */
+export interface HoldCause {
+  reason: string
+  description?: string
+}
+
 /**
  * Keeps a message for review and returns the reply for the client: 554 5.7.1 "held for
  * review" when it is on disk, 451 4.3.0 when there is no store or it failed.
  */
-export async function holdForReview(session: Session, message: MessageData, reason: string): Promise<SmtpReply> {
+export async function holdForReview(session: Session, message: MessageData, { reason, description }: HoldCause): Promise<SmtpReply> {
   const store = session.policy.quarantine
   if (!store) {
     session.log.error({ reason }, 'quarantine requested but no quarantine store is configured')
     return localError()
   }
-  const scan = session.tx?.scan
-  const description = scan?.reason === reason && scan.description ? scan.description : reason
-  const reply = heldForReview(description, reason)
+  const reply = heldForReview(description ?? reason, reason)
   try {
     const kept = await store.keep(entryFor(session, message, 'held', reason, reply), normalizeLineEndings(message.raw))
     quarantineStoredFor(session.record.instance, 'held').inc()

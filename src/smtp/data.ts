@@ -35,7 +35,7 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
       session.endTransaction(decision.kind === 'reject' ? 'rejected' : 'tempfailed', decision.reply)
       throw decision.reply
     }
-    const quarantine = decision?.kind === 'quarantine' ? decision.reason : tx.quarantine
+    const quarantine = decision?.kind === 'quarantine' ? decision : tx.quarantine ? { reason: tx.quarantine } : null
     if (quarantine) {
       // Held on disk and refused with a reply that says so, or deferred if it cannot be held.
       const reply = await holdForReview(session, message, quarantine)
