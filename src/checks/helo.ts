@@ -6,6 +6,7 @@ import type { Verdict } from '../pipeline/types.js'
 import { defineCheck } from '../pipeline/types.js'
 import { actionFor, classActions } from './class-action.js'
 import type { HitAction } from './class-action.js'
+import { canonicalAddress, sameAddress } from '../relay/ip.js'
 import { combineFindings } from './combine-findings.js'
 import type { Finding } from './combine-findings.js'
 
@@ -19,8 +20,6 @@ const LOCALHOST = new Set(['localhost', 'localhost.localdomain', 'localhost6', '
 const LOOPBACK = (a: string) => /^127\./.test(a) || a === '::1'
 /** A process on this host (127.0.0.1, ::1) may well call itself localhost. */
 const THIS_HOST = (a: string) => a === '127.0.0.1' || a === '::1'
-
-const unmap = (a: string) => a.replace(/^::ffff:(?=\d+\.)/i, '')
 
 type Heuristic = 'bare_ip' | 'literal_mismatch' | 'localhost' | 'not_fqdn' | 'ours' | 'encodes_address' | 'no_match'
 
@@ -52,22 +51,27 @@ export const heloHeuristics = defineCheck({
   }),
   create: (config, deps) => {
     const ourNames = new Set([...deps.dns.ourNames, ...config.our_names].map((n) => n.toLowerCase()))
-    const ourAddresses = new Set(deps.dns.ourAddresses)
+    // Compared in canonical form: a policy may write 2001:DB8:0::25, a client [IPv6:2001:db8::25].
+    const ourAddresses = new Set(deps.dns.ourAddresses.map((a) => canonicalAddress(a) ?? a))
     const actions: Record<Heuristic, Readonly<Record<string, HitAction>>> = config
     return async function helo(ctx): Promise<Verdict> {
       const name = (ctx.session.helo ?? '').trim()
-      const client = unmap(ctx.session.client.address)
+      // Already canonical: node's socket text (IPv4-mapped unwrapped by the session) or a PROXY header's source.
+      const client = ctx.session.client.address
       const klass = ctx.session.clientClass
       const found: Heuristic[] = []
       const literal = /^\[(?:ipv6:)?([^\]]+)\]$/i.exec(name)?.[1]
       const lower = name.toLowerCase().replace(/\.$/, '')
       if (literal !== undefined) {
-        const address = unmap(literal)
+        // Any RFC 4291 spelling of the client's address is its address (RFC 5321 section 4.1.3):
+        // [IPv6:2001:DB8:0::1] from 2001:db8::1 is no mismatch.
+        const address = canonicalAddress(literal) ?? literal.toLowerCase()
         if (address !== client) found.push(LOOPBACK(address) && !THIS_HOST(client) ? 'localhost' : 'literal_mismatch')
         if (ourAddresses.has(address) && address !== client) found.push('ours')
       } else if (isIP(name)) {
         found.push('bare_ip')
-        if (ourAddresses.has(unmap(name)) && unmap(name) !== client) found.push('ours')
+        const address = canonicalAddress(name)
+        if (address !== null && ourAddresses.has(address) && address !== client) found.push('ours')
       } else {
         if (LOCALHOST.has(lower) && !THIS_HOST(client)) found.push('localhost')
         else if (!lower.includes('.')) found.push('not_fqdn')
@@ -90,7 +94,7 @@ export const heloHeuristics = defineCheck({
     async function resolvesElsewhere(name: string, client: string): Promise<boolean> {
       try {
         const addresses = (await deps.resolver.resolve(name, client.includes(':') ? 'AAAA' : 'A')) as string[]
-        return !addresses.some((a) => a.toLowerCase() === client.toLowerCase())
+        return !addresses.some((a) => sameAddress(a, client))
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
         return code === 'ENOTFOUND' || code === 'ENODATA'

@@ -9,8 +9,11 @@ const MSG = message('rdns and helo')
 describe('reverse DNS and HELO heuristics against a DNS server on loopback', () => {
   const t = relayWithDns(['rdns', 'dnsbl'], (p) => {
     p.dns_lists = { lists: { zen: TEST_LISTS.zen } }
+    // One of our egress addresses, written the way a policy might (upper case, a zero group spelled out).
+    p.egress = { addresses: ['2001:DB8:0::25'] }
     const out = p.instances.outbound
-    out.relay.networks = ['127.0.0.0/8']
+    out.relay.networks = ['127.0.0.0/8', '::1/128']
+    out.listeners = [...(out.listeners as unknown[]), { name: 'v6', address: '::1', port: 0, tls: 'none' }]
     out.checks = [
       { check: 'connect.rdns' },
       { check: 'helo.heuristics', ours: { default: 'reject' } },
@@ -126,8 +129,33 @@ describe('reverse DNS and HELO heuristics against a DNS server on loopback', () 
       const { replies } = await session('127.0.5.11', name)
       assert.equal(
         replies.mail.line,
-        `550 5.7.1 <${name}>: Helo command rejected: that is our own name or address; greet with your own host name; see https://postmaster.example.net/why/helo`,
+        `550 5.7.1 <${name.toLowerCase()}>: Helo command rejected: that is our own name or address; greet with your own host name; see https://postmaster.example.net/why/helo`,
       )
+    }
+  })
+
+  it('HELO: takes any spelling of the client’s IPv6 address in a literal as its address', async () => {
+    for (const literal of ['[IPv6:0:0:0:0:0:0:0:1]', '[ipv6:0::0:1]']) {
+      const c = await SmtpDialog.open({ host: '::1', port: t.relay.port('v6'), localAddress: '::1' })
+      await c.greeting
+      await c.cmd(`EHLO ${literal}`)
+      const replies = await c.send('alice@customer.test', ['bob@remote.test'], MSG)
+      await c.quit()
+      assert.equal(replies.end?.code, 250, literal)
+      const logged = t.relay.logs.transactions().filter((l) => (l.session.client as { address: string }).address === '::1').at(-1)
+      const helo = (logged?.session as { checks: CheckResult[] } | undefined)?.checks.find((x) => x.check === 'helo.heuristics')
+      assert.equal(helo?.outcome, 'continue', `${literal}: ${JSON.stringify(helo)}`)
+    }
+  })
+
+  it('HELO: refuses one of our own addresses, however it is written, where the policy says so', async () => {
+    for (const name of ['[IPv6:2001:db8::25]', '[IPv6:2001:DB8:0:0:0:0:0:25]', '2001:db8::0:25']) {
+      const { replies, helo } = await session('127.0.5.11', name)
+      assert.equal(
+        replies.mail.line,
+        `550 5.7.1 <${name.toLowerCase()}>: Helo command rejected: that is our own name or address; greet with your own host name; see https://postmaster.example.net/why/helo`,
+      )
+      assert.ok(helo?.flags?.includes('HELO_OURS'), `${name}: ${JSON.stringify(helo)}`)
     }
   })
 })
