@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { classEntry } from '../classes/per-class.js'
+import { className } from '../classes/schema.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import type { Verdict } from '../pipeline/types.js'
 
@@ -21,7 +22,7 @@ const hitAction = z.union([
  */
 export function classActions(fallback: 'reject' | 'tempfail' | 'ignore' | { tag: number }) {
   return z
-    .record(z.string().regex(/^[a-z0-9_-]+$/, 'a class name or default'), hitAction)
+    .record(className(), hitAction)
     .prefault({ default: fallback })
     .describe('What a hit does per client class: reject, tempfail, ignore or { tag: score }; "default" for the others')
 }

@@ -1,8 +1,7 @@
 import { z } from 'zod'
-import { duration } from '../config/units.js'
 import { clientConnectionLimit, connectionRateLimited, tlsRateLimited } from '../errors/replies.js'
 import type { Limit } from '../limits/limit.js'
-import { classCounts, classRates, describeRate, forClass } from '../limits/rate-spec.js'
+import { classCounts, classRates, describeRate, forClass, windowMs } from '../limits/rate-spec.js'
 import type { RateSpec } from '../limits/rate-spec.js'
 import type { CheckDeps, CheckFn, StageContext } from '../pipeline/types.js'
 import { defineCheck } from '../pipeline/types.js'
@@ -23,9 +22,8 @@ export const connectionConcurrency = defineCheck({
   description: 'Connections at once per client address, per client class: 421 4.7.0 over it.',
   options: z.strictObject({
     limits: classCounts('Connections at once from one address'),
-    ttl: duration()
+    ttl: windowMs()
       .prefault('10m')
-      .refine((ms) => ms >= 1000 && ms % 1000 === 0, 'whole seconds, at least 1s')
       .describe('Longest a connection is counted: bounds what a node that died with connections open leaves behind'),
   }),
   create: (entry, deps) => {

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { cidr, hostname } from '../config/units.js'
 
-const className = () => z.string().regex(/^[a-z0-9_-]+$/, 'use lower case letters, digits, - and _')
+/** A client class name (also the key of per-class maps, where `default` stands for every class not listed). */
+export const className = () => z.string().regex(/^[a-z0-9_-]+$/, 'a class name: use lower case letters, digits, - and _')
 
 const networkList = z
   .strictObject({

@@ -27,11 +27,7 @@ export class PenaltyRules {
     this.#log = deps.log
     this.#rules = rules.map((rule) => ({
       rule,
-      // hits - 1 points: the hit that goes over them is the one that boxes the client.
-      hits: deps.limit(`rule.${rule.name}`, rule.scope, {
-        points: Math.max(rule.hits - 1, 1),
-        windowMs: Math.max(1000, Math.round(rule.window / 1000) * 1000),
-      }),
+      hits: deps.limit(`rule.${rule.name}`, rule.scope, { points: rule.hits, windowMs: rule.window }),
     }))
   }
 
@@ -42,8 +38,8 @@ export class PenaltyRules {
       const value = rule.scope === 'address' ? session.client.address : rule.scope === 'subnet' ? subnetOf(session.client.address) : session.user
       if (!value) continue
       try {
-        const counted = rule.hits === 1 ? { over: true } : await hits.consume(value)
-        if (!counted.over) continue
+        // The hit that reaches `hits` boxes the client (and any later one in the window renews the entry).
+        if ((await hits.consume(value)).consumed < rule.hits) continue
         await this.#box.add({
           scope: rule.scope,
           value,

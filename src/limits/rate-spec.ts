@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { classEntry } from '../classes/per-class.js'
+import { className } from '../classes/schema.js'
 import { duration } from '../config/units.js'
 
 /** A fixed-window rate: `points` per `windowMs`, with an optional extra allowance over a longer window. */
@@ -12,9 +13,11 @@ export interface RateSpec {
 
 const SHORTHAND = /^\s*(\d+)\s*\/\s*(\S+)\s*$/
 
-// Windows are whole seconds: the Redis limiter keeps TTLs in seconds, and a 0 s TTL would
-// never expire.
-const windowMs = () =>
+/**
+ * A limiter window: a duration of whole seconds, at least 1s, parsed to ms. The Redis limiter
+ * keeps TTLs in seconds, and a 0 s TTL would never expire.
+ */
+export const windowMs = () =>
   duration().refine((ms) => ms >= 1000 && ms % 1000 === 0, {
     error: 'a window is a whole number of seconds, at least 1s',
   })
@@ -58,22 +61,19 @@ export const rateSpec = () =>
       return { points: Number(m[1]), windowMs: parsed.data }
     })
 
-/** A client class name, or `default` for every class not listed. */
-export const classKey = () => z.string().regex(/^[a-z0-9_-]+$/, 'a class name or default')
-
 /**
  * Rates per client class: `{ default: "100/1m", residential-dynamic: "10/1m", trusted-server: unlimited }`.
  * A class not listed takes `default`; without `default` it has no limit.
  */
 export const classRates = () =>
   z
-    .record(classKey(), rateSpec())
+    .record(className(), rateSpec())
     .describe('Rate per client class ("10/1m", { points, window, burst } or unlimited); "default" for classes not listed')
 
 /** Plain numbers per client class (concurrent connections, recipients per message). */
 export const classCounts = (what: string) =>
   z
-    .record(classKey(), z.union([z.number().int().positive(), z.literal('unlimited')]))
+    .record(className(), z.union([z.number().int().positive(), z.literal('unlimited')]))
     .describe(`${what} per client class (a number or unlimited); "default" for classes not listed`)
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { duration } from '../config/units.js'
+import { windowMs } from './rate-spec.js'
 
 // Policy sections of the shared state: where limiter counters and the penalty box live
 // (top-level `state`), and per instance the penalty box and the tarpit.
@@ -71,7 +72,8 @@ export const stateSchema = z
 export type StateConfig = z.output<typeof stateSchema>
 export type RedisConfig = NonNullable<StateConfig['redis']>
 
-const scope = z.enum(['address', 'subnet', 'user'])
+/** What a penalty box entry holds: a client address, its /24 (/64) subnet, or a user. */
+export const penaltyScope = z.enum(['address', 'subnet', 'user'])
 
 /** Per-instance `penalty_box`. */
 export const penaltyBoxSchema = z
@@ -99,9 +101,9 @@ export const penaltyBoxSchema = z
             .min(1)
             .describe('Limit checks whose enforced hits count'),
           hits: z.number().int().min(1).describe('Hits within window that put the client in the box'),
-          window: duration().describe('Window the hits are counted in (whole seconds)'),
+          window: windowMs().describe('Window the hits are counted in (whole seconds, at least 1s)'),
           duration: duration().describe('Time in the box'),
-          scope: scope.default('address').describe('What goes in the box: the address, its /24 (/64) subnet or the user'),
+          scope: penaltyScope.default('address').describe('What goes in the box: the address, its /24 (/64) subnet or the user'),
         }),
       )
       .default([])
@@ -111,7 +113,7 @@ export const penaltyBoxSchema = z
   .describe('Clients refused until a set time, by rule or by an operator (smarthost-guard penalty)')
 
 export type PenaltyBoxConfig = z.output<typeof penaltyBoxSchema>
-export type PenaltyScope = z.output<typeof scope>
+export type PenaltyScope = z.output<typeof penaltyScope>
 
 /** Per-instance `tarpit`. */
 export const tarpitSchema = z

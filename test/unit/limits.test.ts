@@ -7,6 +7,7 @@ import { canonicalAddress, subnetOf } from '../../src/limits/dimensions.js'
 import { Limit } from '../../src/limits/limit.js'
 import { PenaltyBox } from '../../src/limits/penalty-box.js'
 import { classRates, forClass, rateSpec } from '../../src/limits/rate-spec.js'
+import { penaltyBoxSchema } from '../../src/limits/schema.js'
 
 const scope = { instance: 'outbound', check: 'mail.rate', dimension: 'address' }
 
@@ -34,6 +35,16 @@ describe('rate specs', () => {
     assert.deepEqual(forClass(rates, 'unknown'), { points: 120, windowMs: 60_000 })
     assert.deepEqual(forClass(rates, 'constructor'), { points: 120, windowMs: 60_000 })
     assert.equal(forClass(classRates().parse({ 'trusted-server': '1/1s' }), 'unknown'), null)
+  })
+
+  it('holds penalty box rule windows to whole seconds, as limit windows', () => {
+    const rule = { name: 'r', limits: ['mail.rate'], hits: 2, duration: '1h' }
+    assert.equal(penaltyBoxSchema.parse({ rules: [{ ...rule, window: '10m' }] }).rules[0]?.window, 600_000)
+    for (const window of ['1500ms', '0s']) assert.equal(penaltyBoxSchema.safeParse({ rules: [{ ...rule, window }] }).success, false, window)
+  })
+
+  it('refuses class names with upper case or spaces as per-class map keys', () => {
+    assert.equal(classRates().safeParse({ 'Trusted Server': '1/1s' }).success, false)
   })
 })
 
