@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import type { InstanceName } from '../config/schema.js'
 import type { PenaltyEntry } from '../limits/penalty-store.js'
+import { penaltyScope } from '../limits/schema.js'
 import type { Command } from './args.js'
 import { UsageError, loadPolicyOrReport, parse } from './args.js'
 
@@ -120,7 +121,7 @@ async function list(api: Api, instance: string | undefined, asJson: boolean): Pr
 }
 
 function targetOf(values: { address?: string | undefined; subnet?: string | undefined; user?: string | undefined }) {
-  const given = (['address', 'subnet', 'user'] as const).filter((k) => values[k] !== undefined)
+  const given = penaltyScope.options.filter((k) => values[k] !== undefined)
   const scope = given[0]
   if (given.length !== 1 || !scope) throw new UsageError('give exactly one of --address, --subnet and --user')
   return { scope, value: values[scope] as string }

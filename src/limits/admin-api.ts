@@ -1,11 +1,12 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { z } from 'zod'
 import { duration } from '../config/units.js'
 import type { AdminServer } from '../metrics/admin-server.js'
 import { json } from '../metrics/admin-server.js'
 import type { PenaltyBox } from './penalty-box.js'
 import { PenaltyRequestError } from './penalty-box.js'
-import type { PenaltyScope } from './schema.js'
+import { penaltyScope } from './schema.js'
 
 /** What the penalty box API needs from the running relay. */
 export interface PenaltyApiDeps {
@@ -16,8 +17,27 @@ export interface PenaltyApiDeps {
   penaltyBox(instance: string): PenaltyBox | undefined
 }
 
-const SCOPES: readonly PenaltyScope[] = ['address', 'subnet', 'user']
 const MAX_BODY = 16 * 1024
+const SCOPE_ERROR = `must be one of ${penaltyScope.options.join(', ')}`
+
+const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'missing' : 'expected a string') })
+
+/** Body of POST /api/penalty; PenaltyBox.add checks the value, reason and author further. */
+const addRequest = z.strictObject({
+  instance: text().optional(),
+  scope: z.enum(penaltyScope.options, { error: SCOPE_ERROR }),
+  value: text(),
+  why: text(),
+  who: text(),
+  duration: duration()
+    .refine((ms) => ms > 0, 'must be positive')
+    .optional(),
+})
+
+/** Every problem of a request, each with its field: `scope: must be one of …; why: missing`. */
+function requestError(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')
+}
 
 /**
  * The admin API of the penalty box, on the admin listener:
@@ -38,19 +58,13 @@ export function addPenaltyApi(admin: AdminServer, deps: PenaltyApiDeps): void {
     if (!authorized(req, res, deps)) return
     const body = await readJson(req)
     if (!body) return json(res, 400, { error: 'expected a JSON object' })
-    const box = boxOf(res, deps, typeof body.instance === 'string' ? body.instance : null)
+    const parsed = addRequest.safeParse(body)
+    if (!parsed.success) return json(res, 400, { error: requestError(parsed.error) })
+    const { instance, scope, value, why, who, duration: durationMs } = parsed.data
+    const box = boxOf(res, deps, instance ?? null)
     if (!box) return
-    const scope = body.scope as PenaltyScope
-    if (!SCOPES.includes(scope)) return json(res, 400, { error: `scope must be one of ${SCOPES.join(', ')}` })
-    let durationMs: number | undefined
-    if (body.duration !== undefined) {
-      const parsed = duration().safeParse(body.duration)
-      if (!parsed.success || parsed.data <= 0) return json(res, 400, { error: 'duration must be such as "30m" or "1h"' })
-      durationMs = parsed.data
-    }
     try {
-      const text = (v: unknown) => (typeof v === 'string' ? v : '')
-      const entry = await box.add({ scope, value: text(body.value), who: text(body.who), why: text(body.why), durationMs })
+      const entry = await box.add({ scope, value, who, why, durationMs })
       json(res, 201, { instance: box.instance, entry })
     } catch (err) {
       if (err instanceof PenaltyRequestError) return json(res, 400, { error: err.message })
@@ -61,10 +75,10 @@ export function addPenaltyApi(admin: AdminServer, deps: PenaltyApiDeps): void {
     if (!authorized(req, res, deps)) return
     const box = boxOf(res, deps, url.searchParams.get('instance'))
     if (!box) return
-    const scope = url.searchParams.get('scope') as PenaltyScope
-    if (!SCOPES.includes(scope)) return json(res, 400, { error: `scope must be one of ${SCOPES.join(', ')}` })
+    const scope = penaltyScope.safeParse(url.searchParams.get('scope'))
+    if (!scope.success) return json(res, 400, { error: `scope: ${SCOPE_ERROR}` })
     try {
-      const removed = await box.remove(scope, url.searchParams.get('value') ?? '')
+      const removed = await box.remove(scope.data, url.searchParams.get('value') ?? '')
       json(res, removed ? 200 : 404, removed ? { removed } : { error: 'not in the penalty box' })
     } catch (err) {
       if (err instanceof PenaltyRequestError) return json(res, 400, { error: err.message })

@@ -110,6 +110,23 @@ describe('penalty box: smarthost-guard penalty and the admin API', () => {
     assert.equal(cli.code, 2)
     assert.match(cli.stderr, /no token/)
   })
+
+  it('answers a malformed add with 400 naming every field that is wrong, and boxes nobody', async () => {
+    const r = await api('/api/penalty', { method: 'POST', body: JSON.stringify({ scope: 'host', value: '127.0.4.7', why: 'x', duration: 'soon', by: 'y' }) })
+    assert.equal(r.status, 400)
+    const { error } = (await r.json()) as { error: string }
+    assert.match(error, /scope: must be one of address, subnet, user/)
+    assert.match(error, /who: missing/)
+    assert.match(error, /duration: expected a duration such as "30s" or "5m", got "soon"/)
+    assert.match(error, /"by"/)
+    const zero = await api('/api/penalty', { method: 'POST', body: JSON.stringify({ scope: 'address', value: '127.0.4.7', why: 'x', who: 'y', duration: 0 }) })
+    assert.equal(zero.status, 400)
+    assert.equal(((await zero.json()) as { error: string }).error, 'duration: must be positive')
+    const remove = await api('/api/penalty?scope=host&value=127.0.4.7', { method: 'DELETE' })
+    assert.equal(remove.status, 400)
+    assert.equal(((await remove.json()) as { error: string }).error, 'scope: must be one of address, subnet, user')
+    assert.equal((await greeting(relay.port('submission'), '127.0.4.7')).code, 220)
+  })
 })
 
 describe('penalty box: the API is off without admin.token_file', () => {
