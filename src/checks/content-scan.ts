@@ -5,10 +5,12 @@ import { scanDispositionsFor, scanFlagsFor, scanRuleHitsFor } from '../metrics/s
 import type { Verdict } from '../pipeline/types.js'
 import { defineCheck } from '../pipeline/types.js'
 import { splitAddress } from '../relay/address.js'
-import type { Disposition, DispositionPolicy, FlagAction } from '../scan/disposition.js'
+import type { Disposition, DispositionPolicy } from '../scan/disposition.js'
 import { dispose } from '../scan/disposition.js'
 import { summarize } from '../scan/summary.js'
 import type { ScanSummary } from '../scan/summary.js'
+import { SCAN_FLAGS } from '../scan/types.js'
+import type { FlagAction } from '../scan/types.js'
 
 /** Name of the header a tag disposition adds for the next hop. */
 export const SCAN_HEADER = 'X-Smarthost-Guard-Scan'
@@ -19,12 +21,19 @@ const flagAction = z.union([
 ])
 
 /** What the scanner's own flags do unless the policy says otherwise. */
-const DEFAULT_FLAG_ACTIONS: Record<string, FlagAction> = {
-  archive_bomb: { action: 'reject' },
-  scan_limit: { action: 'quarantine' },
-  encrypted_archive: { action: 'tag', score: 3 },
-  malformed_mime: { action: 'tag', score: 2 },
-  corrupt_archive: { action: 'tag', score: 2 },
+const DEFAULT_FLAG_ACTIONS: Readonly<Record<string, FlagAction>> = Object.fromEntries(
+  Object.entries(SCAN_FLAGS).map(([flag, { action }]) => [flag, action]),
+)
+
+/** The defaults as a policy writes them: "archive_bomb reject, …, malformed_mime and corrupt_archive { tag: 2 }". */
+function describeDefaults(): string {
+  const byAction = new Map<string, string[]>()
+  for (const [flag, a] of Object.entries(DEFAULT_FLAG_ACTIONS)) {
+    const written = a.action === 'tag' ? `{ tag: ${a.score} }` : a.action
+    byAction.set(written, [...(byAction.get(written) ?? []), flag])
+  }
+  const and = new Intl.ListFormat('en', { type: 'conjunction' })
+  return [...byAction].map(([written, flags]) => `${and.format(flags)} ${written}`).join(', ')
 }
 
 /** Verdict flags: YARA_<RULE> per rule hit, SCAN_<FLAG> per scanner or rule flag. */
@@ -52,7 +61,7 @@ export const contentScan = defineCheck({
       .transform((given) => ({ ...DEFAULT_FLAG_ACTIONS, ...given }))
       .describe(
         'What a flag does: reject, quarantine, tempfail, ignore or { tag: score }; scanner flags, rule flags and earlier checks\u2019 flags. ' +
-          'Defaults: archive_bomb reject, scan_limit quarantine, encrypted_archive { tag: 3 }, malformed_mime and corrupt_archive { tag: 2 }',
+          `Defaults: ${describeDefaults()}`,
       ),
     quarantine_at: z
       .number()

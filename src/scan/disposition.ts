@@ -1,12 +1,5 @@
-import type { ScanReport } from './types.js'
-
-/** What a flag does to a message (scanner flags, rule flags, or any flag of the transaction). */
-export type FlagAction =
-  | { action: 'reject' }
-  | { action: 'quarantine' }
-  | { action: 'tempfail' }
-  | { action: 'ignore' }
-  | { action: 'tag'; score: number }
+import type { FlagAction, ScanReport } from './types.js'
+import { SCAN_FLAGS } from './types.js'
 
 /** The operator's side of the decision: flag actions and score thresholds. */
 export interface DispositionPolicy {
@@ -46,21 +39,8 @@ export function kebab(name: string): string {
 }
 
 /** What the customer is told about a flag that decided the message. */
-export function flagDescription(flag: string): string {
-  switch (flag) {
-    case 'archive_bomb':
-      return 'an attached archive expands far beyond its own size (archive bomb)'
-    case 'scan_limit':
-      return 'it is too large or too deeply nested to be checked (nesting, parts or size beyond the limits)'
-    case 'encrypted_archive':
-      return 'it carries a password-protected archive that cannot be checked; send the files unencrypted or by a download link'
-    case 'malformed_mime':
-      return 'its MIME structure is malformed'
-    case 'corrupt_archive':
-      return 'an attached archive is damaged'
-    default:
-      return `content flagged ${flag}`
-  }
+function flagDescription(flag: string): string {
+  return Object.hasOwn(SCAN_FLAGS, flag) ? SCAN_FLAGS[flag as keyof typeof SCAN_FLAGS].description : `content flagged ${flag}`
 }
 
 /**

@@ -2,9 +2,36 @@
 // flags and rule hits) and the message-level flags and hits the dispositioner decides on.
 // Plain JSON, since reports cross the worker-thread boundary and end up in logs.
 
-/** Flags the exploder sets; rule metadata may add its own (`flags = "…"`). */
-export const SCAN_FLAGS = ['archive_bomb', 'scan_limit', 'encrypted_archive', 'malformed_mime', 'corrupt_archive'] as const
-export type ScanFlag = (typeof SCAN_FLAGS)[number]
+/** What a flag does to a message (scanner flags, rule flags, or any flag of the transaction). */
+export type FlagAction =
+  | { action: 'reject' }
+  | { action: 'quarantine' }
+  | { action: 'tempfail' }
+  | { action: 'ignore' }
+  | { action: 'tag'; score: number }
+
+/**
+ * Flags the exploder sets: what each does unless the policy's flag_actions say otherwise, and
+ * what the customer is told when it decides the message. Rule metadata may add flags of its
+ * own (`flags = "…"`).
+ */
+export const SCAN_FLAGS = {
+  archive_bomb: {
+    action: { action: 'reject' },
+    description: 'an attached archive expands far beyond its own size (archive bomb)',
+  },
+  scan_limit: {
+    action: { action: 'quarantine' },
+    description: 'it is too large or too deeply nested to be checked (nesting, parts or size beyond the limits)',
+  },
+  encrypted_archive: {
+    action: { action: 'tag', score: 3 },
+    description: 'it carries a password-protected archive that cannot be checked; send the files unencrypted or by a download link',
+  },
+  malformed_mime: { action: { action: 'tag', score: 2 }, description: 'its MIME structure is malformed' },
+  corrupt_archive: { action: { action: 'tag', score: 2 }, description: 'an attached archive is damaged' },
+} as const satisfies Record<string, { action: FlagAction; description: string }>
+export type ScanFlag = keyof typeof SCAN_FLAGS
 
 /** Limits of one message's explosion, in plain units. */
 export interface ScanLimits {
