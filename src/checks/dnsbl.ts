@@ -78,7 +78,8 @@ function compile(usage: Usage, lookup: (name: string) => DnsList | undefined): C
 function target(u: CompiledUsage, ctx: StageContext): { name: string; query: string; label: string } | null {
   if (u.query === 'client') {
     const address = ctx.session.client.address
-    if (!u.list.ipv6 && address.includes(':') && !/^::ffff:\d/i.test(address)) return null
+    // IPv4-mapped addresses were unwrapped by the session: a colon means IPv6.
+    if (!u.list.ipv6 && address.includes(':')) return null
     return { name: ipQueryName(address, u.list.zone), query: address, label: `Client host [${address}]` }
   }
   const domain = u.query === 'helo' ? (ctx.session.helo ?? '') : splitAddress(ctx.tx?.mailFrom ?? '').domain

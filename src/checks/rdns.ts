@@ -1,8 +1,10 @@
+import { isIPv6 } from 'node:net'
 import { z } from 'zod'
 import { analyzeName, DYNAMIC_LABELS, STATIC_LABELS } from '../dns/dynamic-name.js'
 import { dnsLookupFailed, dynamicClient, noReverseDns, reverseDnsMismatch } from '../errors/replies.js'
 import type { Verdict } from '../pipeline/types.js'
 import { defineCheck } from '../pipeline/types.js'
+import { sameAddress } from '../relay/ip.js'
 import { actionFor, classActions } from './class-action.js'
 import { combineFindings } from './combine-findings.js'
 import type { Finding } from './combine-findings.js'
@@ -54,6 +56,7 @@ export const rdns = defineCheck({
   create: (config, deps) => {
     const words = { dynamic: config.dynamic_labels, static: config.static_labels }
     return async function reverseDns(ctx): Promise<Verdict> {
+      // IPv4-mapped addresses were unwrapped by the session.
       const address = ctx.session.client.address
       const klass = ctx.session.clientClass
       // smtp-server asked for the PTR before the greeting: this answer comes from the cache.
@@ -73,10 +76,9 @@ export const rdns = defineCheck({
         return combineFindings([finding], 'ptr=none', klass)
       }
       const names = ptr.value.slice(0, MAX_NAMES)
-      const family = address.includes(':') && !/^::ffff:\d/i.test(address) ? 'AAAA' : 'A'
-      const plain = address.replace(/^::ffff:/i, '')
+      const family = isIPv6(address) ? 'AAAA' : 'A'
       const forward = await Promise.all(names.map((n) => attempt(() => deps.resolver.resolve(n, family) as Promise<string[]>)))
-      const confirmedAt = forward.findIndex((f) => f.ok && f.value.some((a) => sameAddress(a, plain)))
+      const confirmedAt = forward.findIndex((f) => f.ok && f.value.some((a) => sameAddress(a, address)))
       if (confirmedAt < 0 && forward.every((f) => !f.ok && !notFound(f.code))) {
         return failed(`ptr=${names.join(',')} forward lookup failed`)
       }
@@ -105,14 +107,3 @@ export const rdns = defineCheck({
   },
 })
 
-/** Compares addresses as written by different tools ("2001:db8::1" and "2001:DB8:0::1"). */
-function sameAddress(a: string, b: string): boolean {
-  if (a === b) return true
-  if (!a.includes(':') || !b.includes(':')) return false
-  const norm = (x: string) => new URL(`http://[${x}]/`).hostname
-  try {
-    return norm(a) === norm(b)
-  } catch {
-    return false
-  }
-}

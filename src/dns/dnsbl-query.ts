@@ -1,7 +1,7 @@
 import { domainToASCII } from 'node:url'
 import { isIPv4, isIPv6 } from 'node:net'
+import { expandIPv6, unmapIPv4 } from '../relay/ip.js'
 import type { Resolver } from './resolver.js'
-import { expandIPv6 } from './resolver.js'
 import type { ReturnCodes } from './return-codes.js'
 
 /**
@@ -11,10 +11,10 @@ import type { ReturnCodes } from './return-codes.js'
  * @example ipQueryName('192.0.2.99', 'zen.example') // '99.2.0.192.zen.example'
  */
 export function ipQueryName(address: string, zone: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address
-  if (isIPv4(mapped)) return `${mapped.split('.').reverse().join('.')}.${zone}`
-  if (!isIPv6(mapped)) throw new TypeError(`not an IP address: ${address}`)
-  return `${expandIPv6(mapped).split('').reverse().join('.')}.${zone}`
+  const plain = unmapIPv4(address)
+  if (isIPv4(plain)) return `${plain.split('.').reverse().join('.')}.${zone}`
+  if (!isIPv6(plain)) throw new TypeError(`not an IP address: ${address}`)
+  return `${expandIPv6(plain).split('').reverse().join('.')}.${zone}`
 }
 
 /** The name to look up for a domain in a domain list (RFC 5782 section 2.2); null for no usable domain. */

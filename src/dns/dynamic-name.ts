@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net'
-import { expandIPv6 } from './resolver.js'
+import { expandIPv6, unmapIPv4 } from '../relay/ip.js'
 
 // Does a host name look like the generic name an ISP gives a dynamic or residential line?
 // Two signs (the ones Spamhaus's PBL and the "generic rDNS" heuristics of Postfix and
@@ -60,9 +60,9 @@ export function analyzeName(
 
 /** How (if at all) the address is written into the name. */
 export function encodingOf(name: string, address: string): Encoding | null {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address
-  if (isIPv4(mapped)) return ipv4Encoding(name, mapped.split('.').map(Number))
-  if (isIPv6(mapped)) return ipv6Encoding(name, expandIPv6(mapped))
+  const plain = unmapIPv4(address)
+  if (isIPv4(plain)) return ipv4Encoding(name, plain.split('.').map(Number))
+  if (isIPv6(plain)) return ipv6Encoding(name, expandIPv6(plain))
   return null
 }
 

@@ -1,3 +1,5 @@
+import { isIPv4 } from 'node:net'
+import { expandIPv6, unmapIPv4 } from '../relay/ip.js'
 import { outcomeOf, copyOf } from './answers.js'
 import type { Outcome, ResolvedValue } from './answers.js'
 import { TtlCache } from './cache.js'
@@ -70,25 +72,9 @@ function dnsError(code: string, type: RrType, name: string, cause?: unknown): No
 
 /** The query name of an address's PTR record (RFC 1035 in-addr.arpa, RFC 3596 ip6.arpa). */
 export function reverseName(address: string): string {
-  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address)
-  if (v4) return `${v4.slice(1).reverse().join('.')}.in-addr.arpa`
-  return `${expandIPv6(address).split('').reverse().join('.')}.ip6.arpa`
-}
-
-/** The 32 hex digits of an IPv6 address, without colons. */
-export function expandIPv6(address: string): string {
-  let text = address.toLowerCase()
-  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two groups.
-  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
-  if (tail) {
-    const [a, b, c, d] = tail.slice(1).map(Number) as [number, number, number, number]
-    text = text.slice(0, tail.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
-  }
-  const [head = '', rest] = text.split('::')
-  const left = head ? head.split(':') : []
-  const right = rest ? rest.split(':') : []
-  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
-  return groups.map((g) => g.padStart(4, '0')).join('')
+  const plain = unmapIPv4(address)
+  if (isIPv4(plain)) return `${plain.split('.').reverse().join('.')}.in-addr.arpa`
+  return `${expandIPv6(plain).split('').reverse().join('.')}.ip6.arpa`
 }
 
 class CachingResolver implements Resolver {

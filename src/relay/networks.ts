@@ -1,5 +1,8 @@
 import { BlockList, isIPv4 } from 'node:net'
 import { parseCidr } from '../config/units.js'
+import { unmapIPv4 } from './ip.js'
+
+export { unmapIPv4 }
 
 /** A set of IPv4 and IPv6 CIDR blocks that answers "is this address inside?". */
 export class NetworkList {
@@ -20,10 +23,4 @@ export class NetworkList {
     const plain = unmapIPv4(address)
     return this.#list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6')
   }
-}
-
-/** "::ffff:192.0.2.1" → "192.0.2.1"; other addresses unchanged. */
-export function unmapIPv4(address: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  return m?.[1] ?? address
 }
