@@ -149,7 +149,14 @@ export class Service {
     if (previous && previous !== backend) setTimeout(() => void previous.close(), loaded.policy.instances[this.#names[0] as InstanceName]?.limits.drain_timeout ?? 30_000).unref()
     this.log.level = loaded.policy.log.level
     this.#scanPools.configure(loaded)
-    for (const [instance, policy] of compiled) await instance.apply(policy, policy.config.limits.drain_timeout)
+    const failed: string[] = []
+    for (const [instance, policy] of compiled) failed.push(...(await instance.apply(policy, policy.config.limits.drain_timeout)))
+    if (failed.length) {
+      // The new policy runs, without the listeners that could not be opened: say so loudly.
+      configReloadFailures.inc()
+      this.log.error({ code: 'RELAY_ERR_LISTEN', issues: failed }, 'policy reloaded, but some listeners could not be opened')
+      return { ok: false, issues: failed }
+    }
     configReloads.inc()
     this.log.info({ file: loaded.file }, 'policy reloaded')
     return { ok: true }

@@ -41,7 +41,8 @@ Signals:
     }
     process.on('SIGHUP', () => {
       service.log.info('SIGHUP: reloading the policy')
-      void service.reload()
+      // A reload never takes the relay down: whatever it throws is logged and the relay runs on.
+      service.reload().catch((err: unknown) => service.log.error({ err }, 'reload failed'))
     })
     const stop = (signal: string) => {
       service.log.info({ signal }, 'stopping')

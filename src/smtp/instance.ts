@@ -61,7 +61,11 @@ export class Instance {
   }
 
   /** Applies a new policy snapshot; live sessions keep the one they started with. */
-  async apply(policy: InstancePolicy, drainMs: number): Promise<void> {
+  /**
+   * Swaps in a reloaded policy; resolves with what could not be applied (a new listener that
+   * could not bind), while everything else runs on the new policy.
+   */
+  async apply(policy: InstancePolicy, drainMs: number): Promise<string[]> {
     const previous = this.#policy
     this.#policy = policy
     if (!isDeepStrictEqual(previous.config.next_hops, policy.config.next_hops) || previous.hostname !== policy.hostname) {
@@ -81,11 +85,17 @@ export class Instance {
     // one turn of the event loop lets their ports be bound again by the new listeners.
     await new Promise((resolve) => setImmediate(resolve))
     Promise.all(retiring).catch((err: unknown) => this.#log.error({ err }, 'draining a retired listener failed'))
+    const failed: string[] = []
     for (const [key, config] of wanted) {
       const running = this.#listeners.get(key)
-      if (running) running.update(policy, await tlsMaterial(config, policy.hostname, policy.files))
-      else await this.#open(config)
+      try {
+        if (running) running.update(config, policy, await tlsMaterial(config, policy.hostname, policy.files))
+        else await this.#open(config)
+      } catch (err) {
+        failed.push(`listener ${config.name}: ${(err as Error).message}`)
+      }
     }
+    return failed
   }
 
   /** SIGTERM: stop accepting, let transactions in flight finish within the deadline. */

@@ -41,7 +41,8 @@ interface Connection {
  * instance's policy snapshot at connect and keeps it until it ends.
  */
 export class Listener {
-  readonly config: ListenerConfig
+  /** The listener's settings; a reload may change those that do not need a new socket. */
+  config: ListenerConfig
   readonly #env: ListenerEnv
   readonly #server: SMTPServer
   readonly #sessions = new Map<string, Session>()
@@ -86,8 +87,12 @@ export class Listener {
     return this.#sessions.size
   }
 
-  /** Applies a reloaded policy to the options smtp-server reads per connection. */
-  update(policy: InstancePolicy, tls: TlsMaterial | null): void {
+  /**
+   * Applies a reloaded policy and listener settings (same socket: address, port, TLS mode,
+   * AUTH, PROXY) to the options smtp-server reads per connection.
+   */
+  update(config: ListenerConfig, policy: InstancePolicy, tls: TlsMaterial | null): void {
+    this.config = config
     const { size, banner, name, socketTimeout, closeTimeout } = this.#options(policy)
     Object.assign(this.#server.options, { size, banner, name, socketTimeout, closeTimeout, [GREET_PAUSE_OPTION]: this.config.greet_pause })
     if (tls) this.#server.updateSecureContext({ key: tls.key, cert: tls.cert })
@@ -165,8 +170,9 @@ export class Listener {
         this.#hook(
           smtp,
           (err, reply) => {
-            if (err) return cb(err)
-            cb(null, reply?.message)
+            if (err) cb(err)
+            else cb(null, reply?.message)
+            // A draining client's transaction is over, delivered or not: it need not wait for the deadline.
             if (this.#draining) setImmediate(() => this.#sayGoodbye(smtp.id))
           },
           async () => {

@@ -172,7 +172,9 @@ export class Session {
   }
 
   close(): void {
-    this.endTransaction(this.#unfinishedOutcome())
+    // A message handed to the next hop is ended by the relay when the hop answers, even
+    // after the client has gone: it may well be delivered.
+    if (!this.tx?.timings.data) this.endTransaction(this.#unfinishedOutcome())
     this.#closed = true
     for (const release of this.#closers.splice(0)) this.#release(release)
   }

@@ -189,6 +189,28 @@ describe('next-hop TLS and AUTH', () => {
 })
 
 describe('a next hop that refuses our own set-up', () => {
+  it('logs a message as delivered when the next hop took it after the client hung up', async (t) => {
+    const slow = await startSink({ delayMs: 400 })
+    const relay = await startRelay(testPolicy([slow.port]))
+    t.after(async () => {
+      await relay.close()
+      await slow.close()
+    })
+    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    await c.cmd('MAIL FROM:<a@customer.test>')
+    await c.cmd('RCPT TO:<b@ext.test>')
+    await c.cmd('DATA')
+    c.write(`${message('gone before the answer')}\r\n.\r\n`)
+    await new Promise((r) => setTimeout(r, 100))
+    c.destroy()
+    await waitFor(() => slow.messages.length === 1 && relay.logs.transactions().length > 0, 5000, 'the delivery and its record')
+    const logged = relay.logs.transactions()
+    assert.equal(logged.length, 1)
+    assert.equal(logged[0]?.tx.outcome, 'delivered')
+  })
+
   it('answers 552 5.3.4 for a message larger than the next hop\u2019s SIZE, and keeps using that hop', async (t) => {
     const small = await startSink({ size: 2000 })
     const relay = await startRelay(testPolicy([small.port]))

@@ -94,6 +94,24 @@ describe('SIGHUP reload', () => {
     assert.equal(r.end?.code, 250)
     await live.quit()
   })
+
+  it('keeps running when a reloaded tree names a listener whose port is taken, and says which', async (t) => {
+    const squatter = net.createServer()
+    squatter.listen(0, '127.0.0.1')
+    await once(squatter, 'listening')
+    t.after(() => new Promise<void>((resolve) => squatter.close(() => resolve())))
+    const taken = (squatter.address() as net.AddressInfo).port
+    const port = relay.port('submission')
+    const tree = plainPolicy(sink.port, null)
+    tree.instances.outbound.listeners.push({ name: 'extra', address: '127.0.0.1', port: taken, tls: 'none' })
+    await writeFile(file, stringify(tree))
+    relay.child.kill('SIGHUP')
+    const logged = await relay.waitForLog((l) => l.msg === 'policy reloaded, but some listeners could not be opened', 10_000, 'the failed listener')
+    assert.equal(logged.code, 'RELAY_ERR_LISTEN')
+    assert.match(String((logged.issues as string[])[0]), new RegExp(`^listener extra: .*127\\.0\\.0\\.1:${taken}`))
+    assert.equal(relay.child.exitCode, null)
+    assert.equal((await rcptReply(port, 'blocked@ext.test')).code, 250)
+  })
 })
 
 describe('SIGTERM drain', () => {
