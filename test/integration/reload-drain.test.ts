@@ -103,7 +103,10 @@ describe('SIGHUP reload', () => {
     const taken = (squatter.address() as net.AddressInfo).port
     const port = relay.port('submission')
     const tree = plainPolicy(sink.port, null)
-    tree.instances.outbound.listeners.push({ name: 'extra', address: '127.0.0.1', port: taken, tls: 'none' })
+    tree.instances.outbound.listeners = [
+      { name: 'submission', address: '127.0.0.1', port: 0, tls: 'none' },
+      { name: 'extra', address: '127.0.0.1', port: taken, tls: 'none' },
+    ]
     await writeFile(file, stringify(tree))
     relay.child.kill('SIGHUP')
     const logged = await relay.waitForLog((l) => l.msg === 'policy reloaded, but some listeners could not be opened', 10_000, 'the failed listener')
