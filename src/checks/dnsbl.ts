@@ -7,6 +7,7 @@ import type { ListResult } from '../dns/dnsbl-query.js'
 import { dnsblDeferred, dnsblListed, dnsLookupFailed } from '../errors/replies.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import { dnsListLookupsFor } from '../metrics/dns-check-metrics.js'
+import { withDeadline } from '../pipeline/deadlines.js'
 import type { StageContext, Verdict } from '../pipeline/types.js'
 import { defineCheck } from '../pipeline/types.js'
 import { splitAddress } from '../relay/address.js'
@@ -59,6 +60,9 @@ interface Hit {
 }
 
 const TIMEOUT = Symbol('timeout')
+/** What a lookup past the deadline rejects with (one instance: it is an outcome, not a fault). */
+const EXPIRED = new Error('DNS list deadline passed')
+const expired = () => EXPIRED
 
 const flagPart = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '_')
 
@@ -117,8 +121,6 @@ export const dnsbl = defineCheck({
     return async function dnsLists(ctx) {
       const instance = ctx.session.instance
       const targets = usages.map((u) => ({ u, t: target(u, ctx) }))
-      let timer: NodeJS.Timeout | undefined
-      const expired = new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), deadlineMs)))
       const results = await Promise.all(
         targets.map(({ u, t }): Promise<ListResult | typeof TIMEOUT | null> => {
           if (!t) return Promise.resolve(null)
@@ -126,9 +128,13 @@ export const dnsbl = defineCheck({
             dnsListLookupsFor(instance, u.list.name, 'skipped').inc()
             return Promise.resolve(null)
           }
-          return Promise.race([lookupList(deps.resolver, t.name, u.list.returnCodes), expired])
+          // The pipeline's shared deadline sweep, not a timer per message.
+          return withDeadline(lookupList(deps.resolver, t.name, u.list.returnCodes), deadlineMs, expired).catch((err: unknown) => {
+            if (err === EXPIRED) return TIMEOUT
+            throw err
+          })
         }),
-      ).finally(() => clearTimeout(timer))
+      )
 
       const hits: Hit[] = []
       const notes: string[] = []

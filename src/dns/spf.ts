@@ -1,5 +1,6 @@
 import { spf } from 'mailauth/lib/spf/index.js'
 import type { SpfResultName } from 'mailauth/lib/spf/index.js'
+import { withDeadline } from '../pipeline/deadlines.js'
 import type { Resolver } from './resolver.js'
 
 export type { SpfResultName }
@@ -15,6 +16,10 @@ export interface SpfOutcome {
   /** The spf method entry of an Authentication-Results field (RFC 8601). */
   authResult: string
 }
+
+/** What an evaluation past its deadline rejects with (one instance: it is an outcome, not a fault). */
+const EXPIRED = new Error('SPF deadline passed')
+const expired = () => EXPIRED
 
 const HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/i
 
@@ -37,8 +42,6 @@ export async function evaluateSpf(
   query: SpfQuery,
   deadlineMs: number,
 ): Promise<SpfOutcome> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), deadlineMs)))
   const evaluation = spf({
     sender: query.sender,
     ip: query.ip,
@@ -46,7 +49,11 @@ export async function evaluateSpf(
     mta: query.hostname,
     resolver: (name, rrtype) => resolver.resolve(name, rrtype),
   })
-  const r = await Promise.race([evaluation, expired]).finally(() => clearTimeout(timer))
+  // The pipeline's shared deadline sweep, not a timer per egress address and message.
+  const r = await withDeadline(evaluation, deadlineMs, expired).catch((err: unknown) => {
+    if (err === EXPIRED) return null
+    throw err
+  })
   const domain = r?.domain ?? (query.sender.split('@').pop() || query.helo)
   if (!r) {
     const comment = `${query.hostname}: SPF evaluation for ${domain} took longer than ${deadlineMs} ms`
