@@ -77,10 +77,13 @@ export async function parseMime(raw: Buffer, budget: Budget): Promise<ParsedMime
     if (!node.multipart && c.chunks.length) {
       const encoding = node.encoding || '7bit'
       if (!KNOWN_ENCODINGS.has(encoding)) problems.push(`part ${parts.length}: unknown Content-Transfer-Encoding ${encoding}`)
-      if (encoding === 'base64' && c.chunks.some((b) => NOT_BASE64.test(b.toString('latin1')))) {
-        problems.push(`part ${parts.length}: invalid characters in base64 content`)
+      if (encoding === 'base64') {
+        const text = joined(c.chunks).toString('latin1')
+        if (NOT_BASE64.test(text)) problems.push(`part ${parts.length}: invalid characters in base64 content`)
+        body = decodeBase64(text, budget)
+      } else {
+        body = await decode(node, c.chunks, budget)
       }
-      body = await decode(node, c.chunks, budget)
     }
     parts.push({
       parent: c.parent,
@@ -105,16 +108,28 @@ function headerProblems(c: Collected, n: number): string[] {
   return out
 }
 
+function joined(chunks: readonly Buffer[]): Buffer {
+  return chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks)
+}
+
 /**
- * Decodes a part's body, charging the budget: base64 with Node's own decoder (it skips line
- * breaks and stray characters as RFC 2045 section 6.8 asks), identity encodings as they are,
- * anything else (quoted-printable) through mailsplit's decoder stream.
+ * Decodes a base64 body with Node's own decoder (it skips line breaks and stray characters
+ * as RFC 2045 section 6.8 asks), charging the budget.
+ */
+function decodeBase64(text: string, budget: Budget): Buffer {
+  const body = Buffer.from(text, 'base64')
+  budget.takeBytes(body.length)
+  return body
+}
+
+/**
+ * Decodes a part's body that is not base64, charging the budget: identity encodings as they
+ * are, anything else (quoted-printable) through mailsplit's decoder stream.
  */
 async function decode(node: MimeNode, chunks: readonly Buffer[], budget: Budget): Promise<Buffer> {
   const encoding = node.encoding || '7bit'
-  if (encoding === 'base64' || IDENTITY.has(encoding)) {
-    const joined = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks)
-    const body = encoding === 'base64' ? Buffer.from(joined.toString('latin1'), 'base64') : joined
+  if (IDENTITY.has(encoding)) {
+    const body = joined(chunks)
     budget.takeBytes(body.length)
     return body
   }

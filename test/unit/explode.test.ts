@@ -131,6 +131,10 @@ describe('explosion', () => {
     assert.match((await scanHere(lost)).flags[0]?.detail ?? '', /with no parts \(boundary never found\)/)
     const encoding = 'From: a@b.test\r\nContent-Transfer-Encoding: x-rot13\r\n\r\nuryyb\r\n'
     assert.match((await scanHere(encoding)).flags[0]?.detail ?? '', /unknown Content-Transfer-Encoding x-rot13/)
+    const base64 = 'From: a@b.test\r\nContent-Transfer-Encoding: base64\r\n\r\naGVs!bG8=\r\n'
+    const stray = await scanHere(base64)
+    assert.match(stray.flags[0]?.detail ?? '', /part 0: invalid characters in base64 content/)
+    assert.equal(stray.objects[1]?.size, 'hello'.length, 'the stray character is skipped, the rest decodes')
     const junk = Buffer.from([0, 1, 2, 255, 13, 10, 13, 10, 0, 0])
     const r = await scanHere(junk)
     assert.deepEqual(flagsOf(r), ['malformed_mime'])
