@@ -82,10 +82,12 @@ const nextHopSchema = z.union(
     z
       .string()
       .regex(HOST_PORT)
-      .transform((s) => {
+      .transform((s): z.input<typeof nextHopObject> => {
         const i = s.lastIndexOf(':')
-        return nextHopObject.parse({ host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) })
-      }),
+        return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) }
+      })
+      // Through the object's schema as part of this parse, so a bad port is an issue with its key.
+      .pipe(nextHopObject),
     nextHopObject,
   ],
   {

@@ -79,6 +79,11 @@ describe('loading the policy tree', () => {
     assert.match(issues.join('\n'), /relay\.yaml:8:17 instances\.outbound\.next_hops\[0\]: /)
   })
 
+  it('names the key of a next hop written as host:port whose port is out of range', async () => {
+    const issues = await issuesOf(MINIMAL.replace('[127.0.0.1:2500]', '[127.0.0.1:99999]'))
+    assert.deepEqual(issues, ['relay.yaml:8:17 instances.outbound.next_hops[0].port: Too big: expected number to be <=65535'])
+  })
+
   it('reports YAML syntax errors with their position', async () => {
     const issues = await issuesOf('instances:\n  outbound: [\n')
     assert.match(issues[0]!, /^relay\.yaml:\d+:\d+ /)
