@@ -1,8 +1,8 @@
 import { isIPv4 } from 'node:net'
+import { LRUCache } from 'lru-cache'
 import { expandIPv6, unmapIPv4 } from '../relay/ip.js'
 import { outcomeOf, copyOf } from './answers.js'
 import type { Outcome, ResolvedValue } from './answers.js'
-import { TtlCache } from './cache.js'
 import { formatServer, parseServer, systemServers } from './servers.js'
 import type { DnsServer } from './servers.js'
 import { queryTcp, RR_TYPES, TransportError } from './transport.js'
@@ -50,9 +50,9 @@ const FAILURES: Record<string, string> = { ESERVFAIL: 'servfail', EREFUSED: 'ref
 
 const DEFAULT_CACHE = { maxEntries: 50_000, maxTtlMs: 3_600_000, negativeTtlMs: 900_000, failureTtlMs: 1000 }
 
-/** Creates the caching resolver; `now` is the cache's clock (tests move it). */
+/** Creates the caching resolver; `now` is the cache's clock in ms (tests move it; default performance.now). */
 export function createResolver(settings: DnsSettings, opts: { now?: () => number } = {}): Resolver {
-  return new CachingResolver(settings, opts.now ?? Date.now)
+  return new CachingResolver(settings, opts.now)
 }
 
 /**
@@ -81,14 +81,15 @@ class CachingResolver implements Resolver {
   readonly #servers: DnsServer[]
   readonly #timeoutMs: number
   readonly #tries: number
-  readonly #cache: TtlCache<Outcome>
+  /** Null when cache.max_entries is 0: every lookup goes to the servers (in-flight sharing still applies). */
+  readonly #cache: LRUCache<string, Outcome> | null
   readonly #maxTtlMs: number
   readonly #negativeTtlMs: number
   readonly #failureTtlMs: number
   readonly #inflight = new Map<string, Promise<Outcome>>()
   readonly #udp = new UdpChannels()
 
-  constructor(settings: DnsSettings, now: () => number) {
+  constructor(settings: DnsSettings, now: (() => number) | undefined) {
     const configured = settings.servers.map((s) => {
       const parsed = parseServer(s)
       if (!parsed) throw new TypeError(`not a DNS server address: ${s}`)
@@ -98,7 +99,13 @@ class CachingResolver implements Resolver {
     this.#timeoutMs = settings.timeoutMs
     this.#tries = settings.tries
     const cache = settings.cache ?? DEFAULT_CACHE
-    this.#cache = new TtlCache(cache.maxEntries, now)
+    // Every entry gets its own TTL at set(); the default of 1 ms only turns TTL tracking on.
+    // ttlResolution 0 reads the clock at each check: lru-cache would otherwise cache it behind
+    // a timer armed on every lookup.
+    this.#cache =
+      cache.maxEntries > 0
+        ? new LRUCache<string, Outcome>({ max: cache.maxEntries, ttl: 1, ttlResolution: 0, perf: now ? { now } : undefined })
+        : null
     this.#maxTtlMs = cache.maxTtlMs
     this.#negativeTtlMs = cache.negativeTtlMs
     this.#failureTtlMs = cache.failureTtlMs ?? DEFAULT_CACHE.failureTtlMs
@@ -123,7 +130,7 @@ class CachingResolver implements Resolver {
     if (!RR_TYPES.includes(type)) throw dnsError('ENOTIMP', type, name)
     const qname = name.toLowerCase().replace(/\.$/, '')
     const key = `${type} ${qname}`
-    let outcome = this.#cache.get(key)
+    let outcome = this.#cache?.get(key)
     if (outcome) {
       dnsCacheLookupsFor('hit').inc()
     } else {
@@ -174,9 +181,10 @@ class CachingResolver implements Resolver {
         : outcome.kind === 'negative'
           ? Math.min((outcome.ttlSec ?? 0) * 1000, this.#negativeTtlMs)
           : this.#failureTtlMs
-    this.#cache.set(key, outcome, ttlMs)
+    // A TTL of 0 keeps nothing (lru-cache would take 0 as "forever").
+    if (ttlMs > 0) this.#cache?.set(key, outcome, { ttl: ttlMs })
     this.#inflight.delete(key)
-    dnsCacheEntries.set(this.#cache.size)
+    dnsCacheEntries.set(this.#cache?.size ?? 0)
     dnsQueriesFor(type, result).inc()
     dnsQueryDurationFor(type).observe((performance.now() - started) / 1000)
     return outcome

@@ -129,6 +129,18 @@ describe('resolver against a DNS server on loopback', () => {
     assert.equal(dns.count('short.example.test'), 2)
   })
 
+  it('with cache.max_entries 0 keeps nothing, but still shares a question in flight', async () => {
+    const r = resolver({ cache: { ...CACHE, maxEntries: 0 } })
+    await r.resolve('www.example.test', 'A')
+    await r.resolve('www.example.test', 'A')
+    await assert.rejects(r.resolve('nowhere.example.test', 'A'), { code: 'ENOTFOUND' })
+    await assert.rejects(r.resolve('nowhere.example.test', 'A'), { code: 'ENOTFOUND' })
+    assert.equal(dns.count('www.example.test'), 2)
+    assert.equal(dns.count('nowhere.example.test'), 2)
+    await Promise.all([r.resolve('slow.example.test', 'A'), r.resolve('slow.example.test', 'A')])
+    assert.equal(dns.count('slow.example.test'), 1)
+  })
+
   it('sends one query for concurrent identical questions', async () => {
     const r = resolver()
     const joined = await metricValue(dnsCacheLookups, { result: 'joined' })
