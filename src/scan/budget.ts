@@ -47,9 +47,15 @@ export class Budget {
   }
 }
 
+/** A cap of one decoder's output, and what to do past it: `over` must throw. */
+export interface SinkCap {
+  cap: number
+  over: (size: number) => never
+}
+
 /**
- * Collects a decoder's output chunks within a cap; `over` is called (and must throw) when a
- * chunk would pass it. Charges the budget as it goes.
+ * Collects a decoder's output chunks, charging the budget as it goes; with a `limit`, within
+ * its cap (an archive's expansion ratio).
  */
 export class CappedSink {
   readonly chunks: Buffer[] = []
@@ -57,12 +63,11 @@ export class CappedSink {
 
   constructor(
     private readonly budget: Budget,
-    private readonly cap: number,
-    private readonly over: (size: number) => never,
+    private readonly limit?: SinkCap,
   ) {}
 
   push(chunk: Uint8Array): void {
-    if (this.size + chunk.length > this.cap) this.over(this.size + chunk.length)
+    if (this.limit && this.size + chunk.length > this.limit.cap) this.limit.over(this.size + chunk.length)
     this.budget.takeBytes(chunk.length)
     this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
     this.size += chunk.length

@@ -10,10 +10,16 @@ export interface Member {
   locked?: boolean
 }
 
+/** A flag an archive set, with what caused it. */
+export interface ExpansionFlag {
+  flag: ScanFlag
+  detail: string
+}
+
 /** What expanding one archive produced, and what it flagged. */
 export interface Expansion {
   members: Member[]
-  flags: { flag: ScanFlag; detail: string }[]
+  flags: ExpansionFlag[]
 }
 
 /** Outputs smaller than this are never judged by the expansion ratio (a tiny zip of text is fine). */
@@ -37,15 +43,21 @@ export class CapExceeded extends Error {
   }
 }
 
-/** Turns a cap error into the flag it means; other errors pass through. */
-export function capFlag(err: unknown, archive: string, size: number, ratio: number): { flag: ScanFlag; detail: string } {
+/**
+ * What an error while expanding the archive `name` of `size` bytes means: past its expansion
+ * cap (archive_bomb), past the message's byte budget (scan_limit), or a damaged archive or
+ * `member` (corrupt_archive). The object and time limits stop the whole explosion, so their
+ * errors are thrown on.
+ */
+export function archiveFailure(err: unknown, name: string, size: number, budget: Budget, member?: string): ExpansionFlag {
   if (err instanceof CapExceeded && err.bomb) {
-    return { flag: 'archive_bomb', detail: `${archive} expands beyond ${ratio} times its ${size} bytes` }
+    return { flag: 'archive_bomb', detail: `${name} expands beyond ${budget.limits.expansionRatio} times its ${size} bytes` }
   }
   if (err instanceof CapExceeded || (err instanceof LimitReached && err.limit === 'total_bytes')) {
-    return { flag: 'scan_limit', detail: `total_bytes: ${archive} expands beyond the bytes left to scan` }
+    return { flag: 'scan_limit', detail: `total_bytes: ${name} expands beyond the bytes left to scan` }
   }
-  throw err
+  if (err instanceof LimitReached) throw err
+  return { flag: 'corrupt_archive', detail: `${member === undefined ? name : `${name}: ${member}`}: ${(err as Error).message}` }
 }
 
 /** How many more objects may be created: an archive stops listing members there. */

@@ -1,9 +1,9 @@
 import { createGunzip } from 'node:zlib'
 import { extract } from 'tar-stream'
 import type { Budget } from './budget.js'
-import { CappedSink, LimitReached } from './budget.js'
+import { CappedSink } from './budget.js'
 import type { Expansion } from './expansion.js'
-import { CapExceeded, capFlag, expansionCap, objectsLeft } from './expansion.js'
+import { CapExceeded, archiveFailure, expansionCap, objectsLeft } from './expansion.js'
 
 /**
  * Decompresses a gzip stream (zlib) chunk by chunk with its output capped and the clock
@@ -13,19 +13,18 @@ import { CapExceeded, capFlag, expansionCap, objectsLeft } from './expansion.js'
 export async function expandGzip(data: Buffer, name: string, budget: Budget): Promise<Expansion> {
   const { cap, bomb } = expansionCap(data.length, budget)
   const filename = name.replace(/\.t?gz$/i, (ext) => (ext.toLowerCase() === '.tgz' ? '.tar' : '')) || null
-  const sink = new CappedSink(budget, cap, (size) => {
-    throw new CapExceeded(bomb, size)
+  const sink = new CappedSink(budget, {
+    cap,
+    over: (size) => {
+      throw new CapExceeded(bomb, size)
+    },
   })
   const gunzip = createGunzip()
   gunzip.end(data)
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) sink.push(chunk)
   } catch (err) {
-    if (err instanceof LimitReached && err.limit !== 'total_bytes') throw err
-    if (err instanceof CapExceeded || err instanceof LimitReached) {
-      return { members: [], flags: [capFlag(err, name, data.length, budget.limits.expansionRatio)] }
-    }
-    return { members: [], flags: [{ flag: 'corrupt_archive', detail: `${name}: ${(err as Error).message}` }] }
+    return { members: [], flags: [archiveFailure(err, name, data.length, budget)] }
   }
   return { members: [{ filename, data: sink.buffer }], flags: [] }
 }
@@ -51,19 +50,12 @@ export async function expandTar(data: Buffer, name: string, budget: Budget, pend
         entry.resume()
         break
       }
-      const sink = new CappedSink(budget, Infinity, () => {
-        throw new Error('unreachable')
-      })
+      const sink = new CappedSink(budget)
       for await (const chunk of entry as AsyncIterable<Buffer>) sink.push(chunk)
       out.members.push({ filename: entry.header.name, data: sink.buffer })
     }
   } catch (err) {
-    if (err instanceof LimitReached) {
-      if (err.limit !== 'total_bytes') throw err
-      out.flags.push(capFlag(err, name, data.length, budget.limits.expansionRatio))
-    } else {
-      out.flags.push({ flag: 'corrupt_archive', detail: `${name}: ${(err as Error).message}` })
-    }
+    out.flags.push(archiveFailure(err, name, data.length, budget))
   }
   return out
 }

@@ -135,9 +135,7 @@ async function decode(node: MimeNode, chunks: readonly Buffer[], budget: Budget)
   }
   const decoder = node.getDecoder()
   // MIME decoding never expands, so only the message-wide budget caps it.
-  const sink = new CappedSink(budget, Infinity, () => {
-    throw new Error('unreachable')
-  })
+  const sink = new CappedSink(budget)
   const done = (async () => {
     for await (const chunk of decoder as AsyncIterable<Buffer>) sink.push(chunk)
   })()

@@ -1,9 +1,9 @@
 import { Uint8ArrayReader, ZipReader, configure } from '@zip.js/zip.js'
 import type { FileEntry } from '@zip.js/zip.js'
 import type { Budget } from './budget.js'
-import { CappedSink, LimitReached } from './budget.js'
+import { CappedSink } from './budget.js'
 import type { Expansion } from './expansion.js'
-import { CapExceeded, capFlag, expansionCap, objectsLeft } from './expansion.js'
+import { CapExceeded, archiveFailure, expansionCap, objectsLeft } from './expansion.js'
 
 // The scanner already runs in a worker thread of its own. zip.js's own (WebAssembly) inflater
 // is several times faster here than Node's CompressionStream behind web streams.
@@ -26,7 +26,6 @@ export async function expandZip(
   passwords: () => string[],
 ): Promise<Expansion> {
   const out: Expansion = { members: [], flags: [] }
-  const ratio = budget.limits.expansionRatio
   const { cap, bomb } = expansionCap(data.length, budget)
   let entries: FileEntry[]
   try {
@@ -43,21 +42,23 @@ export async function expandZip(
       entries.push(entry)
     }
   } catch (err) {
-    if (err instanceof LimitReached) throw err
-    out.flags.push({ flag: 'corrupt_archive', detail: `${name}: ${(err as Error).message}` })
+    out.flags.push(archiveFailure(err, name, data.length, budget))
     return out
   }
   const declared = entries.reduce((sum, e) => sum + e.uncompressedSize, 0)
   if (bomb && declared > cap) {
-    out.flags.push({ flag: 'archive_bomb', detail: `${name} declares ${declared} bytes in ${data.length} (more than ${ratio} times)` })
+    out.flags.push({ flag: 'archive_bomb', detail: `${name} declares ${declared} bytes in ${data.length} (more than ${budget.limits.expansionRatio} times)` })
     return out
   }
   let used = 0
   let known: string | null = null
   for (const entry of entries) {
     const read = async (password?: string) => {
-      const sink = new CappedSink(budget, cap - used, (size) => {
-        throw new CapExceeded(bomb, used + size)
+      const sink = new CappedSink(budget, {
+        cap: cap - used,
+        over: (size) => {
+          throw new CapExceeded(bomb, used + size)
+        },
       })
       const writer = new WritableStream<Uint8Array>({ write: (chunk) => sink.push(chunk) })
       await entry.getData(writer, password === undefined ? {} : { password })
@@ -87,12 +88,10 @@ export async function expandZip(
       used += sink.size
       out.members.push({ filename: entry.filename, data: sink.buffer })
     } catch (err) {
-      if (err instanceof LimitReached && err.limit !== 'total_bytes') throw err
-      if (err instanceof CapExceeded || err instanceof LimitReached) {
-        out.flags.push(capFlag(err, name, data.length, ratio))
-        return out
-      }
-      out.flags.push({ flag: 'corrupt_archive', detail: `${name}: ${entry.filename}: ${(err as Error).message}` })
+      const failure = archiveFailure(err, name, data.length, budget, entry.filename)
+      out.flags.push(failure)
+      // A damaged member leaves the others readable; a cap ends the archive.
+      if (failure.flag !== 'corrupt_archive') return out
     }
   }
   return out
