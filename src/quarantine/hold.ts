@@ -50,7 +50,7 @@ export async function holdForReview(session: Session, message: MessageData, { re
   }
   const reply = heldForReview(description ?? reason, reason)
   try {
-    const kept = await store.keep(entryFor(session, message, 'held', reason, reply), normalizeLineEndings(message.raw))
+    const kept = await store.keep(entryFor(session, message, 'held', reason, reply), normalizeLineEndings(message))
     quarantineStoredFor(session.record.instance, 'held').inc()
     session.log.info({ quarantine: kept.file, reason }, 'message held for review')
     return reply
@@ -70,7 +70,7 @@ export async function keepRefused(session: Session, message: MessageData, reply:
   const config = session.policy.config.quarantine
   if (!store || !config?.keep_refused || message.raw.length === 0) return
   try {
-    await store.keep(entryFor(session, message, 'refused', reply.reason, reply), normalizeLineEndings(message.raw))
+    await store.keep(entryFor(session, message, 'refused', reply.reason, reply), normalizeLineEndings(message))
     quarantineStoredFor(session.record.instance, 'refused').inc()
   } catch (err) {
     const fault = new RelayError('RELAY_ERR_QUARANTINE', [session.tx?.id ?? '', (err as Error).message], { cause: err })

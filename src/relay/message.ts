@@ -49,12 +49,12 @@ export function countBareLineEndings(buf: Buffer): { bareCr: number; bareLf: num
 }
 
 /**
- * Rewrites every bare CR and bare LF as CRLF, so that no sequence such as `\n.\n` or `\r.\r`
- * can be read as the end of DATA by a next hop that is lenient about line endings
- * (SMTP smuggling). Returns the input when it has none.
+ * Rewrites every bare CR and bare LF of a received message as CRLF, so that no sequence such as
+ * `\n.\n` or `\r.\r` can be read as the end of DATA by a next hop that is lenient about line
+ * endings (SMTP smuggling). Returns the message's bytes when it has none (counted when read).
  */
-export function normalizeLineEndings(buf: Buffer): Buffer {
-  const { bareCr, bareLf } = countBareLineEndings(buf)
+export function normalizeLineEndings(message: MessageData): Buffer {
+  const { raw: buf, bareCr, bareLf } = message
   if (bareCr === 0 && bareLf === 0) return buf
   const out = Buffer.allocUnsafe(buf.length + bareCr + bareLf)
   let o = 0

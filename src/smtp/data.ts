@@ -48,7 +48,7 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
     // RFC 8601 section 5 and RFC 7208 section 9.1 ask of trace fields.
     const added = formatHeaders([...session.record.headers, ...tx.headers])
     const header = receivedHeader(session.record, tx, { hostname: policy.hostname, esmtp: session.esmtp, recipients })
-    const raw = Buffer.concat([Buffer.from(added + header, 'utf8'), normalizeLineEndings(message.raw)])
+    const raw = Buffer.concat([Buffer.from(added + header, 'utf8'), normalizeLineEndings(message)])
     const result = await session.env.nextHops().deliver({
       id: tx.id,
       from: tx.mailFrom,

@@ -80,8 +80,8 @@ export function installSmtpServerPatches(): void {
     send.call(this, code, text, ours ? false : context)
   }
   proto._onCommand = function patchedOnCommand(command, callback) {
-    const line = command.toString()
     if (!this.shgSpoke) {
+      const line = command.toString()
       if (line === '') return callback?.()
       if (PROXY_V1.test(line) || line === PROXY_V2_LINE) {
         const refusal = proxyHeaderNotAllowed()

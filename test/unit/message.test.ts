@@ -4,6 +4,8 @@ import { describe, it } from 'node:test'
 import { countBareLineEndings, normalizeLineEndings, readMessage } from '../../src/relay/message.js'
 
 const b = (s: string) => Buffer.from(s, 'latin1')
+/** A received message as readMessage gives it, with its line endings counted. */
+const received = (raw: Buffer) => ({ raw, size: raw.length, overLimit: false, ...countBareLineEndings(raw) })
 
 describe('line endings', () => {
   it('counts bare CR and bare LF, not CRLF', () => {
@@ -14,9 +16,9 @@ describe('line endings', () => {
   })
 
   it('rewrites every bare CR and LF as CRLF and leaves CRLF alone', () => {
-    assert.equal(normalizeLineEndings(b('a\n.\nb\r.\rc\r\n.\r')).toString('latin1'), 'a\r\n.\r\nb\r\n.\r\nc\r\n.\r\n')
+    assert.equal(normalizeLineEndings(received(b('a\n.\nb\r.\rc\r\n.\r'))).toString('latin1'), 'a\r\n.\r\nb\r\n.\r\nc\r\n.\r\n')
     const clean = b('a\r\nb\r\n')
-    assert.equal(normalizeLineEndings(clean), clean)
+    assert.equal(normalizeLineEndings(received(clean)), clean)
   })
 })
 
