@@ -9,7 +9,6 @@ import { queryTcp, RR_TYPES, TransportError } from './transport.js'
 import type { DnsMessage, RrType } from './transport.js'
 import { UdpChannels } from './udp-channels.js'
 import {
-  dnsCacheEntries,
   dnsCacheLookupsFor,
   dnsQueriesFor,
   dnsQueryDurationFor,
@@ -43,6 +42,8 @@ export interface Resolver {
   resolve(name: string, rrtype: string): Promise<unknown>
   /** The servers queries go to, for logs and `check-config`. */
   servers(): string[]
+  /** Answers (positive, negative, failures) held in the cache now, expired ones not yet dropped included. */
+  cacheEntries(): number
 }
 
 /** Metric result of a failed lookup, by error code. */
@@ -115,6 +116,10 @@ class CachingResolver implements Resolver {
     return this.#servers.map(formatServer)
   }
 
+  cacheEntries(): number {
+    return this.#cache?.size ?? 0
+  }
+
   async reverse(address: string): Promise<string[]> {
     try {
       return (await this.resolve(reverseName(address), 'PTR')) as string[]
@@ -184,7 +189,6 @@ class CachingResolver implements Resolver {
     // A TTL of 0 keeps nothing (lru-cache would take 0 as "forever").
     if (ttlMs > 0) this.#cache?.set(key, outcome, { ttl: ttlMs })
     this.#inflight.delete(key)
-    dnsCacheEntries.set(this.#cache?.size ?? 0)
     dnsQueriesFor(type, result).inc()
     dnsQueryDurationFor(type).observe((performance.now() - started) / 1000)
     return outcome

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
 import type { LoadedPolicy } from '../config/load.js'
 import type { InstanceName } from '../config/schema.js'
+import { reportDnsCacheEntries } from '../metrics/dns-metrics.js'
 import { dnsCheckContext } from './check-context.js'
 import type { DnsCheckContext } from './check-context.js'
 import { DnsLists } from './dns-lists.js'
@@ -63,8 +64,10 @@ export class DnsServices {
     return dnsCheckContext(loaded, name, this.lists)
   }
 
-  /** Starts the periodic health checks and the egress watch. */
+  /** Starts the periodic health checks and the egress watch; this resolver's cache is the one the metrics report. */
   start(): void {
+    const resolver = this.resolver
+    reportDnsCacheEntries(() => resolver.cacheEntries())
     this.lists.start()
     this.egress.start()
   }

@@ -44,12 +44,23 @@ export const dnsQueryDuration = new Histogram({
   registers: [registry],
 })
 
-/** Answers in the cache now. */
+/** The size of the resolver in use, read at scrape time. */
+let cacheEntries: () => number = () => 0
+
+/** Answers in the cache now (read when scraped, not written on every lookup). */
 export const dnsCacheEntries = new Gauge({
   name: 'smarthost_dns_cache_entries',
   help: 'DNS answers (positive and negative) held in the cache',
   registers: [registry],
+  collect() {
+    this.set(cacheEntries())
+  },
 })
+
+/** Makes smarthost_dns_cache_entries report this cache: the resolver of the policy in effect. */
+export function reportDnsCacheEntries(entries: () => number): void {
+  cacheEntries = entries
+}
 
 /** (rrtype, result) */
 export const dnsQueriesFor = bound((...v) => dnsQueries.labels(...v))

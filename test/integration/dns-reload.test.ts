@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import { stringify } from 'yaml'
 import { dnsListHealthChecks, dnsListHealthy } from '../../src/metrics/dns-check-metrics.js'
+import { dnsCacheEntries } from '../../src/metrics/dns-metrics.js'
 import { TEST_LISTS } from '../helpers/dns-relay.js'
 import { startDnsServer } from '../helpers/dns-server.js'
 import type { TestDnsServer } from '../helpers/dns-server.js'
@@ -56,7 +57,10 @@ describe('DNS side of a reload', () => {
   })
 
   it('starts with an empty cache when the dns section changed', async () => {
+    const entries = await metricValue(dnsCacheEntries)
+    assert.ok(entries >= 4, `${entries} cached answers: test points, the client’s PTR and its zen lookup`)
     assert.deepEqual(await reload(tree(['zen'], '400ms')), { ok: true })
+    assert.ok((await metricValue(dnsCacheEntries)) < entries, 'the gauge reports the new resolver’s cache')
     assert.equal((await send()).end?.code, 250)
     assert.equal(dns.count('99.9.0.127.zen.dnsbl.test'), 2)
   })
