@@ -40,7 +40,7 @@ export class PenaltyBox {
     this.#store = store
     this.#defaultMs = opts.defaultDurationMs
     this.#log = opts.log
-    reportPenaltyBoxSize(opts.instance, async () => (await store.list()).length)
+    reportPenaltyBoxSize(opts.instance, () => store.size())
   }
 
   /** Puts a client in the box (replacing an entry for the same client) and returns the entry. */

@@ -21,6 +21,8 @@ export interface PenaltyStore {
   find(keys: readonly string[]): Promise<PenaltyEntry | null>
   remove(key: string): Promise<boolean>
   list(): Promise<PenaltyEntry[]>
+  /** How many entries are active, without reading them (the metric asks on every scrape). */
+  size(): Promise<number>
 }
 
 /** "address:192.0.2.7", "subnet:192.0.2.0/24", "user:alice". */
@@ -56,12 +58,18 @@ export class MemoryPenaltyStore implements PenaltyStore {
     this.#cache.purgeStale()
     return Promise.resolve([...this.#cache.values()])
   }
+
+  size(): Promise<number> {
+    this.#cache.purgeStale()
+    return Promise.resolve(this.#cache.size)
+  }
 }
 
 /**
- * The Redis store: each entry a key that expires at its `until`, plus an index set for
- * listing. All keys of an instance share the hash tag {pb:<instance>}, so MGET and the index
- * work on Redis Cluster too (one slot).
+ * The Redis store: each entry a key that expires at its `until`, plus an index of the entry
+ * keys scored by `until`, so expired members are dropped (and the rest counted) without
+ * reading any entry. All keys of an instance share the hash tag {pb:<instance>}, so MULTI,
+ * MGET and the index work on Redis Cluster too (one slot).
  */
 export class RedisPenaltyStore implements PenaltyStore {
   readonly #client: RedisClient
@@ -76,15 +84,16 @@ export class RedisPenaltyStore implements PenaltyStore {
     return `${this.#tag}:${key}`
   }
 
+  // Not `:index`, the plain set an earlier version kept: a key of another type would fail every put.
   get #index(): string {
-    return `${this.#tag}:index`
+    return `${this.#tag}:until`
   }
 
   async put(entry: PenaltyEntry): Promise<void> {
     const ttl = Math.ceil(entry.until - Date.now())
     if (ttl <= 0) return
     const key = entryKey(entry.scope, entry.value)
-    await timed(() => this.#client.multi().set(this.#key(key), JSON.stringify(entry), 'PX', ttl).sadd(this.#index, key).exec())
+    await timed(() => this.#client.multi().set(this.#key(key), JSON.stringify(entry), 'PX', ttl).zadd(this.#index, entry.until, key).exec())
   }
 
   async find(keys: readonly string[]): Promise<PenaltyEntry | null> {
@@ -97,21 +106,31 @@ export class RedisPenaltyStore implements PenaltyStore {
   }
 
   async remove(key: string): Promise<boolean> {
-    const result = await timed(() => this.#client.multi().del(this.#key(key)).srem(this.#index, key).exec())
+    const result = await timed(() => this.#client.multi().del(this.#key(key)).zrem(this.#index, key).exec())
     return Number(result?.[0]?.[1] ?? 0) > 0
   }
 
   async list(): Promise<PenaltyEntry[]> {
-    const keys = await timed(() => this.#client.smembers(this.#index))
+    const [, keys] = await timed(() => Promise.all([this.#dropExpired(), this.#client.zrange(this.#index, 0, '-1')]))
     if (!keys.length) return []
     const values = await timed(() => this.#client.mget(...keys.map((k) => this.#key(k))))
-    const gone = keys.filter((_, i) => values[i] === null)
-    // Entries expire by themselves; their index members are cleaned up here.
-    if (gone.length) await timed(() => this.#client.srem(this.#index, ...gone))
     return values.flatMap((v) => {
       const entry = v ? parseEntry(v) : null
       return entry ? [entry] : []
     })
+  }
+
+  async size(): Promise<number> {
+    const [, size] = await timed(() => Promise.all([this.#dropExpired(), this.#client.zcard(this.#index)]))
+    return size
+  }
+
+  /**
+   * Drops index members whose `until` has passed (their entries expired by themselves). Sent in
+   * the same tick as the read that follows it: one pipeline, served in order on one connection.
+   */
+  #dropExpired(): Promise<number> {
+    return this.#client.zremrangebyscore(this.#index, '-inf', Date.now())
   }
 }
 
