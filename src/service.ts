@@ -92,10 +92,6 @@ export class Service {
     return this.#loaded.file
   }
 
-  instance(name: InstanceName): Instance | undefined {
-    return this.#instances.get(name)
-  }
-
   /**
    * The penalty box of a running instance: what the admin API and CLI manage, and what
    * other features (alerting) call to put a client in the box.

@@ -98,7 +98,7 @@ function formatIssue(file: string, doc: Document, lines: LineCounter, issue: z.c
 }
 
 /** "instances.outbound.listeners[0].port" */
-export function keyName(path: readonly PathKey[]): string {
+function keyName(path: readonly PathKey[]): string {
   return (
     path
       .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`))

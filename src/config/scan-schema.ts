@@ -6,7 +6,7 @@ import { byteSize, duration } from './units.js'
 // (or the process) hostage. Used when the instance lists the data.content_scan check.
 
 /** Limits of one message's explosion; going over one sets a flag, never crashes or stalls. */
-export const scanLimitsSchema = z
+const scanLimitsSchema = z
   .strictObject({
     depth: z
       .number()

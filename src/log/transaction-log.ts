@@ -25,7 +25,7 @@ function compact(record: object): Record<string, unknown> {
 }
 
 /** "ID: client=ptr[addr]:port, helo=<..>, user=.., from=<..>, to=<..>, size=N, …, status=… (reply)" */
-export function summaryLine(session: SessionRecord, tx: TransactionRecord): string {
+function summaryLine(session: SessionRecord, tx: TransactionRecord): string {
   const parts = [
     `client=${session.client.ptr ?? 'unknown'}[${session.client.address}]:${session.client.port}`,
     `helo=<${session.helo ?? ''}>`,

@@ -70,11 +70,6 @@ export class NextHops {
     }))
   }
 
-  /** Host:port of every hop, in order. */
-  get names(): string[] {
-    return this.#hops.map((h) => h.name)
-  }
-
   async deliver(msg: Delivery): Promise<DeliveryResult> {
     const now = Date.now()
     const order = [...this.#hops.filter((h) => h.downUntil <= now), ...this.#hops.filter((h) => h.downUntil > now)]

@@ -83,10 +83,6 @@ export class Listener {
     return this.#server.server.address() as AddressInfo | null
   }
 
-  get sessionCount(): number {
-    return this.#sessions.size
-  }
-
   /**
    * Applies a reloaded policy and listener settings (same socket: address, port, TLS mode,
    * AUTH, PROXY) to the options smtp-server reads per connection.

@@ -9,7 +9,7 @@ import type { NetworkList } from '../relay/networks.js'
 import { readProxyHeader } from './proxy-protocol.js'
 
 /** How long a load balancer may take to send its header. */
-export const PROXY_HEADER_TIMEOUT_MS = 10_000
+const PROXY_HEADER_TIMEOUT_MS = 10_000
 
 /** What smtp-server passes from its PROXY reader to the new connection. */
 interface SocketOptions {
