@@ -13,7 +13,7 @@ import { SCAN_FLAGS } from '../scan/types.js'
 import type { FlagAction } from '../scan/types.js'
 
 /** Name of the header a tag disposition adds for the next hop. */
-export const SCAN_HEADER = 'X-Smarthost-Guard-Scan'
+const SCAN_HEADER = 'X-Smarthost-Guard-Scan'
 
 const flagAction = z.union([
   z.enum(['reject', 'quarantine', 'tempfail', 'ignore']).transform((action): FlagAction => ({ action })),

@@ -14,7 +14,7 @@ const FROM_MATCH = ['same_address', 'same_domain', 'any'] as const
 type FromMatch = (typeof FROM_MATCH)[number]
 
 /** True when one domain is the other or a subdomain of it (bounces@mail.example.com ~ example.com). */
-export function relatedDomains(a: string, b: string): boolean {
+function relatedDomains(a: string, b: string): boolean {
   return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`)
 }
 

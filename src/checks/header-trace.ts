@@ -14,7 +14,7 @@ const OUR_PRODUCT = /\(smarthost-guard\)/i
 const WITH_HTTP = /\bwith\s+(HTTPS?A?)\b/i
 
 /** True when `host` is one of `hosts`; an entry starting with a dot matches its subdomains. */
-export function ownHost(host: string, hosts: readonly string[]): boolean {
+function ownHost(host: string, hosts: readonly string[]): boolean {
   const h = host.toLowerCase().replace(/\.$/, '')
   return hosts.some((p) => (p.startsWith('.') ? h.endsWith(p) : h === p))
 }

@@ -23,7 +23,7 @@ export interface Expansion {
 }
 
 /** Outputs smaller than this are never judged by the expansion ratio (a tiny zip of text is fine). */
-export const RATIO_FLOOR = 1024 * 1024
+const RATIO_FLOOR = 1024 * 1024
 
 /**
  * How many bytes an archive of `size` bytes may expand to: the expansion ratio (past the

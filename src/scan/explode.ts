@@ -135,7 +135,7 @@ async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map
 }
 
 /** Reads a rule's metadata; a rule without it tags with score 0 and its name as description. */
-export function ruleMeta(m: EngineMatch): RuleMeta {
+function ruleMeta(m: EngineMatch): RuleMeta {
   const action = m.meta.action
   return {
     score: typeof m.meta.score === 'number' ? m.meta.score : Number(m.meta.score ?? 0) || 0,

@@ -2,7 +2,7 @@ import type { InstanceName, Policy } from '../config/schema.js'
 import { checkRules, readRuleDir } from './rule-set.js'
 
 /** The check that uses an instance's scanner; its rules are read and compiled only then. */
-export const CONTENT_SCAN_CHECK = 'data.content_scan'
+const CONTENT_SCAN_CHECK = 'data.content_scan'
 
 /** True when the instance lists the content scan. */
 export function scansContent(inst: { checks: readonly { check: string }[] }): boolean {

@@ -22,6 +22,8 @@ interface Job {
   /** The request; its bytes are copied for each thread they are handed to (a copy is transferred). */
   req: Omit<ScanRequest, 'rules'>
   rules: RuleSet
+  /** When the scan was asked for (ms epoch): a report the thread never gave counts its time from here. */
+  started: number
   /** A job still waiting at this time (ms epoch) is refused: its check has given up on it. */
   notAfter: number
   resolve: (report: ScanReport) => void
@@ -110,11 +112,12 @@ export class ScanPool {
     if (this.#queue.length >= free && waiting >= this.#settings.queue) return Promise.reject(new RelayError('RELAY_ERR_SCAN_BUSY', [waiting]))
     this.#inFlight++
     return new Promise<ScanReport>((resolve, reject) => {
-      const req = { id: this.#nextId++, raw, externals, limits, started: Date.now() }
+      const req = { id: this.#nextId++, raw, externals, limits }
       const done = () => this.#inFlight--
       this.#queue.push({
         req,
         rules,
+        started: Date.now(),
         notAfter,
         resolve: (report) => (done(), resolve(report)),
         reject: (err) => (done(), reject(err)),
@@ -235,7 +238,7 @@ export class ScanPool {
       const limit = slot.jobs[0]?.req.limits.timeMs ?? 0
       const detail = `time: the scan did not stop within ${limit} ms; the scanner thread was replaced`
       this.#log.warn({ instance: this.#instance, limitMs: limit }, 'scanner thread overstayed its time limit; replacing it')
-      this.#fail(slot, (job) => job.resolve(limitReport(detail, job.rules.id, job.req.started)))
+      this.#fail(slot, (job) => job.resolve(limitReport(detail, job.rules.id, job.started)))
       void slot.worker.terminate()
     }
     if (this.#watchdog && !this.#slots.some((s) => s.deadline)) {
@@ -280,7 +283,7 @@ export class ScanPool {
       this.#log[oom ? 'warn' : 'error']({ err, instance: this.#instance }, oom ? 'scanner thread ran out of heap' : 'scanner thread crashed')
       this.#fail(slot, (job) =>
         oom
-          ? job.resolve(limitReport(`memory: the scan needed more than ${this.#settings.memoryBytes} bytes of heap`, job.rules.id, job.req.started))
+          ? job.resolve(limitReport(`memory: the scan needed more than ${this.#settings.memoryBytes} bytes of heap`, job.rules.id, job.started))
           : job.reject(new RelayError('RELAY_ERR_SCAN_FAILED', [err.message])),
       )
     })

@@ -11,8 +11,6 @@ export interface ScanRequest {
   raw: Uint8Array
   externals: MessageExternals
   limits: ScanLimits
-  /** When the scan was asked for (ms epoch). */
-  started: number
 }
 
 /** The answer of a scanner thread. */

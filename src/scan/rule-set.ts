@@ -24,7 +24,7 @@ export interface RuleSet {
 }
 
 /** The extension of rule files in the rules folder. */
-export const RULE_EXT = '.yar'
+const RULE_EXT = '.yar'
 
 /** Joins rule files into one source, remembering where each starts. */
 export function buildRuleSet(files: readonly RuleFile[], engine: EngineKind | 'auto'): RuleSet {
@@ -43,7 +43,7 @@ export function buildRuleSet(files: readonly RuleFile[], engine: EngineKind | 'a
 }
 
 /** The file and line within it of a line of the joined source. */
-export function locate(set: RuleSet, line: number): { path: string; line: number } | null {
+function locate(set: RuleSet, line: number): { path: string; line: number } | null {
   const file = set.files.find((f) => line >= f.firstLine && line < f.firstLine + f.lines)
   return file ? { path: file.path, line: line - file.firstLine + 1 } : null
 }

@@ -11,8 +11,8 @@ import { boundScanner, scanLimits } from './scanner.js'
 import type { Scanner } from './scanner.js'
 
 /** Threads for `workers: auto`: the SMTP thread keeps a core to itself (a thread per core costs more in hand-overs than it scans). */
-export function autoWorkers(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(4, cores - 1))
+function autoWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1))
 }
 
 const settings = (scan: ScanConfig): PoolSettings => ({

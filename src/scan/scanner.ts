@@ -11,8 +11,6 @@ import type { MessageExternals, ScanLimits, ScanReport } from './types.js'
  * so a reload never changes the rules under a message being scanned).
  */
 export interface Scanner {
-  readonly rules: RuleSet
-  readonly limits: ScanLimits
   /** Scans a message once; asking again for the same message gives the same report. */
   scan(message: MessageData, externals: MessageExternals, notAfter: number): Promise<ScanReport>
   /** The report of a message this scanner was asked to scan, if any. */
@@ -35,8 +33,6 @@ export function scanLimits(c: ScanLimitsConfig): ScanLimits {
 export function boundScanner(pool: ScanPool, rules: RuleSet, limits: ScanLimits, instance: string): Scanner {
   const reports = new WeakMap<MessageData, Promise<ScanReport>>()
   return {
-    rules,
-    limits,
     scan(message, externals, notAfter) {
       const known = reports.get(message)
       if (known) return known
