@@ -33,6 +33,9 @@ interface Pending {
   id?: number
 }
 
+/** Sets a flag on an object and, the first time it is seen, on the report. */
+type Flagger = (obj: ScanObject, name: string, detail: string) => void
+
 const TEXT_TYPES = new Set(['text/plain', 'text/html'])
 const MESSAGE_TYPES = new Set(['message/rfc822', 'message/global'])
 
@@ -48,7 +51,7 @@ export async function explode(raw: Buffer, ctx: ExplodeContext, started = Date.n
   const report: ScanReport = { objects: [], flags: [], hits: [], bytes: 0, ms: 0, complete: true, engine: ctx.engine, rules: ctx.rulesId }
   const hits = new Map<string, RuleHit>()
   const passwords = new PasswordCandidates()
-  const flag = (obj: ScanObject, name: string, detail: string) => {
+  const flag: Flagger = (obj, name, detail) => {
     obj.flags.push({ flag: name, detail })
     if (!report.flags.some((f) => f.flag === name)) report.flags.push({ flag: name, detail, object: obj.id })
   }
@@ -57,19 +60,21 @@ export async function explode(raw: Buffer, ctx: ExplodeContext, started = Date.n
   try {
     for (let item = queue.shift(); item; item = queue.shift()) {
       budget.takeObject()
-      const obj = await examine(item, report.objects.length, ctx, hits)
+      const obj = await examine(item, report.objects.length, ctx, hits, flag)
       current = obj
       item.id = obj.id
       report.objects.push(obj)
-      for (const f of obj.flags.splice(0)) flag(obj, f.flag, f.detail)
       const children = await expand(item, obj, budget, queue.length, passwords)
       for (const f of children.flags) flag(obj, f.flag, f.detail)
-      const tooDeep = children.items.filter((c) => c.depth > ctx.limits.depth)
-      if (tooDeep.length) {
-        report.complete = false
-        flag(obj, 'scan_limit', `depth: ${tooDeep.length} object(s) below level ${ctx.limits.depth} not scanned`)
+      let tooDeep = 0
+      for (const child of children.items) {
+        if (child.depth > ctx.limits.depth) tooDeep++
+        else queue.push(child)
       }
-      queue.push(...children.items.filter((c) => c.depth <= ctx.limits.depth))
+      if (tooDeep) {
+        report.complete = false
+        flag(obj, 'scan_limit', `depth: ${tooDeep} object(s) below level ${ctx.limits.depth} not scanned`)
+      }
     }
   } catch (err) {
     if (!(err instanceof LimitReached)) throw err
@@ -92,7 +97,7 @@ function limitValue(limits: ScanLimits, limit: LimitReached['limit']): string {
 }
 
 /** Hashes, sniffs and scans one object with the rules. */
-async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map<string, RuleHit>): Promise<ScanObject> {
+async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map<string, RuleHit>, flag: Flagger): Promise<ScanObject> {
   // A message or multipart is what its container says; their content is sniffed part by part.
   const sniffed = item.data.length && item.kind !== 'message' ? await sniff(item.data) : { type: null, container: null }
   item.container = sniffed.container
@@ -121,7 +126,7 @@ async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map
     })
   } catch (err) {
     // The wasm engine stops a scan at its timeout; the object is then left unjudged.
-    obj.flags.push({ flag: 'scan_limit', detail: `rules: ${(err as Error).message}` })
+    flag(obj, 'scan_limit', `rules: ${(err as Error).message}`)
     return obj
   }
   for (const m of matches) {
@@ -129,7 +134,7 @@ async function examine(item: Pending, id: number, ctx: ExplodeContext, hits: Map
     const hit = hits.get(m.rule) ?? { rule: m.rule, ...ruleMeta(m), objects: [] }
     hit.objects.push(id)
     hits.set(m.rule, hit)
-    for (const f of hit.flags) obj.flags.push({ flag: f, detail: `rule ${m.rule}` })
+    for (const f of hit.flags) flag(obj, f, `rule ${m.rule}`)
   }
   return obj
 }
