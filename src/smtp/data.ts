@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import { localError, relayed } from '../errors/replies.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
-import { dataReplyDurationFor, refusalsFor } from '../metrics/relay-metrics.js'
+import { dataReplyDurationFor } from '../metrics/relay-metrics.js'
 import { holdForReview, keepRefused } from '../quarantine/hold.js'
 import { normalizeLineEndings, readMessage } from '../relay/message.js'
 import { formatHeaders, receivedHeader } from '../relay/received.js'
@@ -31,17 +31,13 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
     const decision = await session.dataChecks(message)
     if (decision?.kind === 'reject' || decision?.kind === 'tempfail') {
       if (decision.kind === 'reject') await keepRefused(session, message, decision.reply)
-      refusalsFor(policy.name, 'data', String(decision.reply.code)).inc()
-      session.endTransaction(decision.kind === 'reject' ? 'rejected' : 'tempfailed', decision.reply)
-      throw decision.reply
+      throw session.refuseTransaction(decision.reply)
     }
     const quarantine = decision?.kind === 'quarantine' ? decision : tx.quarantine ? { reason: tx.quarantine } : null
     if (quarantine) {
       // Held on disk and refused with a reply that says so, or deferred if it cannot be held.
       const reply = await holdForReview(session, message, quarantine)
-      refusalsFor(policy.name, 'data', String(reply.code)).inc()
-      session.endTransaction(reply.isPermanent ? 'quarantined' : 'tempfailed', reply)
-      throw reply
+      throw session.refuseTransaction(reply, reply.isPermanent ? 'quarantined' : undefined)
     }
     const recipients = tx.rcpts.filter((r) => r.accepted).map((r) => r.address)
     // Fields checks add (Authentication-Results, Received-SPF, X-…) go above our Received, as
@@ -67,11 +63,7 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
       const rcpt = tx.rcpts.find((r) => r.address === refused.address)
       if (rcpt) rcpt.reply = refused.reply
     }
-    if (!result.accepted) {
-      refusalsFor(policy.name, 'data', String(result.reply.code)).inc()
-      session.endTransaction(result.reply.isPermanent ? 'rejected' : 'tempfailed', result.reply)
-      throw result.reply
-    }
+    if (!result.accepted) throw session.refuseTransaction(result.reply)
     if (result.refused.length) {
       session.log.error({ tx: tx.id, refused: result.refused }, 'next hop refused some recipients after accepting others')
     }

@@ -160,7 +160,17 @@ export class Session {
     return this.#run('data', { tx, message })
   }
 
-  /** Ends the current transaction, logs it, and counts a refusal. */
+  /**
+   * Ends the transaction at the end of DATA with a refusal (rejected or tempfailed by its class,
+   * unless `outcome` says otherwise), counts it, and returns it for the caller to throw.
+   */
+  refuseTransaction(reply: SmtpReply, outcome?: TransactionOutcome): SmtpReply {
+    refusalsFor(this.record.instance, 'data', String(reply.code)).inc()
+    this.endTransaction(outcome ?? (reply.isTemporary ? 'tempfailed' : 'rejected'), reply)
+    return reply
+  }
+
+  /** Ends the current transaction and logs it. */
   endTransaction(outcome: TransactionOutcome, reply?: unknown): void {
     const tx = this.tx
     if (!tx) return
