@@ -152,6 +152,17 @@ describe('SPF through the relay with a DNS server on loopback', () => {
       }
     })
 
+    it('permerror: says why in both trace fields, the explanation kept on one line', async () => {
+      await send('news@broken.test', '127.0.6.1')
+      const [spf, ar] = arrived().headers
+      const why = 'relay.test: permanent error in processing during lookup of news@broken.test: multiple SPF records found for broken.test'
+      assert.equal(
+        spf,
+        `Received-SPF: permerror (${why}) client-ip=127.0.6.1; envelope-from="news@broken.test"; helo=mx.sender.test; receiver=relay.test; identity=mailfrom;`,
+      )
+      assert.equal(ar, `Authentication-Results: relay.test; spf=permerror (${why}) smtp.mailfrom=news@broken.test smtp.helo=mx.sender.test`)
+    })
+
     it('temperror: defers with 451 4.7.24', async () => {
       const r = await send('news@slow.test', '127.0.6.1')
       assert.match(r.mail.line, /^451 4\.7\.24 Temporary error evaluating the SPF record of slow\.test; please try again later/)
