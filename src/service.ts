@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
 import { compileInstance } from './config/instance-policy.js'
 import type { InstancePolicy } from './config/instance-policy.js'
-import { configIssues, loadPolicy } from './config/load.js'
+import { configIssues, loadPolicy, secretOf } from './config/load.js'
 import type { LoadedPolicy } from './config/load.js'
 import type { InstanceName } from './config/schema.js'
 import { INSTANCE_NAMES } from './config/schema.js'
@@ -202,7 +202,5 @@ export class Service {
 
 /** The admin API's bearer token: the first line of admin.token_file, or null when none is named. */
 function adminToken(loaded: LoadedPolicy): string | null {
-  const file = loaded.policy.admin.token_file
-  const token = file ? loaded.files.get(file)?.split(/\r?\n/)[0]?.trim() : undefined
-  return token || null
+  return secretOf(loaded.files, loaded.policy.admin.token_file) ?? null
 }

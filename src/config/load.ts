@@ -20,6 +20,15 @@ export interface LoadedPolicy {
   readonly files: ReadonlyMap<string, string>
 }
 
+/**
+ * A secret file as the policy names it (a password or token file): its first line, trimmed;
+ * undefined when no file is named or it is empty.
+ */
+export function secretOf(files: ReadonlyMap<string, string>, path: string | undefined): string | undefined {
+  const line = path ? files.get(path)?.split(/\r?\n/)[0]?.trim() : undefined
+  return line || undefined
+}
+
 /** Which instances will run: only their files (certificates, credentials, lists) are read. */
 export interface LoadOptions {
   instances?: readonly InstanceName[] | undefined

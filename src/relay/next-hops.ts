@@ -4,6 +4,7 @@ import { domainToASCII } from 'node:url'
 import SMTPPool from 'nodemailer/lib/smtp-pool'
 import type { SMTPPoolOptions, SentMessageInfo } from 'nodemailer/lib/smtp-pool'
 import type { Logger } from 'pino'
+import { secretOf } from '../config/load.js'
 import type { NextHopConfig } from '../config/schema.js'
 import { nextHopTimeout, nextHopTooBig, noNextHop } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
@@ -153,7 +154,7 @@ function poolOptions(c: NextHopConfig, hostname: string, files: ReadonlyMap<stri
     opportunisticTLS: c.tls === 'opportunistic',
     // SNI carries host names only (RFC 6066 section 3).
     tls: { rejectUnauthorized: verify, ...(isIP(c.host) ? {} : { servername: c.host }) },
-    auth: c.auth ? { user: c.auth.user, pass: firstLine(files.get(c.auth.password_file)) } : undefined,
+    auth: c.auth ? { user: c.auth.user, pass: secretOf(files, c.auth.password_file) ?? '' } : undefined,
     maxConnections: c.max_connections,
     maxMessages: 1000,
     connectionTimeout: c.connect_timeout,
@@ -162,11 +163,6 @@ function poolOptions(c: NextHopConfig, hostname: string, files: ReadonlyMap<stri
     logger: false,
     debug: false,
   }
-}
-
-/** The password file's first line, as read and checked when the policy was loaded. */
-function firstLine(text: string | undefined): string {
-  return (text?.split(/\r?\n/)[0] ?? '').trim()
 }
 
 /** Without SMTPUTF8 the next hop gets the domain in its ASCII (punycode) form, as the client sent it. */

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
 import type { InstancePolicy } from '../config/instance-policy.js'
+import { secretOf } from '../config/load.js'
 import type { ListenerConfig } from '../config/schema.js'
 import type { Resolver } from '../dns/resolver.js'
 import { Tarpit } from '../limits/tarpit.js'
@@ -68,7 +69,13 @@ export class Instance {
   async apply(policy: InstancePolicy, drainMs: number): Promise<string[]> {
     const previous = this.#policy
     this.#policy = policy
-    if (!isDeepStrictEqual(previous.config.next_hops, policy.config.next_hops) || previous.hostname !== policy.hostname) {
+    // New pools when a hop, our name or a hop's password (a rotated password file) changed.
+    const passwords = (p: InstancePolicy) => p.config.next_hops.map((h) => secretOf(p.files, h.auth?.password_file))
+    if (
+      !isDeepStrictEqual(previous.config.next_hops, policy.config.next_hops) ||
+      previous.hostname !== policy.hostname ||
+      !isDeepStrictEqual(passwords(previous), passwords(policy))
+    ) {
       const old = this.#nextHops
       this.#nextHops = this.#makeNextHops(policy)
       // Messages in flight on the old pools finish; idle pooled connections close now.

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 import { sinkReply, startSink } from '../helpers/sink.js'
@@ -241,6 +243,25 @@ describe('a next hop that refuses our own set-up', () => {
     assert.equal(ok.messages.length, 1)
     const r = await sendOne(only.port('submission'), 'a@customer.test', ['b@ext.test'], message('nowhere to go'))
     assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
+  })
+
+  it('picks up a rotated next-hop password file on reload', async (t) => {
+    const sink = await startSink({ auth: { user: 'relay', pass: 'the new one' } })
+    const relay = await startRelay(
+      testPolicy([sink.port], (p) => (p.instances.outbound.next_hops[0].auth = { user: 'relay', password_file: 'hop.pass' })),
+      { files: { 'hop.pass': 'the old one\n' } },
+    )
+    t.after(async () => {
+      await relay.close()
+      await sink.close()
+    })
+    const before = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('old password'))
+    assert.match(before.end?.line ?? '', /^451 4\.4\.1 /)
+    await writeFile(join(relay.dir, 'hop.pass'), 'the new one\n')
+    assert.deepEqual(await relay.service.reload(), { ok: true })
+    const after = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('new password'))
+    assert.equal(after.end?.code, 250)
+    assert.equal(sink.messages.length, 1)
   })
 
   it('answers 451 4.4.1, never the hop\u2019s 5xx, when the hop refuses our AUTH', async (t) => {
