@@ -82,18 +82,13 @@ function compile(usage: Usage, lookup: (name: string) => DnsList | undefined): C
 function target(u: CompiledUsage, ctx: StageContext): { name: string; query: string; label: string } | null {
   if (u.query === 'client') {
     const address = ctx.session.client.address
-    // IPv4-mapped addresses were unwrapped by the session: a colon means IPv6.
-    if (!u.list.ipv6 && address.includes(':')) return null
+    if (!u.list.accepts(address)) return null
     return { name: ipQueryName(address, u.list.zone), query: address, label: `Client host [${address}]` }
   }
   const domain = u.query === 'helo' ? (ctx.session.helo ?? '') : splitAddress(ctx.tx?.mailFrom ?? '').domain
   const name = domain ? domainQueryName(domain, u.list.zone) : null
   if (!name) return null
   return { name, query: domain, label: u.query === 'helo' ? `HELO name ${domain}` : `Sender domain ${domain}` }
-}
-
-function lookupUrl(list: DnsList, query: string): string | null {
-  return list.url ? list.url.replaceAll('{query}', encodeURIComponent(query)) : null
 }
 
 /** mail.dnsbl: DNS lists at MAIL FROM. Verdicts: accept, reject, tempfail, tag, continue. */
@@ -182,7 +177,7 @@ function decide(
   const reply = (h: Hit, make: typeof dnsblListed): SmtpReply => {
     const t = targets.find((x) => x.u === h.usage)?.t
     const sub = h.subList === h.usage.list.name ? null : h.subList
-    return make(t?.label ?? 'The sender', h.usage.list.zone, sub, t ? lookupUrl(h.usage.list, t.query) : null)
+    return make(t?.label ?? 'The sender', h.usage.list.zone, sub, t ? h.usage.list.lookupUrl(t.query) : null)
   }
   const reject = hits.find((h) => h.action.action === 'reject')
   if (reject) return { kind: 'reject', reply: reply(reject, dnsblListed), flags, detail }

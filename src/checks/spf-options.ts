@@ -24,14 +24,7 @@ export const spfResultOptions = {
 }
 
 /** The parsed shared options. */
-export interface SpfResultConfig {
-  fail: Parameters<typeof actionFor>[0]
-  softfail: Parameters<typeof actionFor>[0]
-  neutral: Parameters<typeof actionFor>[0]
-  none: Parameters<typeof actionFor>[0]
-  permerror: Parameters<typeof actionFor>[0]
-  temperror: 'tempfail' | 'continue'
-}
+export type SpfResultConfig = z.output<z.ZodObject<typeof spfResultOptions>>
 
 /**
  * The verdict for an SPF result: temperror is a tempfail (or nothing), pass says nothing

@@ -1,8 +1,10 @@
+import { isIPv4, isIPv6 } from 'node:net'
 import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
 import type { DnsListDefinition, DnsListsConfig } from '../config/dns-lists-schema.js'
 import { dnsListHealthChecks, dnsListHealthy } from '../metrics/dns-check-metrics.js'
-import { domainQueryName, ipQueryName, lookupList } from './dnsbl-query.js'
+import { unmapIPv4 } from '../relay/ip.js'
+import { ipQueryName, lookupList } from './dnsbl-query.js'
 import type { Resolver } from './resolver.js'
 import { ReturnCodes } from './return-codes.js'
 
@@ -10,6 +12,25 @@ import { ReturnCodes } from './return-codes.js'
 export interface DnsList extends DnsListDefinition {
   readonly name: string
   readonly returnCodes: ReturnCodes
+  /** True when the list can be asked about this address: an ip list, and for IPv6 one that takes IPv6 queries. */
+  accepts(address: string): boolean
+  /** The list's lookup page for a query (an address or domain, URI-encoded into {query}); null without a url. */
+  lookupUrl(query: string): string | null
+}
+
+/** A list definition from the policy, ready for the checks. */
+function dnsList(name: string, def: DnsListDefinition): DnsList {
+  return {
+    ...def,
+    name,
+    returnCodes: new ReturnCodes(name, def.codes),
+    accepts(address) {
+      // An IPv4-mapped address is looked up as IPv4 (RFC 5782 section 2.1; ipQueryName unwraps it).
+      const plain = unmapIPv4(address)
+      return def.type === 'ip' && (isIPv4(plain) || (def.ipv6 && isIPv6(plain)))
+    },
+    lookupUrl: (query) => (def.url ? def.url.replaceAll('{query}', encodeURIComponent(query)) : null),
+  }
 }
 
 /** Health of a list: unknown until its first check. */
@@ -31,9 +52,7 @@ export class DnsLists {
   #timer: NodeJS.Timeout | null = null
 
   constructor(config: DnsListsConfig, resolver: Resolver, log: Logger) {
-    this.#lists = new Map(
-      Object.entries(config.lists).map(([name, def]) => [name, { ...def, name, returnCodes: new ReturnCodes(name, def.codes) }]),
-    )
+    this.#lists = new Map(Object.entries(config.lists).map(([name, def]) => [name, dnsList(name, def)]))
     this.#resolver = resolver
     this.#log = log
     this.#everyMs = config.check_every
@@ -95,7 +114,7 @@ export class DnsLists {
     const [positive, negative] =
       list.type === 'ip'
         ? [ipQueryName('127.0.0.2', list.zone), ipQueryName('127.0.0.1', list.zone)]
-        : [domainQueryName('test', list.zone) ?? `test.${list.zone}`, `invalid.${list.zone}`]
+        : [`test.${list.zone}`, `invalid.${list.zone}`]
     const [pos, neg] = await Promise.all([
       lookupList(this.#resolver, positive, list.returnCodes),
       lookupList(this.#resolver, negative, list.returnCodes),

@@ -79,7 +79,7 @@ export class EgressWatch {
 
   async #one(egress: string, name: string): Promise<EgressFinding> {
     const list = this.#lists.get(name)
-    if (!list || !this.#lists.usable(name) || (!list.ipv6 && egress.includes(':'))) {
+    if (!list || !this.#lists.usable(name) || !list.accepts(egress)) {
       egressChecks.labels(name, 'skipped').inc()
       return { egress, list: name, status: 'skipped' }
     }
@@ -98,7 +98,7 @@ export class EgressWatch {
     egressListed.labels(egress, name).set(1)
     if (!this.#listed.has(key)) {
       this.#listed.add(key)
-      const url = list.url?.replaceAll('{query}', egress) ?? null
+      const url = list.lookupUrl(egress)
       this.#log.error(
         { event: 'egress_listed', egress, list: name, zone: list.zone, sub_lists: result.subLists, codes: result.codes, url },
         `egress address ${egress} is listed in ${list.zone}: ${detail}${url ? `; ${url}` : ''}`,

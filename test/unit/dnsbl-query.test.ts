@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { pino } from 'pino'
+import { dnsListsSchema } from '../../src/config/dns-lists-schema.js'
+import { DnsLists } from '../../src/dns/dns-lists.js'
 import { domainQueryName, ipQueryName } from '../../src/dns/dnsbl-query.js'
+import { createResolver } from '../../src/dns/resolver.js'
 import { parseCodePattern, ReturnCodes } from '../../src/dns/return-codes.js'
 
 describe('DNS list query names', () => {
@@ -24,6 +28,35 @@ describe('DNS list query names', () => {
     assert.equal(domainQueryName('localhost', 'dbl.test'), null)
     assert.equal(domainQueryName('[192.0.2.1]', 'dbl.test'), null)
     assert.equal(domainQueryName('192.0.2.1', 'dbl.test'), null)
+  })
+})
+
+describe('DNS lists as the checks and the egress watch use them', () => {
+  const lists = new DnsLists(
+    dnsListsSchema.parse({
+      lists: {
+        zen: { zone: 'zen.example', url: 'https://lists.example/q?ip={query}' },
+        v4only: { zone: 'v4.example', ipv6: false },
+        dbl: { zone: 'dbl.example', type: 'domain', url: 'https://lists.example/d/{query}' },
+      },
+    }),
+    createResolver({ servers: ['127.0.0.1:1'], timeoutMs: 100, tries: 1 }),
+    pino({ level: 'silent' }),
+  )
+  const list = (name: string) => lists.get(name)!
+
+  it('takes an address it can be asked about: IPv4 (mapped or not) always, IPv6 where the list takes it, nothing in a domain list', () => {
+    assert.equal(list('zen').accepts('192.0.2.1'), true)
+    assert.equal(list('zen').accepts('2001:db8::1'), true)
+    assert.equal(list('v4only').accepts('::ffff:192.0.2.1'), true)
+    assert.equal(list('v4only').accepts('2001:db8::1'), false)
+    assert.equal(list('dbl').accepts('192.0.2.1'), false)
+  })
+
+  it('fills the lookup URL with the query, URI-encoded, and has none without a url', () => {
+    assert.equal(list('zen').lookupUrl('2001:db8::1'), 'https://lists.example/q?ip=2001%3Adb8%3A%3A1')
+    assert.equal(list('dbl').lookupUrl('spammer.example'), 'https://lists.example/d/spammer.example')
+    assert.equal(list('v4only').lookupUrl('192.0.2.1'), null)
   })
 })
 
