@@ -67,6 +67,8 @@ describe('DNS block and allow lists against a DNS server on loopback', () => {
   })
 
   it('sends one query for the same client connecting several times at once', async () => {
+    // A slow answer (clean, after 150 ms), so that every session asks while the first query is in flight.
+    t.dns.define('77.9.0.127.zen.dnsbl.test', { delay_ms: 150 })
     const replies = await Promise.all(Array.from({ length: 5 }, () => send('127.0.9.77')))
     assert.ok(replies.every((r) => r.end?.code === 250))
     assert.equal(t.dns.count('77.9.0.127.zen.dnsbl.test', 'A'), 1)
