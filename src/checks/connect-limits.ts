@@ -3,9 +3,11 @@ import { clientConnectionLimit, connectionRateLimited, tlsRateLimited } from '..
 import type { Limit } from '../limits/limit.js'
 import { classCounts, classRates, describeRate, forClass, windowMs } from '../limits/rate-spec.js'
 import type { RateSpec } from '../limits/rate-spec.js'
-import type { CheckDeps, CheckFn, StageContext } from '../pipeline/types.js'
+import type { CheckDeps, CheckFn } from '../pipeline/types.js'
 import { defineCheck } from '../pipeline/types.js'
-import { ClassLimits, hitDetail, modeOf, recordHits, stateFault, stateOf } from './limit-common.js'
+import { dimensionRate } from './dimension-rate.js'
+import type { DimensionRate } from './dimension-rate.js'
+import { modeOf, recordHits, stateFault, stateOf } from './limit-common.js'
 
 // Connection-level limits in the spirit of Postfix anvil: connections at once, connection
 // rate and new TLS session rate, per client address and client class. Each refuses with 421,
@@ -59,35 +61,14 @@ export const connectionConcurrency = defineCheck({
   },
 })
 
-/** A per-address rate at connect or TLS time, answered with 421; `skip` says why a session does not count. */
-function addressRate(check: string, flag: string, unit: string, reply: typeof connectionRateLimited, skip?: (ctx: StageContext) => string | null) {
-  return (entry: { limits: Readonly<Record<string, RateSpec | null>> }, deps: CheckDeps): CheckFn => {
-    const state = stateOf(deps)
-    const limits = new ClassLimits(state, check, 'address', entry.limits)
-    return async function addressRateCheck(ctx) {
-      const skipped = skip?.(ctx)
-      if (skipped) return { kind: 'continue', detail: skipped }
-      const limit = limits.for(ctx.session.clientClass)
-      if (!limit) return { kind: 'continue' }
-      const address = ctx.session.client.address
-      let result
-      try {
-        result = await limit.consume(address)
-      } catch (err) {
-        return stateFault(err, state, true, flag)
-      }
-      if (!result.over) return { kind: 'continue' }
-      const hit = { dimension: 'address', value: address, limit, result }
-      const retryMs = recordHits([hit], ctx, state, check, modeOf(entry))
-      return {
-        kind: 'tempfail',
-        reply: reply(describeRate(limit.spec), retryMs),
-        flags: [flag],
-        detail: hitDetail(hit, unit, ctx.session.clientClass),
-      }
-    }
-  }
+/** A per-address rate at connect or TLS time, answered with 421 (which closes the connection). */
+function addressRate(rate: Pick<DimensionRate, 'check' | 'flag' | 'unit' | 'reply' | 'skip'>) {
+  const counted = dimensionRate({ ...rate, dimensions: ['address'], flagDimension: false, atConnect: true })
+  return (entry: { limits: Readonly<Record<string, RateSpec | null>> }, deps: CheckDeps): CheckFn =>
+    counted({ ...entry, limits: { address: entry.limits } }, deps)
 }
+
+const RESUMED = { kind: 'continue', detail: 'resumed TLS session' } as const
 
 /**
  * connect.rate: new connections per address and window (Postfix
@@ -98,7 +79,12 @@ export const connectionRate = defineCheck({
   stage: 'connect',
   description: 'Connection rate per client address, per client class: 421 4.7.0 over it.',
   options: z.strictObject({ limits: classRates() }),
-  create: addressRate('connect.rate', 'RATE_CONNECTION', 'connections', connectionRateLimited),
+  create: addressRate({
+    check: 'connect.rate',
+    flag: 'RATE_CONNECTION',
+    unit: 'connections',
+    reply: (hit, retryMs) => connectionRateLimited(describeRate(hit.limit.spec), retryMs),
+  }),
 })
 
 /**
@@ -111,7 +97,11 @@ export const tlsSessionRate = defineCheck({
   stage: 'tls',
   description: 'New (not resumed) TLS session rate per client address, per client class: 421 4.7.0 over it.',
   options: z.strictObject({ limits: classRates() }),
-  create: addressRate('tls.rate', 'RATE_TLS_SESSION', 'new TLS sessions', tlsRateLimited, (ctx) =>
-    ctx.session.tls?.resumed ? 'resumed TLS session' : null,
-  ),
+  create: addressRate({
+    check: 'tls.rate',
+    flag: 'RATE_TLS_SESSION',
+    unit: 'new TLS sessions',
+    reply: (hit, retryMs) => tlsRateLimited(describeRate(hit.limit.spec), retryMs),
+    skip: (ctx) => (ctx.session.tls?.resumed ? RESUMED : null),
+  }),
 })

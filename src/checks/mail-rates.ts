@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defineCheck } from '../pipeline/types.js'
-import { dimensionRate } from './dimension-rate.js'
+import { dimensionRate, rateReply } from './dimension-rate.js'
 import { dimensionRates } from './limit-common.js'
 
 /**
@@ -17,13 +17,14 @@ export const mailRate = defineCheck({
   }),
   create: dimensionRate({
     check: 'mail.rate',
-    what: 'Message',
     unit: 'messages',
     flag: 'RATE_MESSAGE',
-    code: 451,
+    reply: rateReply('Message', 451),
     dimensions: ['address', 'subnet', 'user', 'sender_domain'],
   }),
 })
+
+const NOT_A_BOUNCE = { kind: 'continue' } as const
 
 /**
  * mail.null_sender_rate: bounces (MAIL FROM:<>) per client, per class: the Exchange server
@@ -38,11 +39,10 @@ export const nullSenderRate = defineCheck({
   }),
   create: dimensionRate({
     check: 'mail.null_sender_rate',
-    what: 'Bounce (null sender)',
     unit: 'bounces',
     flag: 'RATE_NULL_SENDER',
-    code: 451,
+    reply: rateReply('Bounce (null sender)', 451),
     dimensions: ['address', 'subnet', 'user'],
-    applies: (ctx) => ctx.tx?.mailFrom === '',
+    skip: (ctx) => (ctx.tx?.mailFrom === '' ? null : NOT_A_BOUNCE),
   }),
 })

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { tooManyRecipients } from '../errors/replies.js'
 import { classCounts, forClass } from '../limits/rate-spec.js'
 import { defineCheck } from '../pipeline/types.js'
-import { dimensionRate } from './dimension-rate.js'
+import { dimensionRate, rateReply } from './dimension-rate.js'
 import { dimensionRates } from './limit-common.js'
 
 /**
@@ -19,10 +19,9 @@ export const recipientRate = defineCheck({
   }),
   create: dimensionRate({
     check: 'rcpt.rate',
-    what: 'Recipient',
     unit: 'recipients',
     flag: 'RATE_RECIPIENT',
-    code: 450,
+    reply: rateReply('Recipient', 450),
     dimensions: ['address', 'subnet', 'user', 'sender_domain'],
   }),
 })
