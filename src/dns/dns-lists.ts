@@ -115,9 +115,11 @@ export class DnsLists {
       list.type === 'ip'
         ? [ipQueryName('127.0.0.2', list.zone), ipQueryName('127.0.0.1', list.zone)]
         : [`test.${list.zone}`, `invalid.${list.zone}`]
+    // Past the cache: a test point's answer (or NXDOMAIN, for up to dns.cache.negative_ttl) would
+    // otherwise hide a list that broke since, or recovered, for longer than check_every.
     const [pos, neg] = await Promise.all([
-      lookupList(this.#resolver, positive, list.returnCodes),
-      lookupList(this.#resolver, negative, list.returnCodes),
+      lookupList(this.#resolver, positive, list.returnCodes, FRESH),
+      lookupList(this.#resolver, negative, list.returnCodes, FRESH),
     ])
     let result: string
     let health: ListHealth
@@ -147,6 +149,8 @@ export class DnsLists {
     return health
   }
 }
+
+const FRESH = { fresh: true } as const
 
 /** The parts of a list that its health depends on. */
 const definition = (l: DnsList) => ({ zone: l.zone, type: l.type, codes: l.codes, health_check: l.health_check })

@@ -32,11 +32,11 @@ export type ListResult =
   /** No usable answer: a timeout, a server failure, or answers outside 127.0.0.0/8. */
   | { status: 'error'; reason: string }
 
-/** Looks a query name up in a list and reads the answer with the list's return codes. */
-export async function lookupList(resolver: Resolver, name: string, codes: ReturnCodes): Promise<ListResult> {
+/** Looks a query name up in a list and reads the answer with the list's return codes; `fresh` skips the cache. */
+export async function lookupList(resolver: Resolver, name: string, codes: ReturnCodes, opts?: { fresh?: boolean }): Promise<ListResult> {
   let addresses: string[]
   try {
-    addresses = (await resolver.resolve(name, 'A')) as string[]
+    addresses = (await resolver.resolve(name, 'A', opts)) as string[]
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOTFOUND' || code === 'ENODATA') return { status: 'clean' }

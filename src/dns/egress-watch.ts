@@ -83,7 +83,8 @@ export class EgressWatch {
       egressChecks.labels(name, 'skipped').inc()
       return { egress, list: name, status: 'skipped' }
     }
-    const result = await lookupList(this.#resolver, ipQueryName(egress, list.zone), list.returnCodes)
+    // Past the cache: a listing (or its absence) cached for its TTL would be seen late.
+    const result = await lookupList(this.#resolver, ipQueryName(egress, list.zone), list.returnCodes, { fresh: true })
     egressChecks.labels(name, result.status).inc()
     const key = `${egress} ${name}`
     if (result.status === 'error') return { egress, list: name, status: 'error', detail: result.reason }

@@ -38,8 +38,12 @@ export interface DnsSettings {
 export interface Resolver {
   /** PTR names of an address; [] when there are none. */
   reverse(address: string): Promise<string[]>
-  /** dns.promises.resolve's contract (the one mailauth expects): NXDOMAIN is ENOTFOUND, NODATA is ENODATA. */
-  resolve(name: string, rrtype: string): Promise<unknown>
+  /**
+   * dns.promises.resolve's contract (the one mailauth expects): NXDOMAIN is ENOTFOUND, NODATA is ENODATA.
+   * `fresh` skips the cache (a lookup in flight is still shared) and caches the new answer:
+   * for periodic watches whose period is shorter than the TTLs they would otherwise read.
+   */
+  resolve(name: string, rrtype: string, opts?: { fresh?: boolean }): Promise<unknown>
   /** The servers queries go to, for logs and `check-config`. */
   servers(): string[]
   /** Answers (positive, negative, failures) held in the cache now, expired ones not yet dropped included. */
@@ -130,12 +134,12 @@ class CachingResolver implements Resolver {
     }
   }
 
-  async resolve(name: string, rrtype: string): Promise<ResolvedValue> {
+  async resolve(name: string, rrtype: string, opts?: { fresh?: boolean }): Promise<ResolvedValue> {
     const type = rrtype.toUpperCase() as RrType
     if (!RR_TYPES.includes(type)) throw dnsError('ENOTIMP', type, name)
     const qname = name.toLowerCase().replace(/\.$/, '')
     const key = `${type} ${qname}`
-    let outcome = this.#cache?.get(key)
+    let outcome = opts?.fresh ? undefined : this.#cache?.get(key)
     if (outcome) {
       dnsCacheLookupsFor('hit').inc()
     } else {

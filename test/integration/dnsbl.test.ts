@@ -5,7 +5,7 @@ import { configIssues, parsePolicy } from '../../src/config/load.js'
 import { dnsListHealthy, dnsListLookups } from '../../src/metrics/dns-check-metrics.js'
 import { relayWithDns, TEST_LISTS } from '../helpers/dns-relay.js'
 import { metricValue } from '../helpers/metrics.js'
-import { testPolicy } from '../helpers/relay.js'
+import { testPolicy, waitFor } from '../helpers/relay.js'
 import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 const MSG = message('dnsbl test')
@@ -238,5 +238,34 @@ describe('DNS list references in the policy', () => {
       issues.map((i) => i.replace(/^\S+ /, '')),
       ['egress.watch.lists[0]: wl is not an ip block list', 'egress.watch.lists[1]: no list nope in dns_lists.lists (zen, world, silent, slow, dead, wl, dbl)'],
     )
+  })
+})
+
+describe('DNS list health checks at start and every check_every', () => {
+  const t = relayWithDns(['dnsbl'], (p) => {
+    p.dns_lists = { check_every: '100ms', lists: { zen: TEST_LISTS.zen } }
+    const out = p.instances.outbound
+    out.relay.networks = ['127.0.0.0/8']
+    out.checks = [{ check: 'mail.dnsbl', lists: [{ list: 'zen' }] }]
+  })
+  const send = () => sendOne(t.relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], MSG, { localAddress: '127.0.9.2' })
+  const events = (event: string) => t.relay.logs.lines.filter((l) => l.event === event && l.list === 'zen').length
+  const TEST_POINT = '2.0.0.127.zen.dnsbl.test'
+
+  it('skips a list whose test point stops being listed after start, and uses it again once it is back', async () => {
+    assert.match((await send()).mail.line, /^554 5\.7\.1 Service unavailable; Client host \[127\.0\.9\.2\] blocked using zen\.dnsbl\.test/)
+    // The test point's answer has a 300 s TTL: only a check that skips the cache sees it go.
+    t.dns.define(TEST_POINT, null)
+    await waitFor(() => events('dnslist_unhealthy') > 0, 5000, 'zen found unhealthy')
+    assert.equal(await metricValue(dnsListHealthy, { list: 'zen' }), 0)
+    const skipped = await metricValue(dnsListLookups, { list: 'zen', result: 'skipped' })
+    assert.equal((await send()).end?.code, 250, 'a broken list refuses nobody')
+    assert.equal((await metricValue(dnsListLookups, { list: 'zen', result: 'skipped' })) - skipped, 1)
+
+    // Its NXDOMAIN is cached for 300 s too: only a check that skips the cache sees it come back.
+    t.dns.define(TEST_POINT, { A: ['127.0.0.2'] })
+    await waitFor(() => events('dnslist_healthy') > 0, 5000, 'zen healthy again')
+    assert.equal(await metricValue(dnsListHealthy, { list: 'zen' }), 1)
+    assert.match((await send()).mail.line, /^554 5\.7\.1 Service unavailable; Client host \[127\.0\.9\.2\] blocked using zen\.dnsbl\.test/)
   })
 })
