@@ -7,6 +7,7 @@ import { relayWithSink } from '../helpers/relay.js'
 import * as samples from '../helpers/samples.js'
 import { scanning } from '../helpers/scan.js'
 import { SmtpDialog, sendOne } from '../helpers/smtp-client.js'
+import type { Reply } from '../helpers/smtp-client.js'
 
 // Hostile input is scanned within the limits, off the SMTP thread: the relay keeps serving.
 
@@ -28,32 +29,60 @@ async function inProgress(): Promise<number> {
   return metric.values.find((v) => v.labels.relay_instance === 'outbound')?.value ?? 0
 }
 
+/** A session that has sent DATA and got its 354, so that the message can be sent at a chosen moment. */
+async function atData(port: number): Promise<SmtpDialog> {
+  const c = await SmtpDialog.open({ port })
+  await c.greeting
+  await c.cmd('EHLO pc.test')
+  await c.cmd(`MAIL FROM:<${FROM}>`)
+  for (const r of TO) await c.cmd(`RCPT TO:<${r}>`)
+  const data = await c.cmd('DATA')
+  assert.equal(data.code, 354, data.line)
+  return c
+}
+
+/** Sends the message and the final dot; resolves with the reply and when it came. */
+async function finish(c: SmtpDialog, message: string): Promise<{ end: Reply; at: number }> {
+  c.write(`${message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..')}\r\n.\r\n`)
+  const end = await c.read()
+  const at = performance.now()
+  await c.quit()
+  return { end, at }
+}
+
 describe('scan limits', () => {
-  const env = relayWithSink({}, scanning({ limits: { depth: 20, total_bytes: '64MiB', expansion_ratio: 100, time: '10s' } }))
+  // A thread for each hostile message and one more, so the ordinary message has one to go to.
+  const env = relayWithSink({}, scanning({ workers: 4, limits: { depth: 20, total_bytes: '64MiB', expansion_ratio: 100, time: '10s' } }))
 
   it('flags a zip bomb, a gzip bomb and a 100-level nested message within the limits while another session is delivered, without stalling the SMTP thread', async () => {
     const zipBomb = await samples.mimeMessage({ subject: 'zip bomb', attachments: [{ filename: 'holiday.zip', content: await samples.zipBomb(100) }] })
-    const gzBomb = await samples.mimeMessage({ subject: 'gzip bomb', attachments: [{ filename: 'logs.gz', content: await samples.gzipBomb(150) }] })
+    // Three of them, each inflated up to its cap: the scan that lasts while the ordinary message goes through.
+    const logs = await samples.gzipBomb(150)
+    const gzBomb = await samples.mimeMessage({ subject: 'gzip bomb', attachments: [1, 2, 3].map((n) => ({ filename: `logs-${n}.gz`, content: logs })) })
     const nested = await samples.nestedMessage(100, await samples.mimeMessage({ subject: 'the bottom', text: samples.advanceFeeText() }))
     const normal = await samples.mimeMessage({ subject: 'an ordinary message', text: 'See you tomorrow.\r\n' })
     const port = env.relay.port('submission')
+    await until(async () => (await inProgress()) === 0, 'the warm-up scans')
+    const [zipSession, gzSession, deepSession, okSession] = await Promise.all([atData(port), atData(port), atData(port), atData(port)])
     const delay = monitorEventLoopDelay({ resolution: 10 })
     const rssBefore = process.memoryUsage().rss
     let rssMax = rssBefore
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 10)
     delay.enable()
     const started = Date.now()
-    const [zip, gz, deep, ok] = await Promise.all([
-      sendOne(port, FROM, TO, zipBomb),
-      sendOne(port, FROM, TO, gzBomb),
-      sendOne(port, FROM, TO, nested),
-      sendOne(port, FROM, TO, normal),
-    ])
+    const hostile = [finish(zipSession, zipBomb), finish(gzSession, gzBomb), finish(deepSession, nested)] as const
+    // The ordinary message is sent once the three are being scanned.
+    await until(async () => (await inProgress()) === 3, 'the three hostile messages being scanned')
+    const normalDone = finish(okSession, normal)
+    const [zip, gz, deep] = await Promise.all(hostile)
+    const ok = await normalDone
     const elapsed = Date.now() - started
     delay.disable()
     clearInterval(sampler)
 
     assert.equal(ok.end?.code, 250, ok.end?.line)
+    // Relayed while the gzip bombs were still being inflated (up to their caps) in another thread.
+    assert.ok(ok.at < gz.at, `the ordinary message was relayed ${Math.round(ok.at - gz.at)} ms after the gzip bombs were refused`)
     assert.ok(env.sink.messages.some((m) => m.text.includes('Subject: an ordinary message')))
     const bomb = '554 5.7.1 Message refused: an attached archive expands far beyond its own size (archive bomb); see https://postmaster.example.net/why/archive-bomb'
     assert.equal(zip.end?.line, bomb)
