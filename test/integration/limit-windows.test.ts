@@ -274,6 +274,19 @@ describe('auth.failures: brute force over STARTTLS', () => {
     assert.deepEqual(replies.map((r) => r.code), [535, 535, 535, 535, 454])
     assert.match(replies[4]?.line ?? '', /^454 4\.7\.0 Too many failed authentication attempts for user mallory;/)
   })
+
+  it('lets a locked-out user in with the right password once the window has passed, from any address', async () => {
+    const replies = []
+    for (let i = 0; i < 5; i++) replies.push(await attempt(`127.0.1.${i + 1}`, 'alice', `guess${i}`))
+    assert.deepEqual(replies.map((r) => r.code), [535, 535, 535, 535, 454])
+    assert.match(replies[4]?.line ?? '', /^454 4\.7\.0 Too many failed authentication attempts for user alice;/)
+    // A fresh address does not help during the lockout: the user name is what is locked.
+    assert.equal((await attempt('127.0.1.6', 'alice', 'correct horse battery staple')).code, 454)
+    const started = Date.now()
+    const { value } = await eventually(() => attempt('127.0.1.7', 'alice', 'correct horse battery staple'), (r) => r.code !== 454, { what: 'the user lockout to end' })
+    assert.equal(value.code, 235)
+    assert.ok(Date.now() - started < 5000, 'the lockout lasts one window, not longer')
+  })
 })
 
 describe('warn mode', () => {

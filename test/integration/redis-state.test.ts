@@ -202,3 +202,46 @@ describe('Redis stopped mid-run', () => {
     assert.ok(sample(metrics, 'smarthost_limit_state_failures_total', { check: 'connect.penalty_box', action: 'tempfail' }) > 0)
   })
 })
+
+describe('Redis stopped, fail-open with a tight limit', () => {
+  let redis: RedisServer
+  let sink: Sink
+  let relay: TestRelay
+  before(async () => {
+    redis = await startRedisServer()
+    sink = await startSink()
+    relay = await startRelay(
+      testPolicy([sink.port], (p) => {
+        p.state = { backend: 'redis', redis: { url: redis.url, key_prefix: 'tight:', on_failure: 'fail-open', command_timeout: '300ms' } }
+        p.instances.outbound.relay.networks = ['127.0.0.0/8']
+        p.instances.outbound.checks = [{ check: 'mail.rate', limits: { address: { default: '2/1m' } } }]
+      }),
+      { instances: ['outbound'] },
+    )
+  })
+  after(async () => {
+    await relay.close()
+    await sink.close()
+    await redis.close()
+  })
+
+  it('keeps enforcing the limit from per-node memory: the third message in the minute gets 451 4.7.1', async () => {
+    await redis.stop()
+    const port = relay.port('submission')
+    const c = await SmtpDialog.open({ port, localAddress: '127.0.2.5' })
+    await c.greeting
+    await c.cmd('EHLO pc.test')
+    const replies = []
+    for (let i = 0; i < 3; i++) {
+      replies.push(await c.cmd(`MAIL FROM:<m${i}@customer.test>`))
+      await c.cmd('RSET')
+    }
+    await c.quit()
+    assert.deepEqual(replies.map((r) => r.code), [250, 250, 451])
+    assert.match(replies[2]?.line ?? '', /^451 4\.7\.1 Message rate limit reached for your address 127\.0\.2\.5 \(limit 2 per 1m\); try again in \d+ s/)
+    const metrics = await metricsText(relay.adminUrl('/metrics'))
+    assert.equal(sample(metrics, 'smarthost_redis_up', { mode: 'standalone' }), 0)
+    assert.ok(sample(metrics, 'smarthost_limit_state_failures_total', { check: 'mail.rate', action: 'fail-open' }) >= 3)
+    assert.ok(sample(metrics, 'smarthost_limit_hits_total', { check: 'mail.rate', dimension: 'address', mode: 'enforce' }) >= 1)
+  })
+})
