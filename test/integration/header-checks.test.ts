@@ -130,3 +130,23 @@ describe('header checks with a verdict per client class', () => {
     assert.equal(tx.checks.filter((c) => c.check === 'data.from_mismatch').map((c) => c.outcome).join(','), 'tag')
   })
 })
+
+describe('data.from_mismatch requiring the same address for the client class', () => {
+  // Sessions here are of class "unknown": its entry asks more than the default.
+  const env = relayWithSink({}, (p) => {
+    p.instances.outbound.checks = [
+      { check: 'data.from_mismatch', require: { default: 'same_domain', unknown: 'same_address' }, action: { default: 'reject' } },
+    ]
+  })
+  const send = (raw: string) => sendOne(env.relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], raw)
+
+  it('refuses a From: of another mailbox of the sender domain with 550 5.7.1', async () => {
+    const r = await send(message({ From: 'Bob <bob@customer.test>' }))
+    assert.equal(
+      r.end?.line,
+      `550 5.7.1 Header From: <bob@customer.test> does not match the sender <alice@customer.test>; send with your own address in From:; see ${URL_BASE}/from-mismatch`,
+    )
+    // The sender's own address, in any case, passes.
+    assert.equal((await send(message({ From: 'Alice <Alice@Customer.test>' }))).end?.code, 250)
+  })
+})
