@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
+import { secretLine, secretOf } from '../config/load.js'
 import type { InstanceName } from '../config/schema.js'
 import type { PenaltyEntry } from '../limits/penalty-store.js'
 import { penaltyScope } from '../limits/schema.js'
@@ -96,7 +97,7 @@ interface ApiValues {
 async function apiOf(values: ApiValues): Promise<Api | null> {
   let base = values.url
   const tokenFile = values['token-file']
-  let token = tokenFile ? firstLine(await readFile(tokenFile, 'utf8')) : undefined
+  let token = tokenFile ? secretLine(await readFile(tokenFile, 'utf8')) : undefined
   if (tokenFile && !token) throw new UsageError(`no token in ${tokenFile}`)
   if (!base || !token) {
     const loaded = await loadPolicyOrReport(values.config)
@@ -104,8 +105,7 @@ async function apiOf(values: ApiValues): Promise<Api | null> {
     const own = values.instance ? loaded.policy.instances[values.instance as InstanceName]?.admin : undefined
     const admin = own ?? loaded.policy.admin
     base ??= `http://${admin.address.includes(':') ? `[${admin.address}]` : admin.address}:${admin.port}`
-    const file = loaded.policy.admin.token_file
-    token ??= file ? firstLine(loaded.files.get(file) ?? '') : undefined
+    token ??= secretOf(loaded.files, loaded.policy.admin.token_file)
   }
   if (!token) throw new UsageError('no token: name one in admin.token_file of the policy, or give --token-file')
   return { base: base.replace(/\/$/, ''), token }
@@ -160,7 +160,6 @@ function line(e: PenaltyEntry): string {
   return `${e.scope} ${e.value} until ${iso(e.until)} (by ${e.who}, ${iso(e.when)}): ${e.why}`
 }
 
-const firstLine = (text: string) => text.split(/\r?\n/)[0]?.trim() || undefined
 
 function safeUser(): string {
   try {

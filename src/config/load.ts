@@ -25,8 +25,12 @@ export interface LoadedPolicy {
  * undefined when no file is named or it is empty.
  */
 export function secretOf(files: ReadonlyMap<string, string>, path: string | undefined): string | undefined {
-  const line = path ? files.get(path)?.split(/\r?\n/)[0]?.trim() : undefined
-  return line || undefined
+  return path ? secretLine(files.get(path)) : undefined
+}
+
+/** The secret in a password or token file's text: its first line, trimmed; undefined when empty. */
+export function secretLine(text: string | undefined): string | undefined {
+  return text?.split(/\r?\n/)[0]?.trim() || undefined
 }
 
 /** Which instances will run: only their files (certificates, credentials, lists) are read. */

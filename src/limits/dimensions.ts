@@ -7,7 +7,7 @@ export { canonicalAddress } from '../relay/ip.js'
 export type Dimension = 'address' | 'subnet' | 'user' | 'sender_domain'
 
 /** Prefix lengths of the `subnet` dimension: a customer line is usually one /24 (IPv4) or /64 (IPv6). */
-export const SUBNET_PREFIX = { ipv4: 24, ipv6: 64 } as const
+const SUBNET_PREFIX = { ipv4: 24, ipv6: 64 } as const
 
 /** "192.0.2.77" → "192.0.2.0/24"; "2001:db8:1:2:3::4" → "2001:db8:1:2::/64"; null for anything else. */
 export function subnetOf(address: string): string | null {
