@@ -53,6 +53,7 @@ export const connectionConcurrency = defineCheck({
       recordHits([{ dimension: 'address', value: address, limit, result }], ctx, state, 'connect.concurrency', modeOf(entry))
       return {
         kind: 'tempfail',
+        offending: true,
         reply: clientConnectionLimit(limit.spec.points),
         flags: ['LIMIT_CONCURRENCY'],
         detail: `${result.consumed} connections open from ${address} (limit ${limit.spec.points} for class ${ctx.session.clientClass})`,

@@ -78,6 +78,7 @@ export function dimensionRate(rate: DimensionRate) {
       const retryMs = recordHits(hits, ctx, state, rate.check, modeOf(entry))
       return {
         kind: 'tempfail',
+        offending: true,
         reply: rate.reply(first, retryMs),
         flags: flags(hits),
         detail: hits.map((h) => hitDetail(h, rate.unit, clientClass)).join('; '),

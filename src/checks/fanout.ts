@@ -90,11 +90,12 @@ export const recipientFanout = defineCheck({
       const configured = actionFor(entry.actions, clientClass)
       const action = configured.action === 'reject' ? ({ action: 'tempfail' } as const) : configured
       const retryMs = recordHits(hits, ctx, state, 'rcpt.fanout', modeOf(entry), action.action === 'tempfail')
-      return hitVerdict(action, {
+      const verdict = hitVerdict(action, {
         flags: hits.map((h) => `RATE_FANOUT_${h.dimension.toUpperCase()}`),
         detail: hits.map((h) => hitDetail(h, 'recipient domains', clientClass)).join('; '),
         reply: () => fanoutLimited(whom(hit.dimension, hit.value), describeRate(hit.limit.spec), retryMs),
       })
+      return verdict.kind === 'tempfail' ? { ...verdict, offending: true } : verdict
     }
   },
 })

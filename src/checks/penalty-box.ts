@@ -28,6 +28,7 @@ function boxCheck(at: 'connect' | 'auth') {
       const verdict = config.reply === 'reject' ? 'reject' : 'tempfail'
       return {
         kind: verdict,
+        offending: true,
         reply: penaltyBoxed(entry, at, config.reply),
         flags: ['PENALTY_BOX'],
         detail: `${entry.scope} ${entry.value} in the penalty box until ${new Date(entry.until).toISOString()} by ${entry.who}: ${entry.why}`,

@@ -18,7 +18,7 @@ export interface ScoreSink {
 
 /** What ended a stage early, if anything. */
 export type StageDecision =
-  | { kind: 'reject' | 'tempfail'; reply: SmtpReply; check: string }
+  | { kind: 'reject' | 'tempfail'; reply: SmtpReply; check: string; offending?: true }
   | { kind: 'quarantine'; reason: string; description: string; check: string }
   | null
 
@@ -68,7 +68,7 @@ export async function runStage(
     switch (verdict.kind) {
       case 'reject':
       case 'tempfail':
-        return { kind: verdict.kind, reply: verdict.reply, check: check.id }
+        return { kind: verdict.kind, reply: verdict.reply, check: check.id, ...(verdict.offending ? { offending: true } : {}) }
       case 'accept':
         accepted = true
         break

@@ -27,7 +27,8 @@ export interface HeaderField {
 /**
  * What a check decides. `continue` has no opinion; `accept` trusts the client and skips the
  * remaining non-core checks of this stage only; `tag` adds score and flags; `tempfail` and
- * `reject` end the stage with the reply; `quarantine` (data only) holds the message, telling
+ * `reject` end the stage with the reply (`offending`: the client broke a limit or is in the
+ * penalty box, so its later refusals may be tarpitted); `quarantine` (data only) holds the message, telling
  * the client `description` (its `reason` when there is none).
  * Any verdict may add header fields (Authentication-Results, X-…) to the relayed message, and
  * may ask to move the client to another class (a dynamic-looking PTR: `residential-dynamic`).
@@ -37,8 +38,8 @@ export type Verdict = (
   | { kind: 'continue'; detail?: string }
   | { kind: 'accept'; detail: string; flags?: readonly string[] }
   | { kind: 'tag'; score: number; flags: readonly string[]; detail: string }
-  | { kind: 'tempfail'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
-  | { kind: 'reject'; reply: SmtpReply; flags?: readonly string[]; detail?: string }
+  | { kind: 'tempfail'; reply: SmtpReply; flags?: readonly string[]; detail?: string; offending?: true }
+  | { kind: 'reject'; reply: SmtpReply; flags?: readonly string[]; detail?: string; offending?: true }
   | { kind: 'quarantine'; reason: string; description?: string; flags?: readonly string[]; detail?: string }
 ) & { headers?: readonly HeaderField[]; reclassify?: string; scan?: ScanSummary }
 

@@ -20,9 +20,6 @@ import type { NextHops } from '../relay/next-hops.js'
 import { unmapIPv4 } from '../relay/networks.js'
 import { newId } from './ids.js'
 
-/** Reasons of replies that mark the client as offending: its later refusals are tarpitted. */
-const OFFENDING = new Set(['connection-limit', 'connection-rate', 'tls-rate', 'rate-limited', 'fanout', 'auth-locked', 'penalty-box'])
-
 /** What a session needs from its listener and instance. */
 export interface SessionEnv {
   /** The policy snapshot this session keeps until it ends. */
@@ -253,7 +250,7 @@ export class Session {
       return
     }
     refusalsFor(this.record.instance, stage, String(decision.reply.code)).inc()
-    if (OFFENDING.has(decision.reply.reason)) this.offending = true
+    if (decision.offending) this.offending = true
     throw decision.reply
   }
 

@@ -95,6 +95,13 @@ describe('stage runner', () => {
     assert.equal(d?.kind, 'tempfail')
   })
 
+  it('passes on that a refusal marks the client as offending (for the tarpit), and only when it says so', async () => {
+    const limited = await runStage([check('mail.rate', () => ({ kind: 'tempfail', reply: policyTempfail('x'), offending: true }))], ctx, sink(), farFuture())
+    assert.equal(limited?.kind === 'tempfail' && limited.offending, true)
+    const plain = await runStage([check('mail.spf', () => ({ kind: 'tempfail', reply: policyTempfail('x') }))], ctx, sink(), farFuture())
+    assert.equal(plain?.kind === 'tempfail' && plain.offending, undefined)
+  })
+
   it('turns a throw into outcome error and continues, or tempfails with 451 4.3.0 when on_error says so', async () => {
     const boom: CheckFn = () => {
       throw new Error('resolver exploded')
