@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import type { HitAction } from './class-action.js'
+import { className } from '../classes/schema.js'
+import { classEntry } from '../classes/per-class.js'
 
 /**
  * What a DNS list hit does for a client class: a block list's hit refuses (reject, tempfail),
@@ -18,10 +20,10 @@ const listAction = z.union([
 /** Schema of a per-class action map for DNS list hits; `default` applies to every class not listed. */
 export const listActions = () =>
   z
-    .record(z.string().regex(/^[a-z0-9_-]+$/, 'a class name or default'), listAction)
+    .record(className(), listAction)
     .describe('What a hit does per client class: reject, tempfail, accept (allow lists), ignore or { tag: score }; "default" for the others')
 
 /** The action for a class, falling back to `default`, then to ignore. */
 export function listActionFor(map: Readonly<Record<string, ListAction>>, clientClass: string): ListAction {
-  return map[clientClass] ?? map.default ?? { action: 'ignore' }
+  return classEntry(map, clientClass) ?? { action: 'ignore' }
 }

@@ -5,6 +5,8 @@ import { defineCheck } from '../pipeline/types.js'
 import { splitAddress } from '../relay/address.js'
 import { headerFields } from '../scan/header-fields.js'
 import { actionFor, classActions, hitVerdict } from './class-action.js'
+import { className } from '../classes/schema.js'
+import { classEntry } from '../classes/per-class.js'
 
 // Header screening in the spirit of Mail8: who the message says it is from, against who sent
 // it. A customer's zombie typically sends as someone else (From: a bank, envelope a random
@@ -29,7 +31,7 @@ export const fromMismatchCheck = defineCheck({
   description: 'From: header against the envelope sender (same address, same domain or any, per class): the zombie that sends as someone else.',
   options: z.strictObject({
     require: z
-      .record(z.string().regex(/^[a-z0-9_-]+$/, 'a class name or default'), z.enum(FROM_MATCH))
+      .record(className(), z.enum(FROM_MATCH))
       .prefault({ default: 'same_domain' })
       .describe('How closely From: must match the envelope sender, per client class: same_address, same_domain (subdomains count) or any; "default" for the others'),
     action: classActions('reject'),
@@ -37,7 +39,7 @@ export const fromMismatchCheck = defineCheck({
   create: (options) =>
     function fromMismatchHeader({ message, tx, session }): Verdict {
       if (!message || !tx || tx.mailFrom === '') return { kind: 'continue' }
-      const required: FromMatch = options.require[session.clientClass] ?? options.require.default ?? 'same_domain'
+      const required: FromMatch = classEntry(options.require, session.clientClass) ?? 'same_domain'
       if (required === 'any') return { kind: 'continue' }
       const from = headerFields(message).addresses('from')
       const sender = tx.mailFrom.toLowerCase()

@@ -8,6 +8,7 @@ import { sameAddress } from '../relay/ip.js'
 import { actionFor, classActions } from './class-action.js'
 import { combineFindings } from './combine-findings.js'
 import type { Finding } from './combine-findings.js'
+import { className } from '../classes/schema.js'
 
 // The client's reverse DNS, forward-confirmed (FCrDNS): a PTR name of the address whose A or
 // AAAA records hold the address again. Without one, or with a generic dynamic-line name, the
@@ -40,9 +41,7 @@ export const rdns = defineCheck({
     missing: classActions({ tag: 1 }).describe('The address has no PTR name: action per client class'),
     unconfirmed: classActions({ tag: 1 }).describe('No PTR name resolves back to the address: action per client class'),
     dynamic: classActions({ tag: 0 }).describe('The name looks like a dynamic or residential line\u2019s: action per client class'),
-    reclassify: z
-      .string()
-      .regex(/^[a-z0-9_-]+$/)
+    reclassify: className()
       .nullable()
       .default('residential-dynamic')
       .describe('Class a client with a dynamic-looking name moves to; null keeps its class'),

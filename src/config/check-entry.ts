@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { CheckDefinition } from '../pipeline/types.js'
 import { duration } from './units.js'
+import { className } from '../classes/schema.js'
 
 /** Fields every listed check accepts besides its own options. */
 export const COMMON_CHECK_FIELDS = {
@@ -14,11 +15,11 @@ export const COMMON_CHECK_FIELDS = {
     .default('continue')
     .describe('On a fault or timeout: continue without an opinion, or tempfail with 451 4.3.0'),
   classes: z
-    .array(z.string().regex(/^[a-z0-9_-]+$/))
+    .array(className())
     .optional()
     .describe('Run only for sessions of these client classes (default: every class)'),
   skip_classes: z
-    .array(z.string().regex(/^[a-z0-9_-]+$/))
+    .array(className())
     .default([])
     .describe('Never run for sessions of these client classes'),
 }
