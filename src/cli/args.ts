@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { configIssues, loadPolicy } from '../config/load.js'
 import type { LoadOptions, LoadedPolicy } from '../config/load.js'
@@ -59,4 +60,17 @@ export function instanceName(value: unknown): InstanceName {
     throw new UsageError(`--instance must be outbound or inbound, got ${JSON.stringify(value)}`)
   }
   return value as InstanceName
+}
+
+/**
+ * Who runs an operator command, for the records it leaves (penalty entries, releases): the
+ * user behind sudo, else the login name.
+ */
+export function operatorName(): string {
+  if (process.env.SUDO_USER) return process.env.SUDO_USER
+  try {
+    return userInfo().username
+  } catch {
+    return process.env.USER ?? 'operator'
+  }
 }

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises'
-import { userInfo } from 'node:os'
 import { secretLine, secretOf } from '../config/load.js'
 import type { InstanceName } from '../config/schema.js'
 import type { PenaltyEntry } from '../limits/penalty-store.js'
 import { penaltyScope } from '../limits/schema.js'
 import type { Command } from './args.js'
-import { UsageError, loadPolicyOrReport, parse } from './args.js'
+import { UsageError, loadPolicyOrReport, operatorName, parse } from './args.js'
 
 /** `smarthost-guard penalty list|add|remove`: manages the penalty box of a running relay through its admin API. */
 export const penalty: Command = {
@@ -30,7 +29,7 @@ Options:
       --user U           an SMTP AUTH user name
   -r, --reason TEXT      why (sent to the client with the refusal)
   -d, --duration D       how long, e.g. 30m, 2h, 7d (default: penalty_box.default_duration)
-      --by NAME          who puts the client in the box (default: your login name)
+      --by NAME          who puts the client in the box (default: $SUDO_USER, else your login name)
       --json             print JSON instead of a table (list)
 `,
   async run(argv) {
@@ -70,7 +69,7 @@ Options:
       scope: target.scope,
       value: target.value,
       why: values.reason,
-      who: values.by ?? safeUser(),
+      who: values.by ?? operatorName(),
       ...(values.duration ? { duration: values.duration } : {}),
     }
     const r = await call(api, 'POST', '/api/penalty', body)
@@ -161,10 +160,3 @@ function line(e: PenaltyEntry): string {
 }
 
 
-function safeUser(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return 'operator'
-  }
-}

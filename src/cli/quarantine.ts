@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os'
 import { createLogger } from '../log/logger.js'
 import { releaseMessage } from '../quarantine/release.js'
 import { quarantineStore } from '../quarantine/store.js'
@@ -6,7 +5,7 @@ import { headerBlock } from '../scan/header-fields.js'
 import { printable } from '../scan/tree.js'
 import type { StoredEntry } from '../quarantine/store.js'
 import type { Command } from './args.js'
-import { UsageError, instanceName, loadPolicyOrReport, parse } from './args.js'
+import { UsageError, instanceName, loadPolicyOrReport, operatorName, parse } from './args.js'
 
 /** `smarthost-guard quarantine list|show|release`: the postmaster's view of kept messages. */
 export const quarantine: Command = {
@@ -21,7 +20,7 @@ list      one line per kept message, newest first: id, time, kind (held or refus
           client, sender, recipients, subject, releases
 show      the index entry of a message and its header (--raw: the whole message)
 release   relays a kept message to the instance's next hops with its original envelope and
-          records who released it (--by, default the login name); a message already
+          records who released it (--by, default $SUDO_USER, else the login name); a message already
           released needs --force. Exit status 1 when the next hop refuses it.
 
 Options:
@@ -80,20 +79,13 @@ Options:
       process.stderr.write(`smarthost-guard quarantine: ${entry.id} was already released; add --force to send it again\n`)
       return 1
     }
-    const by = values.by ?? process.env.SUDO_USER ?? loginName()
+    const by = values.by ?? operatorName()
     const record = await releaseMessage(loaded, name, store, entry, by, createLogger('silent'))
     process.stdout.write(`${entry.id}: ${record.delivered ? 'released' : 'not released'} by ${by}: ${record.reply}\n`)
     return record.delivered ? 0 : 1
   },
 }
 
-function loginName(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return process.env.USER ?? 'unknown'
-  }
-}
 
 function line(e: StoredEntry): string {
   const released = e.releases.filter((r) => r.delivered).map((r) => ` released by ${r.by} ${r.when}`)
