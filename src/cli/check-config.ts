@@ -1,6 +1,7 @@
 import { compileOffline } from '../config/compile-offline.js'
 import type { InstanceConfig, Policy } from '../config/schema.js'
 import { INSTANCE_NAMES } from '../config/schema.js'
+import { formatBytes, formatDuration } from '../config/units.js'
 import { scansContent } from '../scan/policy-rules.js'
 import type { Command } from './args.js'
 import { loadPolicyOrReport, parse } from './args.js'
@@ -54,14 +55,14 @@ function describe(c: InstanceConfig): string[] {
     `relay networks: ${c.relay.networks.join(', ') || 'none'}`,
     `local domains: ${local.join(', ') || 'none'}`,
     `next hops: ${c.next_hops.map((h) => `${h.host}:${h.port} (${h.tls})`).join(', ')}`,
-    `limits: message ${c.limits.message_size} bytes, ${c.limits.recipients_per_message} recipients, ${c.limits.connections_per_listener} connections per listener`,
+    `limits: message ${formatBytes(c.limits.message_size)}, ${c.limits.recipients_per_message} recipients, ${c.limits.connections_per_listener} connections per listener; idle ${formatDuration(c.limits.idle_timeout)}, command ${formatDuration(c.limits.command_timeout)}, drain ${formatDuration(c.limits.drain_timeout)}`,
     `scoring: tempfail at ${c.scoring.tempfail_at ?? '-'}, reject at ${c.scoring.reject_at ?? '-'}, decided at ${c.scoring.decide_at.join(', ')}`,
     `classes: ${describeClasses(c.classes)}`,
-    `penalty box: ${c.penalty_box.reply}, ${c.penalty_box.rules.length} rule${c.penalty_box.rules.length === 1 ? '' : 's'}; tarpit ${c.tarpit.delay ? `${c.tarpit.delay} ms, at most ${c.tarpit.max_sockets} at once` : 'off'}`,
+    `penalty box: ${c.penalty_box.reply}, ${c.penalty_box.rules.length} rule${c.penalty_box.rules.length === 1 ? '' : 's'}; tarpit ${c.tarpit.delay ? `${formatDuration(c.tarpit.delay)}, at most ${c.tarpit.max_sockets} at once` : 'off'}`,
     ...(scansContent(c)
-      ? [`scan: rules ${c.scan.rules} (${c.scan.engine} engine), ${c.scan.workers} threads, limits depth ${c.scan.limits.depth}, ${c.scan.limits.objects} objects, ${c.scan.limits.total_bytes} bytes, ratio ${c.scan.limits.expansion_ratio}, ${c.scan.limits.time} ms`]
+      ? [`scan: rules ${c.scan.rules} (${c.scan.engine} engine), ${c.scan.workers} threads, limits depth ${c.scan.limits.depth}, ${c.scan.limits.objects} objects, ${formatBytes(c.scan.limits.total_bytes)}, ratio ${c.scan.limits.expansion_ratio}, ${formatDuration(c.scan.limits.time)}`]
       : []),
-    ...(c.quarantine ? [`quarantine: ${c.quarantine.dir} (${c.quarantine.max_size} bytes, ${c.quarantine.max_age} ms)`] : []),
+    ...(c.quarantine ? [`quarantine: ${c.quarantine.dir} (${formatBytes(c.quarantine.max_size)}, ${formatDuration(c.quarantine.max_age)})`] : []),
   ]
 }
 

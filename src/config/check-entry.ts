@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { CheckDefinition } from '../pipeline/types.js'
+import { issueText } from './issue-text.js'
 import { duration } from './units.js'
 import { className } from '../classes/schema.js'
 
@@ -48,7 +49,7 @@ export function checkEntrySchema(checks: readonly CheckDefinition[]) {
       })
       return z.NEVER
     }
-    const parsed = schema.safeParse(value)
+    const parsed = schema.safeParse(value, { error: issueText })
     if (parsed.success) return parsed.data
     // Passed on as they are, so an unknown option is reported like any other unknown key.
     for (const issue of parsed.error.issues) ctx.addIssue({ ...issue })

@@ -9,6 +9,7 @@ import { parseNetworkFile } from '../classes/classifier.js'
 import { RelayError } from '../errors/relay-error.js'
 import { loadPolicyRules } from '../scan/policy-rules.js'
 import { deepFreeze } from './freeze.js'
+import { issueText } from './issue-text.js'
 import type { InstanceName, Policy } from './schema.js'
 import { INSTANCE_NAMES, policySchema } from './schema.js'
 
@@ -62,7 +63,7 @@ export async function parsePolicy(path: string, text: string, opts: LoadOptions 
     return `${path}:${pos.line}:${pos.col} ${e.message.split('\n')[0]}`
   })
   if (issues.length) throw invalid(issues)
-  const parsed = policySchema.safeParse(doc.toJS() ?? {})
+  const parsed = policySchema.safeParse(doc.toJS() ?? {}, { error: issueText })
   if (!parsed.success) throw invalid(byPosition(parsed.error.issues.map((i) => formatIssue(path, doc, lines, i))))
   const policy = parsed.data
   resolvePaths(policy, dirname(path))
@@ -103,8 +104,10 @@ type PathKey = PropertyKey
 function formatIssue(file: string, doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): string {
   const path = issue.path
   if (issue.code === 'unrecognized_keys') {
+    // issueText words one line per key, in the order of issue.keys.
+    const texts = issue.message.split('\n')
     return issue.keys
-      .map((k) => `${where(file, doc, lines, [...path, k], true)} ${keyName([...path, k])}: unknown key`)
+      .map((k, i) => `${where(file, doc, lines, [...path, k], true)} ${keyName([...path, k])}: ${texts[i] ?? 'unknown key'}`)
       .join('\n')
   }
   return `${where(file, doc, lines, path, false)} ${keyName(path)}: ${issue.message}`

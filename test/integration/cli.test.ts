@@ -46,9 +46,9 @@ describe('smarthost-guard command line', () => {
     const r = await runCli(['check-config', '--config', file])
     assert.equal(r.code, 1)
     assert.deepEqual(r.stderr.trim().split('\n'), [
-      `${file}:3:16 instances.outbound.listeners: Too small: expected array to have >=1 items`,
+      `${file}:3:16 instances.outbound.listeners: expected at least 1 entry, got 0 entries`,
       `${file}:4:17 instances.outbound.next_hops[0]: expected host:port, e.g. 127.0.0.1:2500 or [::1]:25, got "nowhere"`,
-      `${file}:5:5 instances.outbound.colour: unknown key`,
+      `${file}:5:5 instances.outbound.colour: unknown key "colour"`,
       '3 problems found',
     ])
     const missing = await runCli(['check-config', '--config', join(dir, 'absent.yaml')])

@@ -72,7 +72,7 @@ describe('SIGHUP reload', () => {
     relay.child.kill('SIGHUP')
     const refused = await relay.waitForLog((l) => l.msg === 'reload refused; the running policy stays', 10_000, 'the refusal')
     assert.equal(refused.code, 'RELAY_ERR_CONFIG_INVALID')
-    assert.match(String((refused.issues as string[])[0]), new RegExp(`^${file}:\\d+:\\d+ instances\\.outbound\\.limits\\.recipients_per_mesage: unknown key$`))
+    assert.match(String((refused.issues as string[])[0]), new RegExp(`^${file}:\\d+:\\d+ instances\\.outbound\\.limits\\.recipients_per_mesage: unknown key "recipients_per_mesage" — did you mean "recipients_per_message"\\?$`))
     assert.match((await rcptReply(port, 'blocked@ext.test')).line, /^550 5\.7\.1/)
     assert.match((await rcptReply(port, 'blocked@ext.test', live)).line, /^550 5\.7\.1/)
     await live.quit()

@@ -61,27 +61,27 @@ describe('loading the policy tree', () => {
 
   it('names file, line, column and key of an unknown key', async () => {
     const issues = await issuesOf(MINIMAL.replace('        tls: none', '        tls: none\n        prot: 25'))
-    assert.deepEqual(issues, ['relay.yaml:8:9 instances.outbound.listeners[0].prot: unknown key'])
+    assert.deepEqual(issues, ['relay.yaml:8:9 instances.outbound.listeners[0].prot: unknown key "prot" — did you mean "port"?'])
   })
 
-  it('names the key of a value of the wrong type and says what was expected', async () => {
+  it('names the key of a value of the wrong type and says in words what was expected', async () => {
     const issues = await issuesOf(MINIMAL.replace('port: 2525', 'port: "smtp"'))
     assert.equal(issues.length, 1)
-    assert.match(issues[0]!, /^relay\.yaml:6:15 instances\.outbound\.listeners\[0\]\.port: Invalid input: expected number, received string$/)
+    assert.deepEqual(issues, ['relay.yaml:6:15 instances.outbound.listeners[0].port: expected a number, got "smtp"'])
   })
 
   it('reports every problem at once', async () => {
     const text = MINIMAL.replace('tls: none', 'tls: sometimes').replace('[127.0.0.1:2500]', '["127.0.0.1"]') + '    relay:\n      networks: [10.0.0.0/33]\n'
     const issues = await issuesOf(text)
     assert.equal(issues.length, 3, issues.join('\n'))
-    assert.match(issues[0]!, /^relay\.yaml:7:14 instances\.outbound\.listeners\[0\]\.tls: Invalid option: expected one of "none"\|"starttls"\|"implicit"$/)
+    assert.equal(issues[0], 'relay.yaml:7:14 instances.outbound.listeners[0].tls: expected one of none, starttls, implicit, got "sometimes"')
     assert.match(issues.join('\n'), /relay\.yaml:10:18 instances\.outbound\.relay\.networks\[0\]: expected an address or CIDR block such as 192\.0\.2\.0\/24, got "10\.0\.0\.0\/33"/)
     assert.match(issues.join('\n'), /relay\.yaml:8:17 instances\.outbound\.next_hops\[0\]: /)
   })
 
   it('names the key of a next hop written as host:port whose port is out of range', async () => {
     const issues = await issuesOf(MINIMAL.replace('[127.0.0.1:2500]', '[127.0.0.1:99999]'))
-    assert.deepEqual(issues, ['relay.yaml:8:17 instances.outbound.next_hops[0].port: Too big: expected number to be <=65535'])
+    assert.deepEqual(issues, ['relay.yaml:8:17 instances.outbound.next_hops[0].port: expected at most 65535, got 99999'])
   })
 
   it('reports YAML syntax errors with their position', async () => {
@@ -107,7 +107,7 @@ describe('loading the policy tree', () => {
     assert.equal(issues.length, 3, issues.join('\n'))
     assert.match(issues[0]!, /^relay\.yaml:10:16 instances\.outbound\.checks\[0\]\.check: unknown check "rcpt\.nonsense"; known: connect\.client_access, mail\.sender_access, rcpt\.recipient_access\b/)
     assert.match(issues[1]!, /^relay\.yaml:11:16 instances\.outbound\.checks\[1\]\.check: rcpt\.relay_auth is a core check/)
-    assert.match(issues[2]!, /^relay\.yaml:13:\d+ instances\.outbound\.checks\[2\]\.rules\[0\]\.colour: unknown key$/)
+    assert.match(issues[2]!, /^relay\.yaml:13:\d+ instances\.outbound\.checks\[2\]\.rules\[0\]\.colour: unknown key "colour"$/)
   })
 
   it('names the key of a file that cannot be read, and the line of a bad credentials entry', async () => {
