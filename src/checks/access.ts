@@ -15,7 +15,7 @@ const ACTION_ORDER = ['reject', 'tempfail', 'accept', 'tag'] as const
 const ruleFields = {
   action: z.enum(ACTION_ORDER).describe('What a match does; deny rules are evaluated before allow rules'),
   score: z.number().default(0).describe('Score added by a tag rule'),
-  text: z.string().optional().describe('Reply text for reject and tempfail (the code is 550 5.7.1 / 450 4.7.1)'),
+  text: z.string().optional().describe('Reply text for reject and tempfail (550 5.7.1 / 450 4.7.1; at connect 554 5.7.1 / 421 4.7.1)'),
   flag: z
     .string()
     .regex(/^[A-Z][A-Z0-9_]*$/, 'use UPPER_SNAKE')

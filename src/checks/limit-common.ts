@@ -88,7 +88,7 @@ export function whom(dimension: string, value: string): string {
 const DIMENSION_TEXT: Record<Dimension, string> = {
   address: 'client address',
   subnet: '/24 (IPv4) or /64 (IPv6) subnet of the client',
-  user: 'authenticated user (auth.failures: user name tried)',
+  user: 'user (the authenticated user; for failed AUTH, the user name tried)',
   sender_domain: 'envelope sender domain',
 }
 

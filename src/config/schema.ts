@@ -177,7 +177,10 @@ const instanceSchema = z.strictObject({
     .optional()
     .describe('Overrides the top-level reply_url for this instance'),
   admin: z
-    .strictObject({ address: ipAddress(), port: port() })
+    .strictObject({
+      address: ipAddress().describe('Admin HTTP address of this instance (/metrics, /healthz, /readyz, /api/…)'),
+      port: port().describe('Admin HTTP port of this instance; give each instance its own when both run on one host'),
+    })
     .optional()
     .describe('Admin HTTP listener when this instance runs alone (serve --instance)'),
   scan: scanSchema,
@@ -253,17 +256,20 @@ export const policySchema = z
     state: stateSchema,
     log: z
       .strictObject({
-        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        level: z
+          .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+          .default('info')
+          .describe('Lowest severity written: info logs every transaction and refusal; debug adds aborted transactions and diagnostics; silent logs nothing'),
       })
       .prefault({})
       .describe('Logging'),
     instances: z
       .strictObject({
-        outbound: instanceSchema.optional().describe('Customer submission: heavy abuse checks'),
-        inbound: instanceSchema.optional().describe('MX traffic from the internet: light UCE checks'),
+        outbound: instanceSchema.optional().describe('customer submission and relaying, heavy abuse checks'),
+        inbound: instanceSchema.optional().describe('MX traffic from the internet for the local domains, light UCE checks'),
       })
       .refine((i) => i.outbound ?? i.inbound, 'define at least one of outbound and inbound')
-      .describe('The two instances'),
+      .describe('The two instances, each with its own listeners, policy, limits and next hops; at least one'),
   })
   .superRefine(checkDnsListReferences)
 export type Policy = z.output<typeof policySchema>

@@ -30,6 +30,7 @@ export const duration = () =>
       }
       return Math.round(Number(m[1]) * (DURATION_MS[m[2] ?? 's'] ?? 1000))
     })
+    .meta({ format: 'duration' })
 
 /** A size written as "25MiB", "512KiB", "25MB" or a number of bytes. Parsed to bytes. */
 export const byteSize = () =>
@@ -46,6 +47,7 @@ export const byteSize = () =>
       }
       return Math.round(Number(m[1]) * (SIZE_BYTES[(m[2] ?? 'b').toLowerCase()] ?? 1))
     })
+    .meta({ format: 'size' })
 
 // Largest unit first: a value is printed in the largest unit that holds it a whole number of times.
 const DURATION_UNITS = (['d', 'h', 'm', 's', 'ms'] as const).map((u) => [u, DURATION_MS[u] ?? 1] as const)
@@ -74,13 +76,19 @@ export function formatBytes(bytes: number): string {
 
 /** An IPv4 or IPv6 address. */
 export const ipAddress = () =>
-  z.string().refine((v) => isIP(v) !== 0, { error: (i) => `expected an IP address, got ${JSON.stringify(i.input)}` })
+  z
+    .string()
+    .refine((v) => isIP(v) !== 0, { error: (i) => `expected an IP address, got ${JSON.stringify(i.input)}` })
+    .meta({ format: 'ip' })
 
 /** An address or a CIDR block ("192.0.2.0/24", "2001:db8::/32", "198.51.100.7"). */
 export const cidr = () =>
-  z.string().refine((v) => parseCidr(v) !== null, {
-    error: (i) => `expected an address or CIDR block such as 192.0.2.0/24, got ${JSON.stringify(i.input)}`,
-  })
+  z
+    .string()
+    .refine((v) => parseCidr(v) !== null, {
+      error: (i) => `expected an address or CIDR block such as 192.0.2.0/24, got ${JSON.stringify(i.input)}`,
+    })
+    .meta({ format: 'cidr' })
 
 /** A TCP port; 0 asks the system for a free one. */
 export const port = () => z.number().int().min(0).max(65535)
@@ -92,6 +100,7 @@ export const hostname = () =>
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i, {
       error: (i) => `expected a host name, got ${JSON.stringify(i.input)}`,
     })
+    .meta({ format: 'hostname' })
 
 /** A host (name or address) for outgoing connections. */
 export const host = () => z.union([ipAddress(), hostname()])

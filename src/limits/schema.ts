@@ -101,7 +101,7 @@ export const penaltyBoxSchema = z
             .min(1)
             .describe('Limit checks whose enforced hits count'),
           hits: z.number().int().min(1).describe('Hits within window that put the client in the box'),
-          window: windowMs().describe('Window the hits are counted in (whole seconds)'),
+          window: windowMs().describe('Window the hits are counted in (a whole number of seconds, at least 1s)'),
           duration: duration().describe('Time in the box'),
           scope: penaltyScope.default('address').describe('What goes in the box: the address, its /24 (/64) subnet or the user'),
         }),
