@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { CheckDefinition } from '../pipeline/types.js'
+import { didYouMeanText } from './did-you-mean.js'
 import { issueText } from './issue-text.js'
 import { duration } from './units.js'
 import { className } from '../classes/schema.js'
@@ -45,11 +46,11 @@ export function checkEntrySchema(checks: readonly CheckDefinition[]) {
         path: ['check'],
         message: core
           ? `${String(id)} is a core check: it always runs and is configured by its instance section`
-          : `unknown check ${JSON.stringify(id)}; known: ${ids.join(', ')}`,
+          : `unknown check ${JSON.stringify(id)}${didYouMeanText(id, ids) || `; known: ${ids.join(', ')}`}`,
       })
       return z.NEVER
     }
-    const parsed = schema.safeParse(value, { error: issueText })
+    const parsed = schema.safeParse(value, { error: issueText, reportInput: true })
     if (parsed.success) return parsed.data
     // Passed on as they are, so an unknown option is reported like any other unknown key.
     for (const issue of parsed.error.issues) ctx.addIssue({ ...issue })

@@ -33,3 +33,12 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   }
   return best?.candidate
 }
+
+/**
+ * The end of a problem report about a mistyped word: ` — did you mean "x"?`, or "" when no
+ * allowed word is close (or the value is not text).
+ */
+export function didYouMeanText(word: unknown, candidates: readonly string[]): string {
+  const near = typeof word === 'string' ? didYouMean(word, candidates) : undefined
+  return near === undefined ? '' : ` \u2014 did you mean ${JSON.stringify(near)}?`
+}

@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { didYouMeanText } from './did-you-mean.js'
 import type { CheckEntry } from './check-entry.js'
 import type { DnsListsConfig, EgressConfig } from './dns-lists-schema.js'
 
@@ -29,7 +30,7 @@ export function checkDnsListReferences(policy: Referring, ctx: z.RefinementCtx):
   const known = Object.keys(lists).join(', ') || 'none defined'
   policy.egress.watch.lists?.forEach((name, i) => {
     const list = lists[name]
-    if (!list) issue(['egress', 'watch', 'lists', i], `no list ${name} in dns_lists.lists (${known})`)
+    if (!list) issue(['egress', 'watch', 'lists', i], `no list ${name} in dns_lists.lists (${known})${didYouMeanText(name, Object.keys(lists))}`)
     else if (list.type !== 'ip' || list.kind !== 'block') issue(['egress', 'watch', 'lists', i], `${name} is not an ip block list`)
   })
   for (const [instance, config] of Object.entries(policy.instances)) {
@@ -41,7 +42,7 @@ export function checkDnsListReferences(policy: Referring, ctx: z.RefinementCtx):
       ;(entry.lists as Usage[]).forEach((usage, j) => {
         const at = ['instances', instance, 'checks', i, 'lists', j]
         const list = lists[usage.list]
-        if (!list) return issue([...at, 'list'], `no list ${usage.list} in dns_lists.lists (${known})`)
+        if (!list) return issue([...at, 'list'], `no list ${usage.list} in dns_lists.lists (${known})${didYouMeanText(usage.list, Object.keys(lists))}`)
         if (usage.query && (usage.query === 'client') !== (list.type === 'ip')) {
           issue([...at, 'query'], `${usage.list} is a${list.type === 'ip' ? 'n ip' : ' domain'} list: query ${list.type === 'ip' ? 'client' : 'helo or sender'}`)
         }
@@ -60,7 +61,7 @@ export function checkDnsListReferences(policy: Referring, ctx: z.RefinementCtx):
         const subs = new Set(Object.keys(list.codes).length ? Object.values(list.codes) : [usage.list])
         for (const sub of Object.keys(usage.sub_lists)) {
           if (!subs.has(sub) && !/^\d+\.\d+\.\d+\.\d+$/.test(sub)) {
-            issue([...at, 'sub_lists', sub], `${usage.list} has no sub-list ${sub} (its codes name: ${[...subs].join(', ')})`)
+            issue([...at, 'sub_lists', sub], `${usage.list} has no sub-list ${sub} (its codes name: ${[...subs].join(', ')})${didYouMeanText(sub, [...subs])}`)
           }
         }
       })

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { didYouMean } from './did-you-mean.js'
+import { didYouMeanText } from './did-you-mean.js'
 import { valueText } from './value-text.js'
 
 // What a postmaster reads for a policy value the schema refuses. Passed to zod as the error map
@@ -44,7 +44,7 @@ export function issueText(issue: RawIssue): string | undefined {
     case 'invalid_type':
       return issue.input === undefined ? `missing: expected ${typeName(issue.expected)}` : `expected ${typeName(issue.expected)}, got ${got}`
     case 'invalid_value':
-      return `expected ${issue.values.length === 1 ? scalar(issue.values[0]) : `one of ${issue.values.map(scalar).join(', ')}`}, got ${got}${suggestion(issue.input, issue.values.map(String))}`
+      return `expected ${issue.values.length === 1 ? scalar(issue.values[0]) : `one of ${issue.values.map(scalar).join(', ')}`}, got ${got}${didYouMeanText(issue.input, issue.values.map(String))}`
     case 'too_small':
       return `expected ${bound(issue.origin, 'at least', 'more than', issue.minimum, issue.inclusive, issue.exact)}, got ${sizeOf(issue.origin, issue.input)}`
     case 'too_big':
@@ -56,7 +56,7 @@ export function issueText(issue: RawIssue): string | undefined {
     case 'not_multiple_of':
       return `expected a multiple of ${issue.divisor}, got ${got}`
     case 'unrecognized_keys':
-      return issue.keys.map((k) => `unknown key ${JSON.stringify(k)}${suggestion(k, knownKeys(issue))}`).join('\n')
+      return issue.keys.map((k) => `unknown key ${JSON.stringify(k)}${didYouMeanText(k, knownKeys(issue))}`).join('\n')
     case 'invalid_key':
       return `bad key: ${issue.issues[0]?.message ?? 'not allowed here'}`
     case 'invalid_union':
@@ -72,11 +72,6 @@ function typeName(expected: string): string {
 
 function scalar(value: unknown): string {
   return typeof value === 'string' ? value : String(value)
-}
-
-function suggestion(input: unknown, allowed: readonly string[]): string {
-  const near = typeof input === 'string' ? didYouMean(input, allowed) : undefined
-  return near === undefined ? '' : ` \u2014 did you mean ${JSON.stringify(near)}?`
 }
 
 /** The keys the object that raised an unknown-keys issue allows (its strict shape). */

@@ -63,7 +63,7 @@ export async function parsePolicy(path: string, text: string, opts: LoadOptions 
     return `${path}:${pos.line}:${pos.col} ${e.message.split('\n')[0]}`
   })
   if (issues.length) throw invalid(issues)
-  const parsed = policySchema.safeParse(doc.toJS() ?? {}, { error: issueText })
+  const parsed = policySchema.safeParse(doc.toJS() ?? {}, { error: issueText, reportInput: true })
   if (!parsed.success) throw invalid(byPosition(parsed.error.issues.map((i) => formatIssue(path, doc, lines, i))))
   const policy = parsed.data
   resolvePaths(policy, dirname(path))
@@ -110,7 +110,9 @@ function formatIssue(file: string, doc: Document, lines: LineCounter, issue: z.c
       .map((k, i) => `${where(file, doc, lines, [...path, k], true)} ${keyName([...path, k])}: ${texts[i] ?? 'unknown key'}`)
       .join('\n')
   }
-  return `${where(file, doc, lines, path, false)} ${keyName(path)}: ${issue.message}`
+  // A missing key is reported at the key of the map that lacks it.
+  const missing = issue.code === 'invalid_type' && issue.input === undefined && path.length > 0
+  return `${missing ? where(file, doc, lines, path.slice(0, -1), true) : where(file, doc, lines, path, false)} ${keyName(path)}: ${issue.message}`
 }
 
 /** "instances.outbound.listeners[0].port" */
