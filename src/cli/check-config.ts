@@ -1,4 +1,5 @@
 import { compileOffline } from '../config/compile-offline.js'
+import type { LoadedPolicy } from '../config/load.js'
 import type { InstanceConfig, Policy } from '../config/schema.js'
 import { INSTANCE_NAMES } from '../config/schema.js'
 import { formatBytes, formatDuration } from '../config/units.js'
@@ -23,26 +24,31 @@ Options:
     const { values } = parse(argv, { config: { type: 'string', short: 'c' } })
     const loaded = await loadPolicyOrReport(values.config)
     if (!loaded) return 1
-    const { dns, policies } = compileOffline(loaded)
-    const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
-    out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)
-    out.push(`state ${describeState(loaded.policy.state)}`)
-    const dnsLists = dns.lists.all().map((l) => `${l.name} (${l.zone}, ${l.type} ${l.kind})`)
-    out.push(`dns lists: ${dnsLists.join(', ') || 'none'}; egress: ${loaded.policy.egress.addresses.join(', ') || 'none'}`)
-    for (const name of INSTANCE_NAMES) {
-      const config = loaded.policy.instances[name]
-      const policy = policies.get(name)
-      if (!config || !policy) continue
-      out.push(`${name}:`, ...describe(config).map((l) => `  ${l}`))
-      const stages = Object.entries(policy.pipeline)
-        .filter(([, checks]) => checks.length)
-        .map(([stage, checks]) => `${stage}[${checks.map((c) => c.id + (c.core ? '*' : c.mode === 'warn' ? '(warn)' : '')).join(' ')}]`)
-      out.push(`  checks: ${stages.join(' ') || 'none'} (* core)`)
-      out.push(`  relay users: ${policy.credentials?.size ?? 0}`)
-    }
-    process.stdout.write(out.join('\n') + '\n')
+    process.stdout.write(configSummary(loaded))
     return 0
   },
+}
+
+/** What check-config prints for a valid tree: one line per setting group, sizes and durations in human units. */
+export function configSummary(loaded: LoadedPolicy): string {
+  const { dns, policies } = compileOffline(loaded)
+  const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
+  out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)
+  out.push(`state ${describeState(loaded.policy.state)}`)
+  const dnsLists = dns.lists.all().map((l) => `${l.name} (${l.zone}, ${l.type} ${l.kind})`)
+  out.push(`dns lists: ${dnsLists.join(', ') || 'none'}; egress: ${loaded.policy.egress.addresses.join(', ') || 'none'}`)
+  for (const name of INSTANCE_NAMES) {
+    const config = loaded.policy.instances[name]
+    const policy = policies.get(name)
+    if (!config || !policy) continue
+    out.push(`${name}:`, ...describe(config).map((l) => `  ${l}`))
+    const stages = Object.entries(policy.pipeline)
+      .filter(([, checks]) => checks.length)
+      .map(([stage, checks]) => `${stage}[${checks.map((c) => c.id + (c.core ? '*' : c.mode === 'warn' ? '(warn)' : '')).join(' ')}]`)
+    out.push(`  checks: ${stages.join(' ') || 'none'} (* core)`)
+    out.push(`  relay users: ${policy.credentials?.size ?? 0}`)
+  }
+  return out.join('\n') + '\n'
 }
 
 function describe(c: InstanceConfig): string[] {
@@ -58,7 +64,7 @@ function describe(c: InstanceConfig): string[] {
     `limits: message ${formatBytes(c.limits.message_size)}, ${c.limits.recipients_per_message} recipients, ${c.limits.connections_per_listener} connections per listener; idle ${formatDuration(c.limits.idle_timeout)}, command ${formatDuration(c.limits.command_timeout)}, drain ${formatDuration(c.limits.drain_timeout)}`,
     `scoring: tempfail at ${c.scoring.tempfail_at ?? '-'}, reject at ${c.scoring.reject_at ?? '-'}, decided at ${c.scoring.decide_at.join(', ')}`,
     `classes: ${describeClasses(c.classes)}`,
-    `penalty box: ${c.penalty_box.reply}, ${c.penalty_box.rules.length} rule${c.penalty_box.rules.length === 1 ? '' : 's'}; tarpit ${c.tarpit.delay ? `${formatDuration(c.tarpit.delay)}, at most ${c.tarpit.max_sockets} at once` : 'off'}`,
+    `penalty box: ${c.penalty_box.reply}, ${formatDuration(c.penalty_box.default_duration)} by default, ${c.penalty_box.rules.length} rule${c.penalty_box.rules.length === 1 ? '' : 's'}; tarpit ${c.tarpit.delay ? `${formatDuration(c.tarpit.delay)}, at most ${c.tarpit.max_sockets} at once` : 'off'}`,
     ...(scansContent(c)
       ? [`scan: rules ${c.scan.rules} (${c.scan.engine} engine), ${c.scan.workers} threads, limits depth ${c.scan.limits.depth}, ${c.scan.limits.objects} objects, ${formatBytes(c.scan.limits.total_bytes)}, ratio ${c.scan.limits.expansion_ratio}, ${formatDuration(c.scan.limits.time)}`]
       : []),
