@@ -84,6 +84,7 @@ const FORMATS: Readonly<Record<string, string>> = {
   ip: 'IP address',
   cidr: 'address or CIDR block',
   hostname: 'host name',
+  check: 'check entry',
 }
 
 function typeOf(s: JsonSchema): string {

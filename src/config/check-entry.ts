@@ -55,7 +55,7 @@ export function checkEntrySchema(checks: readonly CheckDefinition[]) {
     // Passed on as they are, so an unknown option is reported like any other unknown key.
     for (const issue of parsed.error.issues) ctx.addIssue({ ...issue })
     return z.NEVER
-  })
+  }).meta({ format: 'check' })
 }
 
 /** A parsed `checks:` entry: the common fields plus the check's own options. */

@@ -142,8 +142,8 @@ const instanceSchema = z.strictObject({
   limits: z
     .strictObject({
       message_size: byteSize().prefault('25MiB').describe('Largest message accepted (SIZE); 552 5.3.4 above it'),
-      recipients_per_message: z.number().int().positive().default(100).describe('452 4.5.3 above it'),
-      connections_per_listener: z.number().int().positive().default(500).describe('421 4.3.2 above it'),
+      recipients_per_message: z.number().int().positive().default(100).describe('Recipients accepted per message; 452 4.5.3 above it (the client sends the rest in another message)'),
+      connections_per_listener: z.number().int().positive().default(500).describe('Connections at once per listener; 421 4.3.2 above it'),
       idle_timeout: duration().prefault('5m').describe('Drop a client that sends nothing for this long (RFC 5321: 5m)'),
       command_timeout: duration().prefault('60s').describe('Longest the checks of one command may take before 451 4.3.0'),
       drain_timeout: duration().prefault('30s').describe('On SIGTERM, how long in-flight transactions may finish'),
@@ -188,7 +188,7 @@ const instanceSchema = z.strictObject({
   checks: z
     .array(checkEntrySchema(CHECKS))
     .default([])
-    .describe('Policy checks, run in this order within their stage after the core checks'),
+    .describe('Policy checks, each `check: <id>` with its options (see # Checks), run in this order within their stage after the core checks'),
   classes: classesSchema,
   penalty_box: penaltyBoxSchema,
   tarpit: tarpitSchema,

@@ -70,7 +70,7 @@ describe('smarthost-guard command line', () => {
   it('explain-config documents every key with its default', async () => {
     const r = await runCli(['explain-config'])
     assert.equal(r.code, 0)
-    assert.match(r.stdout, /^instances\.<outbound\|inbound>\.limits\.message_size \(integer \| string = "25MiB"\): /m)
+    assert.match(r.stdout, /^instances\.<outbound\|inbound>\.limits\.message_size \(size = "25MiB"\): /m)
     assert.match(r.stdout, /^rcpt\.relay_auth \(core\): /m)
   })
 })
