@@ -1,5 +1,4 @@
 import { compileOffline } from '../config/compile-offline.js'
-import type { LoadedPolicy } from '../config/load.js'
 import type { InstanceConfig, Policy } from '../config/schema.js'
 import { INSTANCE_NAMES } from '../config/schema.js'
 import { formatBytes, formatDuration } from '../config/units.js'
@@ -24,31 +23,26 @@ Options:
     const { values } = parse(argv, { config: { type: 'string', short: 'c' } })
     const loaded = await loadPolicyOrReport(values.config)
     if (!loaded) return 1
-    process.stdout.write(configSummary(loaded))
+    const { dns, policies } = compileOffline(loaded)
+    const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
+    out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)
+    out.push(`state ${describeState(loaded.policy.state)}`)
+    const dnsLists = dns.lists.all().map((l) => `${l.name} (${l.zone}, ${l.type} ${l.kind})`)
+    out.push(`dns lists: ${dnsLists.join(', ') || 'none'}; egress: ${loaded.policy.egress.addresses.join(', ') || 'none'}`)
+    for (const name of INSTANCE_NAMES) {
+      const config = loaded.policy.instances[name]
+      const policy = policies.get(name)
+      if (!config || !policy) continue
+      out.push(`${name}:`, ...describe(config).map((l) => `  ${l}`))
+      const stages = Object.entries(policy.pipeline)
+        .filter(([, checks]) => checks.length)
+        .map(([stage, checks]) => `${stage}[${checks.map((c) => c.id + (c.core ? '*' : c.mode === 'warn' ? '(warn)' : '')).join(' ')}]`)
+      out.push(`  checks: ${stages.join(' ') || 'none'} (* core)`)
+      out.push(`  relay users: ${policy.credentials?.size ?? 0}`)
+    }
+    process.stdout.write(out.join('\n') + '\n')
     return 0
   },
-}
-
-/** What check-config prints for a valid tree: one line per setting group, sizes and durations in human units. */
-export function configSummary(loaded: LoadedPolicy): string {
-  const { dns, policies } = compileOffline(loaded)
-  const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
-  out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)
-  out.push(`state ${describeState(loaded.policy.state)}`)
-  const dnsLists = dns.lists.all().map((l) => `${l.name} (${l.zone}, ${l.type} ${l.kind})`)
-  out.push(`dns lists: ${dnsLists.join(', ') || 'none'}; egress: ${loaded.policy.egress.addresses.join(', ') || 'none'}`)
-  for (const name of INSTANCE_NAMES) {
-    const config = loaded.policy.instances[name]
-    const policy = policies.get(name)
-    if (!config || !policy) continue
-    out.push(`${name}:`, ...describe(config).map((l) => `  ${l}`))
-    const stages = Object.entries(policy.pipeline)
-      .filter(([, checks]) => checks.length)
-      .map(([stage, checks]) => `${stage}[${checks.map((c) => c.id + (c.core ? '*' : c.mode === 'warn' ? '(warn)' : '')).join(' ')}]`)
-    out.push(`  checks: ${stages.join(' ') || 'none'} (* core)`)
-    out.push(`  relay users: ${policy.credentials?.size ?? 0}`)
-  }
-  return out.join('\n') + '\n'
 }
 
 function describe(c: InstanceConfig): string[] {

@@ -142,8 +142,8 @@ const instanceSchema = z.strictObject({
   limits: z
     .strictObject({
       message_size: byteSize().prefault('25MiB').describe('Largest message accepted (SIZE); 552 5.3.4 above it'),
-      recipients_per_message: z.number().int().positive().default(100).describe('Recipients accepted per message; 452 4.5.3 above it (the client sends the rest in another message)'),
-      connections_per_listener: z.number().int().positive().default(500).describe('Connections at once per listener; 421 4.3.2 above it'),
+      recipients_per_message: z.number().int().positive().default(100).describe('452 4.5.3 above it'),
+      connections_per_listener: z.number().int().positive().default(500).describe('421 4.3.2 above it'),
       idle_timeout: duration().prefault('5m').describe('Drop a client that sends nothing for this long (RFC 5321: 5m)'),
       command_timeout: duration().prefault('60s').describe('Longest the checks of one command may take before 451 4.3.0'),
       drain_timeout: duration().prefault('30s').describe('On SIGTERM, how long in-flight transactions may finish'),
@@ -256,10 +256,7 @@ export const policySchema = z
     state: stateSchema,
     log: z
       .strictObject({
-        level: z
-          .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-          .default('info')
-          .describe('Lowest severity written: info logs every transaction and refusal; debug adds aborted transactions and diagnostics; silent logs nothing'),
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Lowest level logged'),
       })
       .prefault({})
       .describe('Logging'),

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { configSummary } from '../../src/cli/check-config.js'
-import { parsePolicy } from '../../src/config/load.js'
+import { runCli } from '../helpers/process.js'
 
 const POLICY = `instances:
   outbound:
@@ -29,10 +28,13 @@ const POLICY = `instances:
 describe('check-config summary', () => {
   it('prints sizes and durations in human units, as a policy would write them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'shg-summary-'))
-    const summary = configSummary(await parsePolicy(join(dir, 'relay.yaml'), POLICY)).split('\n')
-    assert.ok(summary.includes('  limits: message 25 MiB, 100 recipients, 500 connections per listener; idle 5 m, command 90 s, drain 30 s'), summary.join('\n'))
-    assert.ok(summary.includes('  penalty box: tempfail, 4 h by default, 0 rules; tarpit 2 s, at most 50 at once'), summary.join('\n'))
-    assert.ok(summary.includes(`  quarantine: ${join(dir, 'quarantine')} (1 GiB, 30 d)`), summary.join('\n'))
-    assert.doesNotMatch(summary.join('\n'), /\d{4,} (bytes|ms)\b/)
+    await writeFile(join(dir, 'relay.yaml'), POLICY)
+    const r = await runCli(['check-config', '--config', join(dir, 'relay.yaml')])
+    assert.equal(r.code, 0, r.stderr)
+    const summary = r.stdout.split('\n')
+    assert.ok(summary.includes('  limits: message 25 MiB, 100 recipients, 500 connections per listener; idle 5 m, command 90 s, drain 30 s'), r.stdout)
+    assert.ok(summary.includes('  penalty box: tempfail, 4 h by default, 0 rules; tarpit 2 s, at most 50 at once'), r.stdout)
+    assert.ok(summary.includes(`  quarantine: ${join(dir, 'quarantine')} (1 GiB, 30 d)`), r.stdout)
+    assert.doesNotMatch(r.stdout, /\d{4,} (bytes|ms)\b/)
   })
 })
