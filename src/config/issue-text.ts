@@ -97,15 +97,28 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`
 }
 
-/** A union no option accepts: what each option expected, when they all refused the type. */
+/**
+ * A union no option accepts. When every option refused the value's type, what each expected;
+ * when one option took the type but not the details (a map with a bad field), that option's problem.
+ */
 function unionText(issue: Extract<RawIssue, { code: 'invalid_union' }>, got: string): string | undefined {
   const expected: string[] = []
+  const values: string[] = []
   for (const option of issue.errors) {
-    const root = option.find((i) => i.path.length === 0)
+    const root = option.length === 1 && option[0]?.path.length === 0 ? option[0] : undefined
     if (root?.code === 'invalid_type') expected.push(typeName(root.expected))
-    else if (root?.code === 'invalid_value') expected.push(...root.values.map((v) => JSON.stringify(v)))
-    else return undefined
+    else if (root?.code === 'invalid_value') values.push(...root.values.map(scalar))
+    else return deeperText(option)
   }
-  const names = [...new Set(expected)]
-  return `expected ${names.slice(0, -1).join(', ')}${names.length > 1 ? ' or ' : ''}${names.at(-1) ?? 'something else'}, got ${got}`
+  const names = [...new Set([...values, ...expected])]
+  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : (names[0] ?? 'something else')
+  return `expected ${list}, got ${got}${didYouMeanText(issue.input, values)}`
+}
+
+/** The first problem of the option that got furthest, with where it is inside the value. */
+function deeperText(option: readonly z.core.$ZodIssue[]): string | undefined {
+  const first = option[0]
+  if (!first) return undefined
+  const at = first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '')
+  return at ? `${at}: ${first.message}` : first.message
 }

@@ -66,6 +66,14 @@ describe('problems named in words', () => {
     ])
   })
 
+  it('lists what a value of several forms may be, and suggests the word meant', async () => {
+    const text = MINIMAL + '    checks:\n      - check: data.multiple_from\n        action: { default: rejct, trusted: { tag: x } }\n'
+    assert.deepEqual(await problemsOfText(text), [
+      'relay.yaml:8:28 instances.outbound.checks[0].action.default: expected reject, tempfail, ignore or a map, got "rejct" \u2014 did you mean "reject"?',
+      'relay.yaml:8:44 instances.outbound.checks[0].action.trusted: tag: expected a number, got "x"',
+    ])
+  })
+
   it('suggests the check meant by a mistyped check id', async () => {
     assert.deepEqual(await problemsOfText(MINIMAL + '    checks:\n      - check: mail.rates\n'), [
       'relay.yaml:7:16 instances.outbound.checks[0].check: unknown check "mail.rates" \u2014 did you mean "mail.rate"?',
