@@ -219,7 +219,7 @@ describe('DNS list references in the policy', () => {
         'instances.outbound.checks[0].lists[0].actions.default: zen is a block list: a hit cannot accept',
         'instances.outbound.checks[0].lists[1].sub_lists.HI.default: wl is an allow list: a hit cannot reject',
         'instances.outbound.checks[0].lists[2].query: dbl is a domain list: query helo or sender',
-        'instances.outbound.checks[0].lists[3].sub_lists.XLB: zen has no sub-list XLB (its codes name: SBL, CSS, XBL, DROP, PBL)',
+        'instances.outbound.checks[0].lists[3].sub_lists.XLB: zen has no sub-list XLB (its codes name: SBL, CSS, XBL, DROP, PBL) \u2014 did you mean "XBL"?',
       ],
     )
   })
