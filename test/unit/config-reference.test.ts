@@ -4,7 +4,8 @@ import { parseDocument } from 'yaml'
 import { CHECKS } from '../../src/checks/index.js'
 import { checkReference, explainPolicy, policyReference } from '../../src/cli/explain-config.js'
 import type { JsonSchema } from '../../src/cli/explain-config.js'
-import { CHECK_EXAMPLES, SECTION_EXAMPLES } from '../../src/config/examples.js'
+import { CHECK_EXAMPLES } from '../../src/config/check-examples.js'
+import { SECTION_EXAMPLES } from '../../src/config/examples.js'
 import { issueText } from '../../src/config/issue-text.js'
 import { policySchema } from '../../src/config/schema.js'
 
@@ -80,7 +81,7 @@ describe('configuration reference', () => {
     assert.deepEqual(all.filter((s) => !SECTION_EXAMPLES[s]), [], 'sections without an example in src/config/examples.ts')
     assert.deepEqual(Object.keys(SECTION_EXAMPLES).filter((s) => !all.includes(s)), [], 'examples of no section')
     const listed = CHECKS.filter((c) => c.options).map((c) => c.id)
-    assert.deepEqual(listed.filter((id) => !CHECK_EXAMPLES[id]), [], 'checks without an example in src/config/examples.ts')
+    assert.deepEqual(listed.filter((id) => !CHECK_EXAMPLES[id]), [], 'checks without an example in src/config/check-examples.ts')
     assert.deepEqual(Object.keys(CHECK_EXAMPLES).filter((id) => !listed.includes(id as never)), [], 'examples of no listed check')
   })
 
