@@ -151,4 +151,13 @@ describe('docs/', () => {
     assert.deepEqual(catalog.filter((c) => !rows.has(c)), [], 'codes docs/errors.md lacks')
     assert.deepEqual([...rows].filter((c) => c !== undefined && !catalog.includes(c)), [], 'codes the catalog lacks')
   })
+
+  it('lists every reason token of src/errors/replies.ts in docs/replies.md, for the reply_url page', () => {
+    // The last argument of a reply helper's SmtpReply: `…, 'relay-denied')`.
+    const source = read(join(ROOT, 'src', 'errors', 'replies.ts'))
+    const reasons = [...new Set([...source.matchAll(/,\s*'([a-z][a-z0-9-]*)',?\s*\)/g)].map((m) => m[1] ?? ''))]
+    assert.ok(reasons.length > 20, `found only ${reasons.length} reasons in replies.ts`)
+    const page = read(join(DOCS, 'replies.md'))
+    assert.deepEqual(reasons.filter((r) => !page.includes(`\`${r}\``)), [], 'reasons docs/replies.md does not list')
+  })
 })
