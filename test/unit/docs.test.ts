@@ -18,7 +18,8 @@ const METRIC_NAME = /\bsmarthost_[a-zA-Z0-9_]*/g
 const COMMAND_LINE = /(?:^\s*|\bnpx\s+|--\s+|\/)smarthost-guard ([a-z][a-z-]*)\b/gm
 
 const read = (file: string) => readFileSync(file, 'utf8')
-const allDocs = () => [README, ...docsPages().map((f) => join(DOCS, f))]
+const BENCH_README = join(ROOT, 'test', 'bench', 'README.md')
+const allDocs = () => [README, ...docsPages().map((f) => join(DOCS, f)), BENCH_README]
 const shown = (file: string) => relative(ROOT, file)
 
 const FENCED = /^(```|~~~)[^\n]*\n([\s\S]*?)^\1[^\n]*$/gm
