@@ -200,7 +200,8 @@ describe('README Try it', () => {
     assert.ok(lines.some((l) => l.command.startsWith('npx smarthost-guard scan ')), 'a scan line')
   })
 
-  it('runs every command line as written, with the result written next to it', async (t) => {
+  // About 20 command lines, a dozen of them starting node with tsx: slow on a loaded machine.
+  it('runs every command line as written, with the result written next to it', { timeout: 300_000 }, async (t) => {
     const lines = tryItLines(read())
     const d = await demo()
     const started: Background[] = []
