@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { Registry, collectDefaultMetrics } from 'prom-client'
 import { parse, stringify } from 'yaml'
+import { exportedNames } from '../helpers/metric-names.js'
 
 // The NOC's dashboards and alerts may only use metrics the relay exports: a renamed metric
 // would otherwise leave an empty panel or an alert that can never fire.
@@ -14,54 +14,12 @@ import { parse, stringify } from 'yaml'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DASHBOARDS = join(ROOT, 'dashboards')
 const RULES = join(DASHBOARDS, 'prometheus-rules.yaml')
-const METRICS_SRC = join(ROOT, 'src', 'metrics')
 
 // Prometheus metric names may hold digits (smarthost_process_nodejs_eventloop_lag_p99_seconds).
 const METRIC_NAME = /\bsmarthost_[a-zA-Z0-9_]+/g
 
 type Json = Record<string, unknown>
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** Sample names a metric of this type exposes (histogram `x` → x_bucket, x_sum, x_count). */
-function sampleNames(name: string, type: string): string[] {
-  if (type === 'histogram') return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]
-  if (type === 'summary') return [name, `${name}_sum`, `${name}_count`]
-  return [name]
-}
-
-/** Every sample name the relay exports: src/metrics/*.ts plus prom-client's default metrics. */
-async function exportedNames(): Promise<Set<string>> {
-  const names = new Set<string>()
-  let sources = ''
-  for (const file of readdirSync(METRICS_SRC).filter((f) => f.endsWith('.ts'))) {
-    sources += readFileSync(join(METRICS_SRC, file), 'utf8') + '\n'
-  }
-  const definitions = [
-    ...sources.matchAll(
-      /new\s+(Counter|Gauge|Histogram|Summary)\b[^(]*\(\s*\{[^}]*?\bname:\s*'(smarthost_[a-zA-Z0-9_]+)'/g,
-    ),
-  ]
-  const declared = sources.match(/\bname:\s*'smarthost_/g) ?? []
-  assert.ok(definitions.length > 0, 'no metric definitions found in src/metrics')
-  assert.equal(
-    definitions.length,
-    declared.length,
-    'a metric name in src/metrics is not in a new Counter/Gauge/Histogram/Summary({ name }) call',
-  )
-  for (const [, type = '', name = ''] of definitions) {
-    for (const n of sampleNames(name, type.toLowerCase())) names.add(n)
-  }
-
-  const prefix = /collectDefaultMetrics\(\s*\{[^}]*\bprefix:\s*'([^']+)'/.exec(sources)?.[1]
-  if (prefix !== undefined) {
-    const registry = new Registry()
-    collectDefaultMetrics({ register: registry, prefix })
-    for (const metric of await registry.getMetricsAsJSON()) {
-      for (const n of sampleNames(metric.name, String(metric.type))) names.add(n)
-    }
-  }
-  return names
-}
 
 /** The PromQL expressions of a dashboard: panel targets and query variables. */
 function dashboardQueries(dashboard: unknown): string[] {
