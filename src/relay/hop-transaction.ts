@@ -92,7 +92,7 @@ export class HopTransaction {
     const bound = this.#bound
     if (bound) {
       try {
-        const reply = this.#rcptReply(address, await bound.lent.conn.command(line))
+        const reply = this.#rcptReply(bound.hop, address, await bound.lent.conn.command(line))
         if (reply) return reply
       } catch (err) {
         this.#lost(bound.hop, performance.now(), err as HopFault)
@@ -136,6 +136,12 @@ export class HopTransaction {
       return (await this.#replay(raw)) ?? this.#result(false, outcome.fault.code === 'ETIMEDOUT' ? nextHopTimeout() : noNextHop())
     }
     const reply = SmtpReply.parse(outcome.line, 451)
+    if (reply.code === 421) {
+      // The hop is closing (RFC 5321 section 3.8) and did not take the message. Its 421 is not
+      // passed on: smtp-server would close the client's session with it.
+      this.#lost(hop, started, Object.assign(new Error(reply.toString()), { code: 'ECONNECTION' }))
+      return (await this.#replay(raw)) ?? this.#result(false, noNextHop())
+    }
     this.#set.observe(hop, this.attempts, started, reply.toString(), `${String(reply.code)[0]}xx`)
     if (reply.code < 300) {
       this.#release(true)
@@ -173,7 +179,7 @@ export class HopTransaction {
       if (mail.code >= 300) {
         this.#tried.add(hop.name)
         await resetAndRelease(hop.pool, lent.conn)
-        if (ourSetupRefused(mail)) {
+        if (mail.code === 421 || ourSetupRefused(mail)) {
           this.#fail(hop, started, Object.assign(new Error(mail.toString()), { code: 'EENVELOPE' }))
           continue
         }
@@ -189,7 +195,7 @@ export class HopTransaction {
         await this.#unbind(true)
         return noNextHop()
       }
-      const verdict = this.#rcptReply(address, replies[1] ?? '')
+      const verdict = this.#rcptReply(hop, address, replies[1] ?? '')
       if (verdict) return verdict
       if (this.#final) return this.#final
     }
@@ -218,17 +224,16 @@ export class HopTransaction {
   }
 
   /** The hop's reply to RCPT as the client's verdict; null when the hop went away (421) before holding anyone. */
-  #rcptReply(address: string, line: string): SmtpReply | null {
-    const bound = this.#bound as { hop: Hop; lent: Lent }
+  #rcptReply(hop: Hop, address: string, line: string): SmtpReply | null {
     const reply = SmtpReply.parse(line, 451)
-    nextHopRcptRepliesFor(this.#set.instance, bound.hop.name, `${String(reply.code)[0]}xx`).inc()
+    nextHopRcptRepliesFor(this.#set.instance, hop.name, `${String(reply.code)[0]}xx`).inc()
     if (reply.code < 300) {
       this.accepted.push(address)
       return reply
     }
     if (reply.code === 421) {
       // RFC 5321 section 3.8: the hop is closing the connection.
-      this.#lost(bound.hop, performance.now(), Object.assign(new Error(reply.toString()), { code: 'ECONNECTION' }))
+      this.#lost(hop, performance.now(), Object.assign(new Error(reply.toString()), { code: 'ECONNECTION' }))
       return this.#final
     }
     this.refused.push({ address, reply: reply.toString() })

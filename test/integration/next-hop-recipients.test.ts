@@ -101,6 +101,29 @@ describe('failing over before a hop holds any recipient', () => {
     assert.deepEqual(second.messages.at(-1)?.to, ['a@remote.test'])
   })
 
+  it('treats a hop\u2019s 421 at MAIL as the hop going away: the next hop takes the message, and the client never gets a 421', async (t) => {
+    const closing = await startSink({ onMail: () => sinkReply('421 4.3.2 Service shutting down') })
+    const ok = await startSink()
+    const both = await startRelay(testPolicy([closing.port, ok.port]))
+    const only = await startRelay(testPolicy([closing.port]))
+    t.after(async () => {
+      await both.close()
+      await only.close()
+      await closing.close()
+      await ok.close()
+    })
+    const r = await sendOne(both.port('submission'), 'alice@customer.test', ['a@remote.test'], message('past a closing hop'))
+    assert.equal(r.end?.code, 250, r.end?.line)
+    assert.equal(ok.messages.length, 1)
+    const c = await SmtpDialog.open({ port: only.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO customer-pc.test')
+    await c.cmd('MAIL FROM:<alice@customer.test>')
+    assert.match((await c.cmd('RCPT TO:<a@remote.test>')).line, /^451 4\.4\.1 /)
+    assert.equal((await c.cmd('NOOP')).code, 250)
+    await c.quit()
+  })
+
   it('answers 451 4.4.2 at DATA, and relays nothing, when the hop holding the recipients went away', async (t) => {
     const hop = await startMuteHop('close')
     const second = await startSink()
