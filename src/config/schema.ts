@@ -70,7 +70,12 @@ const nextHopObject = z.strictObject({
     })
     .optional()
     .describe('SMTP AUTH towards the next hop'),
-  max_connections: z.number().int().positive().default(20).describe('Pooled connections to this hop'),
+  max_connections: z
+    .number()
+    .int()
+    .positive()
+    .default(20)
+    .describe('Pooled connections to this hop; each carries one transaction from its first RCPT to the end of DATA, so this also caps the transactions in flight to it'),
   connect_timeout: duration().prefault('10s').describe('How long to wait for the TCP connection and greeting'),
   timeout: duration().prefault('2m').describe('How long to wait for any later reply'),
   data_reply_timeout: duration()

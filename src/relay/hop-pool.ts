@@ -60,7 +60,7 @@ export class HopPool {
         continue
       }
       const left = deadline - Date.now()
-      if (left <= 0) throw fault('ETIMEDOUT', `all ${this.#max} connections are busy`)
+      if (left <= 0) throw fault('EBUSY', `all ${this.#max} connections are busy`)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left)
         function done() {

@@ -249,7 +249,8 @@ export class HopTransaction {
 
   #fail(hop: Hop, started: number, fault: HopFault): void {
     this.#tried.add(hop.name)
-    this.#set.down(hop)
+    // A hop whose connections are all busy is healthy: it stays first in line.
+    if (fault.code !== 'EBUSY') this.#set.down(hop)
     this.#set.observe(hop, this.attempts, started, `${fault.code ?? 'ERROR'} ${fault.message}`, 'error')
   }
 

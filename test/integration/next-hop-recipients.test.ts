@@ -80,6 +80,39 @@ describe('recipients passed to the next hop while the client waits', () => {
   })
 })
 
+describe('a next hop\u2019s connections, one per transaction in flight', () => {
+  it('makes a second transaction wait for the connection the first gives back when max_connections is reached', async (t) => {
+    const sink = await startSink()
+    const relay = await startRelay(testPolicy([sink.port], (p) => (p.instances.outbound.next_hops[0].max_connections = 1)))
+    t.after(async () => {
+      await relay.close()
+      await sink.close()
+    })
+    const open = async () => {
+      const c = await SmtpDialog.open({ port: relay.port('submission') })
+      await c.greeting
+      await c.cmd('EHLO customer-pc.test')
+      await c.cmd('MAIL FROM:<alice@customer.test>')
+      return c
+    }
+    const first = await open()
+    const second = await open()
+    assert.equal((await first.cmd('RCPT TO:<one@remote.test>')).code, 250)
+    const waiting = second.cmd('RCPT TO:<two@remote.test>')
+    assert.equal((await first.cmd('DATA')).code, 354)
+    first.write(`${message('first')}\r\n.\r\n`)
+    assert.equal((await first.read()).code, 250)
+    assert.equal((await waiting).code, 250)
+    assert.equal((await second.cmd('DATA')).code, 354)
+    second.write(`${message('second')}\r\n.\r\n`)
+    assert.equal((await second.read()).code, 250)
+    await first.quit()
+    await second.quit()
+    assert.deepEqual(sink.messages.map((m) => m.to), [['one@remote.test'], ['two@remote.test']])
+    assert.equal(sink.connections, 1)
+  })
+})
+
 describe('failing over before a hop holds any recipient', () => {
   it('takes the recipients to the second hop when the first is down before MAIL, with that hop\u2019s verdicts', async (t) => {
     const dead = await startSink()
