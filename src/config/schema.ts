@@ -70,9 +70,19 @@ const nextHopObject = z.strictObject({
     })
     .optional()
     .describe('SMTP AUTH towards the next hop'),
-  max_connections: z.number().int().positive().default(20).describe('Pooled connections to this hop'),
+  max_connections: z
+    .number()
+    .int()
+    .positive()
+    .default(20)
+    .describe('Pooled connections to this hop; each carries one transaction from its first RCPT to the end of DATA, so this also caps the transactions in flight to it'),
   connect_timeout: duration().prefault('10s').describe('How long to wait for the TCP connection and greeting'),
   timeout: duration().prefault('2m').describe('How long to wait for any later reply'),
+  data_reply_timeout: duration()
+    .prefault('10m')
+    .describe(
+      'How long to wait for the reply to the final dot (RFC 5321 section 4.5.3.2.6: 10 minutes); without one the client gets 451 4.4.2 and the message is not sent to another hop, as it may have been delivered',
+    ),
 })
 
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i

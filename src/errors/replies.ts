@@ -60,6 +60,22 @@ export const noNextHop = () =>
 export const nextHopTimeout = () =>
   new SmtpReply(451, '4.4.2', 'The next hop did not answer in time; please try again later', 'next-hop-timeout')
 
+/**
+ * 451 4.4.2: the final dot went to the next hop and no answer came back. The hop may have
+ * queued the message, so it goes to no other hop; the client's retry may make a second copy.
+ */
+export const nextHopUnconfirmed = () =>
+  new SmtpReply(
+    451,
+    '4.4.2',
+    'The next hop did not confirm the message after receiving it; it may have been delivered, so a retry may deliver a second copy',
+    'next-hop-unconfirmed',
+  )
+
+/** 451 4.4.2: the next hop went away after it had accepted recipients of this transaction. */
+export const nextHopLost = () =>
+  new SmtpReply(451, '4.4.2', 'The connection to the next hop was lost during this transaction; please try again later', 'next-hop-lost')
+
 /** 451 4.3.0: our own fault; internal details never reach the client. */
 export const localError = () =>
   new SmtpReply(451, '4.3.0', 'Temporary local problem; please try again later', 'local-error')

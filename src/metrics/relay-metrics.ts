@@ -45,6 +45,22 @@ export const nextHopDuration = new Histogram({
   registers: [registry],
 })
 
+/** Messages whose final dot got no answer from the next hop (cause: closed, timeout): possible duplicates. */
+export const nextHopUnconfirmed = new Counter({
+  name: 'smarthost_nexthop_unconfirmed_total',
+  help: 'Messages sent to a next hop whose final dot got no answer (connection closed or timed out); answered 451, not sent elsewhere, possibly delivered',
+  labelNames: ['relay_instance', 'next_hop', 'cause'] as const,
+  registers: [registry],
+})
+
+/** Replies of next hops to RCPT, passed on to the client, by class. */
+export const nextHopRcptReplies = new Counter({
+  name: 'smarthost_nexthop_rcpt_replies_total',
+  help: 'Replies of next hops to RCPT TO, passed on to the client while it waits, by class (2xx, 4xx, 5xx)',
+  labelNames: ['relay_instance', 'next_hop', 'class'] as const,
+  registers: [registry],
+})
+
 /** Time from the end of DATA to our final reply (checks plus next hop). */
 export const dataReplyDuration = new Histogram({
   name: 'smarthost_data_reply_duration_seconds',
@@ -111,6 +127,10 @@ export const transactionsFor = bound((...v) => transactionsTotal.labels(...v))
 export const nextHopRepliesFor = bound((...v) => nextHopReplies.labels(...v))
 /** (relay_instance, next_hop) */
 export const nextHopDurationFor = bound((...v) => nextHopDuration.labels(...v))
+/** (relay_instance, next_hop, cause) */
+export const nextHopUnconfirmedFor = bound((...v) => nextHopUnconfirmed.labels(...v))
+/** (relay_instance, next_hop, class) */
+export const nextHopRcptRepliesFor = bound((...v) => nextHopRcptReplies.labels(...v))
 /** (relay_instance) */
 export const dataReplyDurationFor = bound((...v) => dataReplyDuration.labels(...v))
 /** (relay_instance, check, outcome, mode) */

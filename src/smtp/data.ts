@@ -9,7 +9,8 @@ import type { Session } from './session.js'
 
 /**
  * Handles DATA before-queue: read the message (size-capped), run the data stage, add our
- * Received header, hand the message to a next hop and answer with what the next hop said.
+ * Received header, send the message down the next-hop connection that took the recipients at
+ * RCPT, and answer with what the next hop said.
  * Resolves with the 250 reply; throws the refusal otherwise. Nothing is acknowledged that a
  * next hop has not accepted.
  */
@@ -45,28 +46,17 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
     const added = formatHeaders([...session.record.headers, ...tx.headers])
     const header = receivedHeader(session.record, tx, { hostname: policy.hostname, esmtp: session.esmtp, recipients })
     const raw = Buffer.concat([Buffer.from(added + header, 'utf8'), normalizeLineEndings(message)])
-    const result = await session.env.nextHops().deliver({
-      id: tx.id,
-      from: tx.mailFrom,
-      to: recipients,
-      raw,
-      eightBit: String(tx.params.BODY ?? '').toUpperCase() === '8BITMIME',
-      smtputf8: tx.params.SMTPUTF8 === true,
-    })
+    const hop = session.nextHop
+    if (!hop) throw session.refuseTransaction(localError())
+    const result = await hop.data(raw)
+    if (result.possibleDuplicate) tx.flags.push('NEXTHOP_POSSIBLE_DUPLICATE')
     tx.nextHop = {
       host: result.host ?? 'none',
       reply: result.reply.toString(),
       ms: Math.round(result.attempts.reduce((sum, a) => sum + a.ms, 0) * 10) / 10,
       attempts: result.attempts,
     }
-    for (const refused of result.refused) {
-      const rcpt = tx.rcpts.find((r) => r.address === refused.address)
-      if (rcpt) rcpt.reply = refused.reply
-    }
     if (!result.accepted) throw session.refuseTransaction(result.reply)
-    if (result.refused.length) {
-      session.log.error({ tx: tx.id, refused: result.refused }, 'next hop refused some recipients after accepting others')
-    }
     const reply = relayed(tx.id, result.reply.toString())
     session.endTransaction('delivered', reply)
     return reply

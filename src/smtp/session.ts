@@ -16,6 +16,7 @@ import type { AuthAttempt, Stage } from '../pipeline/types.js'
 import { SESSION_STAGES } from '../pipeline/types.js'
 import { splitAddress } from '../relay/address.js'
 import type { MessageData } from '../relay/message.js'
+import type { HopTransaction } from '../relay/hop-transaction.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { unmapIPv4 } from '../relay/networks.js'
 import { newId } from './ids.js'
@@ -52,6 +53,8 @@ export class Session {
   /** The session's class before any per-transaction (sender domain) override. */
   #sessionClass: ClassChoice = { clientClass: 'unknown', by: 'default', source: 'default' }
   readonly #closers: (() => Promise<void>)[] = []
+  /** The current transaction as relayed to a next hop, from its first accepted RCPT. */
+  #hop: HopTransaction | null = null
   #closed = false
 
   constructor(env: SessionEnv, smtp: SMTPServerSession) {
@@ -142,12 +145,24 @@ export class Session {
     tx.rcpts.push(rcpt)
     try {
       await this.#decide('rcpt', { tx, rcpt })
+      // Only a recipient our own checks accepted reaches the next hop, whose verdict the client
+      // then gets: no recipient told 250 can be refused later (smtpd_proxy_filter style).
+      const verdict = await this.#nextHop(tx).rcpt(address.address)
+      if (verdict.code >= 300) {
+        refusalsFor(this.record.instance, 'rcpt', String(verdict.code)).inc()
+        throw verdict
+      }
     } catch (err) {
       rcpt.reply = String(err instanceof SmtpReply ? err : localError())
       if (err instanceof SmtpReply && err.isTemporary) tx.tempfailed = true
       throw err
     }
     rcpt.accepted = true
+  }
+
+  /** The transaction as relayed to the next hop, opened at the first RCPT. */
+  get nextHop(): HopTransaction | null {
+    return this.#hop
   }
 
   /** Runs the data stage on a received message; a refusal throws. */
@@ -172,6 +187,17 @@ export class Session {
     const tx = this.tx
     if (!tx) return
     this.tx = null
+    // A transaction ended without its message going out gives its next-hop connection back (RSET);
+    // what the hops said at RCPT stays on the record.
+    const hop = this.#hop
+    if (hop) {
+      hop.abort()
+      this.#hop = null
+      const last = hop.attempts.at(-1)
+      if (!tx.nextHop && last) {
+        tx.nextHop = { host: last.host, reply: last.reply, ms: last.ms, attempts: hop.attempts }
+      }
+    }
     tx.outcome = outcome
     if (reply !== undefined) tx.reply = String(reply instanceof SmtpReply ? reply : localError())
     tx.timings.end = Date.now()
@@ -184,6 +210,17 @@ export class Session {
     if (!this.tx?.timings.data) this.endTransaction(this.#unfinishedOutcome())
     this.#closed = true
     for (const release of this.#closers.splice(0)) this.#release(release)
+  }
+
+  #nextHop(tx: TransactionRecord): HopTransaction {
+    this.#hop ??= this.env.nextHops().begin({
+      id: tx.id,
+      from: tx.mailFrom,
+      eightBit: String(tx.params.BODY ?? '').toUpperCase() === '8BITMIME',
+      smtputf8: tx.params.SMTPUTF8 === true,
+      size: Number(tx.params.SIZE) || undefined,
+    })
+    return this.#hop
   }
 
   /** A check's evidence suggests another class; the classifier lets operator lists and overrides win. */

@@ -27,6 +27,8 @@ export interface SinkOptions {
   onData?: (msg: SunkMessage) => SmtpReply | undefined
   /** Wait this long before answering the end of DATA. */
   delayMs?: number
+  /** Wait this long before answering each RCPT TO. */
+  rcptDelayMs?: number
   /** Offer STARTTLS (with a test certificate). Default true. */
   starttls?: boolean
   /** Listen on this port instead of a free one. */
@@ -73,7 +75,8 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
     },
     onRcptTo(address, _s, cb) {
       const refusal = opts.onRcpt?.(address.address)
-      cb(refusal ?? null)
+      if (opts.rcptDelayMs) setTimeout(() => cb(refusal ?? null), opts.rcptDelayMs)
+      else cb(refusal ?? null)
     },
     onData(stream, session, cb) {
       const chunks: Buffer[] = []

@@ -44,14 +44,15 @@ describe('before-queue delivery', () => {
     assert.match(tx.msg, /status=sent \(250 2\.0\.0 Ok: relayed as/)
   })
 
-  it('passes a next hop\u2019s 550 for a recipient back at the end of DATA, with its meaning', async () => {
+  it('passes a next hop\u2019s 550 for a recipient back at its RCPT, with its meaning', async () => {
     const c = await SmtpDialog.open({ port: relay.port('submission') })
     await c.greeting
     await c.cmd('EHLO customer-pc.test')
     const before = sink.messages.length
     const r = await c.send('alice@customer.test', ['unknown@remote.test'], message('to nobody'))
     await c.quit()
-    assert.equal(r.end?.line, '550 5.1.1 <unknown@remote.test>: User unknown')
+    assert.equal(r.rcpt[0]?.line, '550 5.1.1 <unknown@remote.test>: User unknown')
+    assert.equal(r.end, undefined)
     assert.equal(sink.messages.length, before)
   })
 
@@ -85,7 +86,9 @@ describe('next hops down, failing over, timing out', () => {
     const relay = await startRelay(testPolicy([port]))
     t.after(() => relay.close())
     const r = await sendOne(relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], message('nowhere to go'), { helo: 'customer-pc.test' })
-    assert.equal(r.end?.line, '451 4.4.1 No next hop is reachable at the moment; please try again later; see https://postmaster.example.net/why/next-hop-down')
+    assert.equal(r.rcpt[0]?.line, '451 4.4.1 No next hop is reachable at the moment; please try again later; see https://postmaster.example.net/why/next-hop-down')
+    assert.equal(r.end, undefined)
+    await waitFor(() => relay.logs.transactions().length > 0)
     const tx = relay.logs.transactions().at(-1)!
     assert.equal(tx.tx.outcome, 'tempfailed')
   })
@@ -136,16 +139,28 @@ describe('next hops down, failing over, timing out', () => {
     assert.equal(r2.end?.line, '451 4.3.0 Try again later (busy)')
   })
 
-  it('answers with a 4xx when the next hop does not answer in time', async (t) => {
-    const slow = await startSink({ delayMs: 3000 })
+  it('answers 451 4.4.2 when the next hop does not answer RCPT in time', async (t) => {
+    const slow = await startSink({ onRcpt: () => undefined, rcptDelayMs: 3000 })
     const relay = await startRelay(testPolicy([slow.port], (p) => (p.instances.outbound.next_hops[0].timeout = '1s')))
     t.after(async () => {
       await relay.close()
       await slow.close()
     })
     const r = await sendOne(relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], message('slow'), { helo: 'customer-pc.test' })
-    assert.equal(r.end?.code, 451)
-    assert.match(r.end.line, /^451 4\.4\.2 The next hop did not answer in time/)
+    assert.match(r.rcpt[0]?.line ?? '', /^451 4\.4\.2 The next hop did not answer in time/)
+    assert.equal(slow.messages.length, 0)
+  })
+
+  it('waits for the reply to the final dot longer than the command timeout: data_reply_timeout, 10 minutes by default', async (t) => {
+    const slow = await startSink({ delayMs: 1500 })
+    const relay = await startRelay(testPolicy([slow.port], (p) => (p.instances.outbound.next_hops[0].timeout = '1s')))
+    t.after(async () => {
+      await relay.close()
+      await slow.close()
+    })
+    const r = await sendOne(relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], message('slow to queue'), { helo: 'customer-pc.test' })
+    assert.equal(r.end?.code, 250, r.end?.line)
+    assert.equal(slow.messages.length, 1)
   })
 })
 
@@ -170,7 +185,7 @@ describe('next-hop TLS and AUTH', () => {
       await plain.close()
     })
     const r = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('must be secret'))
-    assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
+    assert.match(r.rcpt[0]?.line ?? '', /^451 4\.4\.1 /)
     assert.equal(plain.messages.length, 0)
   })
 
@@ -242,7 +257,7 @@ describe('a next hop that refuses our own set-up', () => {
     assert.equal(failedOver.end?.code, 250)
     assert.equal(ok.messages.length, 1)
     const r = await sendOne(only.port('submission'), 'a@customer.test', ['b@ext.test'], message('nowhere to go'))
-    assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
+    assert.match(r.rcpt[0]?.line ?? '', /^451 4\.4\.1 /)
   })
 
   it('picks up a rotated next-hop password file on reload', async (t) => {
@@ -256,7 +271,7 @@ describe('a next hop that refuses our own set-up', () => {
       await sink.close()
     })
     const before = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('old password'))
-    assert.match(before.end?.line ?? '', /^451 4\.4\.1 /)
+    assert.match(before.rcpt[0]?.line ?? '', /^451 4\.4\.1 /)
     await writeFile(join(relay.dir, 'hop.pass'), 'the new one\n')
     assert.deepEqual(await relay.service.reload(), { ok: true })
     const after = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('new password'))
@@ -275,7 +290,8 @@ describe('a next hop that refuses our own set-up', () => {
       await sink.close()
     })
     const r = await sendOne(relay.port('submission'), 'a@customer.test', ['b@ext.test'], message('misconfigured hop'))
-    assert.match(r.end?.line ?? '', /^451 4\.4\.1 /)
+    assert.match(r.rcpt[0]?.line ?? '', /^451 4\.4\.1 /)
+    await waitFor(() => relay.logs.transactions().length > 0)
     const attempt = (relay.logs.transactions().at(-1)?.tx.nextHop as { attempts: { reply: string }[] }).attempts[0]
     assert.match(attempt?.reply ?? '', /^EAUTH /)
   })

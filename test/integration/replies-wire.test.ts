@@ -16,6 +16,11 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
   bareLineEnding: [() => replies.bareLineEnding(), '550 5.6.11 Message refused: bare CR or LF in message data; every line must end with CRLF (RFC 5321 section 2.3.8)'],
   noNextHop: [() => replies.noNextHop(), '451 4.4.1 No next hop is reachable at the moment; please try again later'],
   nextHopTimeout: [() => replies.nextHopTimeout(), '451 4.4.2 The next hop did not answer in time; please try again later'],
+  nextHopUnconfirmed: [
+    () => replies.nextHopUnconfirmed(),
+    '451 4.4.2 The next hop did not confirm the message after receiving it; it may have been delivered, so a retry may deliver a second copy',
+  ],
+  nextHopLost: [() => replies.nextHopLost(), '451 4.4.2 The connection to the next hop was lost during this transaction; please try again later'],
   localError: [() => replies.localError(), '451 4.3.0 Temporary local problem; please try again later'],
   authFailed: [() => replies.authFailed(), '535 5.7.8 Authentication credentials invalid'],
   authUnavailable: [() => replies.authUnavailable(), '454 4.7.0 Temporary authentication failure; please try again later'],

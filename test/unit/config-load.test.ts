@@ -46,6 +46,7 @@ describe('loading the policy tree', () => {
       max_connections: 20,
       connect_timeout: 10_000,
       timeout: 120_000,
+      data_reply_timeout: 600_000,
     })
     assert.ok(Object.isFrozen(outbound.limits), 'a loaded policy is frozen')
   })
