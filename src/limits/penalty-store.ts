@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { redisDurationFor } from '../metrics/limit-metrics.js'
+import { printable } from './printable.js'
 import type { RedisBreaker } from './redis-breaker.js'
 import type { RedisClient } from './redis-client.js'
 import type { PenaltyScope } from './schema.js'
@@ -151,10 +152,16 @@ async function timed<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Latest time a Date can hold (ECMA-262 21.4.1.1): beyond it every reply with the entry would fail. */
+const MAX_TIME = 8.64e15
+
+/** An entry read back from Redis; one written by hand or by an older version gets the same bounds as a new one. */
 function parseEntry(text: string): PenaltyEntry | null {
   try {
     const e = JSON.parse(text) as PenaltyEntry
-    return typeof e.value === 'string' && typeof e.until === 'number' ? e : null
+    if (typeof e.value !== 'string' || typeof e.until !== 'number' || !(Math.abs(e.until) <= MAX_TIME)) return null
+    const when = typeof e.when === 'number' && Math.abs(e.when) <= MAX_TIME ? e.when : e.until
+    return { ...e, when, value: printable(e.value), who: printable(String(e.who)), why: printable(String(e.why)) }
   } catch {
     return null
   }
