@@ -5,7 +5,7 @@ import { penaltyBoxAdditions, reportPenaltyBoxSize } from '../metrics/limit-metr
 import { canonicalAddress, subnetOf } from './dimensions.js'
 import type { PenaltyEntry, PenaltyStore } from './penalty-store.js'
 import { entryKey } from './penalty-store.js'
-import { hasUnprintable, printable } from './printable.js'
+import { hasControl, oneLine } from './one-line.js'
 import type { PenaltyScope } from './schema.js'
 
 /** What an operator, a rule or the alerting gives to put a client in the box. */
@@ -57,8 +57,8 @@ export class PenaltyBox {
   async add(request: PenaltyRequest): Promise<PenaltyEntry> {
     const value = normalizeValue(request.scope, request.value)
     // The reason is sent to the client and both are printed by `penalty list`: one line each.
-    const why = printable(request.why)
-    const who = printable(request.who)
+    const why = oneLine(request.why)
+    const who = oneLine(request.who)
     if (!why) throw new PenaltyRequestError('give a reason: it is sent to the client')
     if (why.length > MAX_WHY) throw new PenaltyRequestError(`the reason is ${why.length} characters long; at most ${MAX_WHY} fit in the reply`)
     if (!who) throw new PenaltyRequestError('say who puts the client in the box')
@@ -101,7 +101,7 @@ export class PenaltyBox {
 function normalizeValue(scope: PenaltyScope, value: string): string {
   const v = value.trim()
   if (scope === 'user') {
-    if (!v || v.length > MAX_USER || /\s/.test(v) || hasUnprintable(v)) throw new PenaltyRequestError(`not a user name: ${JSON.stringify(value.slice(0, MAX_USER))}`)
+    if (!v || v.length > MAX_USER || /\s/.test(v) || hasControl(v)) throw new PenaltyRequestError(`not a user name: ${JSON.stringify(value.slice(0, MAX_USER))}`)
     return v
   }
   // Addresses and subnets are short; a long value is not one (and is not echoed in full).

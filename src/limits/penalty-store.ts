@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { redisDurationFor } from '../metrics/limit-metrics.js'
-import { printable } from './printable.js'
+import { oneLine } from './one-line.js'
 import type { RedisBreaker } from './redis-breaker.js'
 import type { RedisClient } from './redis-client.js'
 import type { PenaltyScope } from './schema.js'
@@ -161,7 +161,7 @@ function parseEntry(text: string): PenaltyEntry | null {
     const e = JSON.parse(text) as PenaltyEntry
     if (typeof e.value !== 'string' || typeof e.until !== 'number' || !(Math.abs(e.until) <= MAX_TIME)) return null
     const when = typeof e.when === 'number' && Math.abs(e.when) <= MAX_TIME ? e.when : e.until
-    return { ...e, when, value: printable(e.value), who: printable(String(e.who)), why: printable(String(e.why)) }
+    return { ...e, when, value: oneLine(e.value), who: oneLine(String(e.who)), why: oneLine(String(e.why)) }
   } catch {
     return null
   }

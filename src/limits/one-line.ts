@@ -7,15 +7,15 @@ const UNPRINTABLE = new RegExp(`\\s*(?:[${CONTROLS}]\\s*)+`, 'g')
  * Text for one line of output: every run of control characters (with the white space around
  * it) becomes one space, and white space at either end goes.
  *
- * @example printable('spam\r\n\x1b[31mrun') // 'spam [31mrun'
+ * @example oneLine('spam\r\n\x1b[31mrun') // 'spam [31mrun'
  */
-export function printable(text: string): string {
+export function oneLine(text: string): string {
   return text.replace(UNPRINTABLE, ' ').trim()
 }
 
 const ANY_CONTROL = new RegExp(`[${CONTROLS}]`)
 
-/** True when `text` holds a control character that printable() would replace. */
-export function hasUnprintable(text: string): boolean {
+/** True when `text` holds a control character that oneLine() would replace. */
+export function hasControl(text: string): boolean {
   return ANY_CONTROL.test(text)
 }
