@@ -20,6 +20,7 @@ import type { CheckDeps } from './pipeline/types.js'
 import { ScanPools } from './scan/scan-pools.js'
 import { Instance } from './smtp/instance.js'
 import type { BoundListener } from './smtp/instance.js'
+import { restrictUmask } from './umask.js'
 
 /** How to start the relay. */
 export interface ServiceOptions {
@@ -69,8 +70,10 @@ export class Service {
 
   /** Loads the policy, starts the chosen instances and the admin listener. */
   static async start(opts: ServiceOptions): Promise<Service> {
+    restrictUmask()
     const loaded = await loadPolicy(opts.configFile, { instances: opts.instances })
     const log = opts.log ?? createLogger(loaded.policy.log.level)
+    for (const warning of loaded.warnings) log.warn(warning)
     const service = new Service(loaded, opts, log, await DnsServices.create(loaded, log))
     service.#dns.start()
     service.#backend = await openStateBackend(loaded, log)

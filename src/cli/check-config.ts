@@ -23,6 +23,7 @@ Options:
     const { values } = parse(argv, { config: { type: 'string', short: 'c' } })
     const loaded = await loadPolicyOrReport(values.config)
     if (!loaded) return 1
+    for (const warning of loaded.warnings) process.stderr.write(`${warning}\n`)
     const { dns, policies } = compileOffline(loaded)
     const out = [`${loaded.file}: OK`, `hostname ${loaded.policy.hostname ?? '(system host name)'}; admin ${loaded.policy.admin.address}:${loaded.policy.admin.port}`]
     out.push(`dns ${loaded.policy.dns.servers.length ? loaded.policy.dns.servers.join(', ') : 'system resolvers (/etc/resolv.conf)'}`)

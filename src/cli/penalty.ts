@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { secretLine, secretOf } from '../config/load.js'
 import type { InstanceName } from '../config/schema.js'
 import type { PenaltyEntry } from '../limits/penalty-store.js'
+import { oneLine } from '../limits/one-line.js'
 import { penaltyScope } from '../limits/schema.js'
 import type { Command } from './args.js'
 import { UsageError, loadPolicyOrReport, operatorName, parse } from './args.js'
@@ -156,7 +157,7 @@ function fail(body: unknown): number {
 /** "address 192.0.2.7 until 2025-06-01T12:00:00Z (by alice, 2025-06-01T11:00:00Z): spam run" */
 function line(e: PenaltyEntry): string {
   const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-  return `${e.scope} ${e.value} until ${iso(e.until)} (by ${e.who}, ${iso(e.when)}): ${e.why}`
+  return oneLine(`${e.scope} ${e.value} until ${iso(e.until)} (by ${e.who}, ${iso(e.when)}): ${e.why}`)
 }
 
 

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { LineCounter, isMap, isPair, isScalar, parseDocument } from 'yaml'
@@ -19,6 +19,8 @@ export interface LoadedPolicy {
   readonly policy: Policy
   /** Absolute path → contents: certificates, keys, credentials, recipient lists, passwords. */
   readonly files: ReadonlyMap<string, string>
+  /** What is valid but unsafe, as `file:line:col key: warning: …` (a secret file others can read). */
+  readonly warnings: readonly string[]
 }
 
 /**
@@ -68,11 +70,12 @@ export async function parsePolicy(path: string, text: string, opts: LoadOptions 
   const policy = parsed.data
   resolvePaths(policy, dirname(path))
   const running = opts.instances?.length ? opts.instances : INSTANCE_NAMES
-  const files = await readNamedFiles(path, doc, lines, policy, running, issues)
+  const warnings: string[] = []
+  const files = await readNamedFiles(path, doc, lines, policy, running, issues, warnings)
   await loadPolicyRules(policy, running, files, (at, problem) => issues.push(`${where(path, doc, lines, at, false)} ${keyName(at)}: ${problem}`))
   if (!issues.length) checkCertificates(path, doc, lines, policy, running, files, issues)
   if (issues.length) throw invalid(byPosition(issues))
-  return { file: path, policy: deepFreeze(policy), files }
+  return { file: path, policy: deepFreeze(policy), files, warnings: byPosition(warnings) }
 }
 
 /** Orders "file:line:col …" issues as they appear in their files. */
@@ -181,35 +184,36 @@ async function readNamedFiles(
   policy: Policy,
   running: readonly InstanceName[],
   issues: string[],
+  warnings: string[],
 ): Promise<Map<string, string>> {
-  const wanted: { path: readonly PathKey[]; name: string; parse?: (text: string) => string[] }[] = []
+  const wanted: { path: readonly PathKey[]; name: string; parse?: (text: string) => string[]; secret?: true }[] = []
   for (const name of running) {
     const inst = policy.instances[name]
     if (!inst) continue
     const at = ['instances', name] as const
     inst.listeners.forEach((l, i) => {
       if (l.cert) wanted.push({ path: [...at, 'listeners', i, 'cert'], name: l.cert })
-      if (l.key) wanted.push({ path: [...at, 'listeners', i, 'key'], name: l.key })
+      if (l.key) wanted.push({ path: [...at, 'listeners', i, 'key'], name: l.key, secret: true })
     })
     const creds = inst.relay.credentials
     if (creds) {
-      wanted.push({ path: [...at, 'relay', 'credentials'], name: creds, parse: (t) => parseCredentials(creds, t).issues })
+      wanted.push({ path: [...at, 'relay', 'credentials'], name: creds, parse: (t) => parseCredentials(creds, t).issues, secret: true })
     }
     for (const [domain, d] of Object.entries(inst.local.domains)) {
       if (d.valid_file) wanted.push({ path: [...at, 'local', 'domains', domain, 'valid_file'], name: d.valid_file })
       if (d.invalid_file) wanted.push({ path: [...at, 'local', 'domains', domain, 'invalid_file'], name: d.invalid_file })
     }
     inst.next_hops.forEach((h, i) => {
-      if (h.auth) wanted.push({ path: [...at, 'next_hops', i, 'auth', 'password_file'], name: h.auth.password_file })
+      if (h.auth) wanted.push({ path: [...at, 'next_hops', i, 'auth', 'password_file'], name: h.auth.password_file, secret: true })
     })
     inst.classes.networks.forEach((n, i) => {
       const list = n.file
       if (list) wanted.push({ path: [...at, 'classes', 'networks', i, 'file'], name: list, parse: (t) => parseNetworkFile(list, t).issues })
     })
   }
-  if (policy.admin.token_file) wanted.push({ path: ['admin', 'token_file'], name: policy.admin.token_file })
+  if (policy.admin.token_file) wanted.push({ path: ['admin', 'token_file'], name: policy.admin.token_file, secret: true })
   const redisPassword = policy.state.redis?.password_file
-  if (redisPassword) wanted.push({ path: ['state', 'redis', 'password_file'], name: redisPassword })
+  if (redisPassword) wanted.push({ path: ['state', 'redis', 'password_file'], name: redisPassword, secret: true })
   const files = new Map<string, string>()
   await Promise.all(
     wanted.map(async (w) => {
@@ -217,6 +221,8 @@ async function readNamedFiles(
         const text = files.get(w.name) ?? (await readFile(w.name, 'utf8'))
         files.set(w.name, text)
         for (const problem of w.parse?.(text) ?? []) issues.push(problem)
+        const loose = w.secret ? looseMode((await stat(w.name)).mode) : null
+        if (loose) warnings.push(`${where(file, doc, lines, w.path, false)} ${keyName(w.path)}: warning: ${w.name} ${loose}; chmod 600 (or 640 for a service group) it`)
       } catch (err) {
         const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message
         issues.push(`${where(file, doc, lines, w.path, false)} ${keyName(w.path)}: cannot read ${w.name}: ${reason}`)
@@ -224,6 +230,17 @@ async function readNamedFiles(
     }),
   )
   return files
+}
+
+/**
+ * What is wrong with a secret file's mode: readable or writable by anyone, or writable by its
+ * group (then others can read or replace the password, token or key); null when it is safe.
+ */
+function looseMode(mode: number): string | null {
+  const octal = `mode ${(mode & 0o777).toString(8).padStart(4, '0')}`
+  if (mode & 0o006) return `is ${mode & 0o004 ? 'readable' : ''}${(mode & 0o006) === 0o006 ? ' and ' : ''}${mode & 0o002 ? 'writable' : ''} by anyone (${octal})`
+  if (mode & 0o020) return `is writable by its group (${octal})`
+  return null
 }
 
 /** A certificate and key that TLS cannot use are a configuration error, not a crash at start. */

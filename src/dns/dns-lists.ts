@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
 import type { DnsListDefinition, DnsListsConfig } from '../config/dns-lists-schema.js'
 import { dnsListHealthChecks, dnsListHealthy } from '../metrics/dns-check-metrics.js'
+import { reportDegraded } from '../metrics/degraded.js'
 import { unmapIPv4 } from '../relay/ip.js'
 import { ipQueryName, lookupList } from './dnsbl-query.js'
 import type { Resolver } from './resolver.js'
@@ -33,6 +34,9 @@ function dnsList(name: string, def: DnsListDefinition): DnsList {
   }
 }
 
+/** First retry of a list that failed its health check; each further failure doubles it, up to check_every. */
+export const RETRY_FIRST_MS = 2000
+
 /** Health of a list: unknown until its first check. */
 export type ListHealth = { state: 'unknown' } | { state: 'healthy' } | { state: 'unhealthy'; reason: string }
 
@@ -42,6 +46,9 @@ export type ListHealth = { state: 'unknown' } | { state: 'healthy' } | { state: 
  * every `check_every`: a list that does not list its positive test point is dead (expired
  * domain, list shut down), one that lists the negative one lists everything; either is
  * skipped and reported until it passes again, so a broken list never refuses customers.
+ * A list that fails is checked again sooner than `check_every` (2 s, then doubling): one
+ * that failed because the resolver was not answering yet (restarting with the host) is back
+ * within seconds rather than a whole interval later, while /readyz lists it as off.
  */
 export class DnsLists {
   readonly #lists: Map<string, DnsList>
@@ -50,6 +57,9 @@ export class DnsLists {
   readonly #log: Logger
   readonly #everyMs: number
   #timer: NodeJS.Timeout | null = null
+  /** Pending early re-checks of failing lists, with the delay that scheduled them. */
+  readonly #retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>()
+  #started = false
 
   constructor(config: DnsListsConfig, resolver: Resolver, log: Logger) {
     this.#lists = new Map(Object.entries(config.lists).map(([name, def]) => [name, dnsList(name, def)]))
@@ -97,16 +107,48 @@ export class DnsLists {
     await Promise.all(this.all().filter((l) => l.health_check).map((l) => this.check(l)))
   }
 
-  /** Runs the periodic checks (the timer does not keep the process alive). */
+  /** Runs the periodic checks and the early re-checks of failing lists (the timers do not keep the process alive). */
   start(): void {
-    if (this.#timer || !this.all().some((l) => l.health_check)) return
+    if (this.#started || !this.all().some((l) => l.health_check)) return
+    this.#started = true
     this.#timer = setInterval(() => void this.checkAll(), this.#everyMs)
     this.#timer.unref()
+    for (const list of this.all()) if (this.health(list.name).state === 'unhealthy') this.#retryLater(list, 0)
+    reportDegraded(this, () => this.#off())
   }
 
   stop(): void {
+    this.#started = false
     if (this.#timer) clearInterval(this.#timer)
     this.#timer = null
+    for (const retry of this.#retries.values()) clearTimeout(retry.timer)
+    this.#retries.clear()
+    reportDegraded(this, null)
+  }
+
+  /** The lists skipped now, for /readyz. */
+  #off(): string[] {
+    return this.all().flatMap((l) => {
+      const health = this.health(l.name)
+      if (!l.health_check || health.state !== 'unhealthy') return []
+      const retry = this.#retries.get(l.name)
+      return [`dns list ${l.name} (${l.zone}) is off: ${health.reason}${retry ? `; checked again within ${Math.ceil(retry.delayMs / 1000)} s` : ''}`]
+    })
+  }
+
+  /** Checks a failing list again after a delay doubling from RETRY_FIRST_MS (`previousMs` 0: the first), up to check_every. */
+  #retryLater(list: DnsList, previousMs: number): void {
+    if (!this.#started || this.#retries.has(list.name)) return
+    const delayMs = Math.min(this.#everyMs, previousMs ? previousMs * 2 : RETRY_FIRST_MS)
+    const timer = setTimeout(() => {
+      this.#retries.delete(list.name)
+      void this.check(list).then((health) => {
+        // Past check_every, the periodic check alone goes on.
+        if (health.state === 'unhealthy' && delayMs < this.#everyMs) this.#retryLater(list, delayMs)
+      })
+    }, delayMs)
+    timer.unref()
+    this.#retries.set(list.name, { timer, delayMs })
   }
 
   /** One health check of one list (RFC 5782 section 5). */
@@ -141,6 +183,12 @@ export class DnsLists {
     dnsListHealthy.labels(list.name).set(health.state === 'healthy' ? 1 : 0)
     const before = this.health(list.name)
     this.#health.set(list.name, health)
+    if (health.state === 'unhealthy' && before.state !== 'unhealthy') this.#retryLater(list, 0)
+    if (health.state === 'healthy') {
+      const retry = this.#retries.get(list.name)
+      if (retry) clearTimeout(retry.timer)
+      this.#retries.delete(list.name)
+    }
     if (health.state === 'unhealthy' && before.state !== 'unhealthy') {
       this.#log.warn({ event: 'dnslist_unhealthy', list: list.name, zone: list.zone, reason: health.reason }, `DNS list ${list.name} (${list.zone}) is skipped: ${health.reason}`)
     } else if (health.state === 'healthy' && before.state === 'unhealthy') {

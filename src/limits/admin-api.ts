@@ -5,7 +5,7 @@ import { duration } from '../config/units.js'
 import type { AdminServer } from '../metrics/admin-server.js'
 import { json } from '../metrics/admin-server.js'
 import type { PenaltyBox } from './penalty-box.js'
-import { PenaltyRequestError } from './penalty-box.js'
+import { MAX_PENALTY_MS, PenaltyRequestError } from './penalty-box.js'
 import { penaltyScope } from './schema.js'
 
 /** What the penalty box API needs from the running relay. */
@@ -31,6 +31,7 @@ const addRequest = z.strictObject({
   who: text(),
   duration: duration()
     .refine((ms) => ms > 0, 'must be positive')
+    .refine((ms) => ms <= MAX_PENALTY_MS, 'must be at most 365d')
     .optional(),
 })
 

@@ -6,6 +6,7 @@ import { counterCache, RateLimiterLru } from './lru-limiter.js'
 import type { CounterCache } from './lru-limiter.js'
 import { MemoryPenaltyStore, RedisPenaltyStore } from './penalty-store.js'
 import type { PenaltyStore } from './penalty-store.js'
+import { RedisBreaker } from './redis-breaker.js'
 import { connectRedis, whenReady } from './redis-client.js'
 import type { RedisClient } from './redis-client.js'
 import type { StateConfig } from './schema.js'
@@ -37,6 +38,39 @@ export interface StateBackend {
 }
 
 const seconds = (ms: number) => Math.round(ms / 1000)
+
+/** The store methods of RateLimiterRedis (not in its typings), to call them through the breaker. */
+interface RedisStore {
+  _upsert(rlKey: string, points: number, msDuration: number, forceExpire?: boolean): Promise<unknown>
+  _get(rlKey: string): Promise<unknown>
+  _delete(rlKey: string): Promise<boolean>
+}
+const redisStore = RateLimiterRedis.prototype as unknown as RedisStore
+
+/**
+ * RateLimiterRedis whose store calls go through the breaker: while it is open they fail at
+ * once, and the library hands the operation to the insurance limiter (fail-open) or rejects.
+ */
+class GuardedRedisLimiter extends RateLimiterRedis {
+  readonly #breaker: RedisBreaker
+
+  constructor(opts: ConstructorParameters<typeof RateLimiterRedis>[0], breaker: RedisBreaker) {
+    super(opts)
+    this.#breaker = breaker
+  }
+
+  _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false): Promise<unknown> {
+    return this.#breaker.run('a limit', () => redisStore._upsert.call(this, rlKey, points, msDuration, forceExpire))
+  }
+
+  _get(rlKey: string): Promise<unknown> {
+    return this.#breaker.run('a limit', () => redisStore._get.call(this, rlKey))
+  }
+
+  _delete(rlKey: string): Promise<boolean> {
+    return this.#breaker.run('a limit', () => redisStore._delete.call(this, rlKey))
+  }
+}
 
 /** The in-process backend: counters in one LRU-bounded cache for the whole process. */
 export class MemoryBackend implements StateBackend {
@@ -73,16 +107,20 @@ export class MemoryBackend implements StateBackend {
  * The Redis backend: RateLimiterRedis on one ioredis client (standalone, Sentinel or
  * Cluster). With `fail-open`, each limiter has an insurance limiter on a per-node memory
  * cache, and every operation it serves is counted in smarthost_limit_state_failures_total.
+ * Every operation goes through one circuit breaker, so a stalled Redis costs a few command
+ * timeouts, not one per operation.
  */
 export class RedisBackend implements StateBackend {
   readonly kind = 'redis'
   readonly onFailure: 'fail-open' | 'tempfail'
   readonly client: RedisClient
+  readonly breaker: RedisBreaker
   readonly #insurance: CounterCache
   readonly #boxes = new Map<string, RedisPenaltyStore>()
 
-  private constructor(client: RedisClient, onFailure: 'fail-open' | 'tempfail', maxEntries: number) {
+  private constructor(client: RedisClient, onFailure: 'fail-open' | 'tempfail', maxEntries: number, breaker: RedisBreaker) {
     this.client = client
+    this.breaker = breaker
     this.onFailure = onFailure
     this.#insurance = counterCache(maxEntries)
   }
@@ -92,7 +130,9 @@ export class RedisBackend implements StateBackend {
     const redis = config.redis
     if (!redis) throw new Error('backend redis needs a redis section')
     const client = connectRedis(redis, password, log)
-    const backend = new RedisBackend(client, redis.on_failure, config.memory.max_entries)
+    // Probe a stalled Redis about twice per command timeout: back within a second of answering.
+    const breaker = new RedisBreaker(client, { probeMs: Math.max(100, Math.min(1000, redis.command_timeout)), log })
+    const backend = new RedisBackend(client, redis.on_failure, config.memory.max_entries, breaker)
     if (!(await whenReady(client, redis.connect_timeout))) {
       log.warn({ code: 'RELAY_ERR_STATE_UNAVAILABLE', on_failure: redis.on_failure }, 'Redis is not reachable yet; limits follow state.redis.on_failure until it is')
     }
@@ -107,23 +147,27 @@ export class RedisBackend implements StateBackend {
       this.onFailure === 'fail-open'
         ? new RateLimiterLru({ storeClient: this.#insurance, keyPrefix, points: opts.points, duration, onUse: () => failOpen.inc() })
         : undefined
-    return new RateLimiterRedis({
-      storeClient: this.client,
-      keyPrefix,
-      points: opts.points,
-      duration,
-      rejectIfRedisNotReady: true,
-      ...(insuranceLimiter ? { insuranceLimiter } : {}),
-    })
+    return new GuardedRedisLimiter(
+      {
+        storeClient: this.client,
+        keyPrefix,
+        points: opts.points,
+        duration,
+        rejectIfRedisNotReady: true,
+        ...(insuranceLimiter ? { insuranceLimiter } : {}),
+      },
+      this.breaker,
+    )
   }
 
   penaltyStore(instance: string): PenaltyStore {
     let box = this.#boxes.get(instance)
-    if (!box) this.#boxes.set(instance, (box = new RedisPenaltyStore(this.client, instance)))
+    if (!box) this.#boxes.set(instance, (box = new RedisPenaltyStore(this.client, instance, this.breaker)))
     return box
   }
 
   close(): Promise<void> {
+    this.breaker.close()
     this.client.disconnect()
     return Promise.resolve()
   }

@@ -5,6 +5,7 @@ import { penaltyBoxAdditions, reportPenaltyBoxSize } from '../metrics/limit-metr
 import { canonicalAddress, subnetOf } from './dimensions.js'
 import type { PenaltyEntry, PenaltyStore } from './penalty-store.js'
 import { entryKey } from './penalty-store.js'
+import { hasControl, oneLine } from './one-line.js'
 import type { PenaltyScope } from './schema.js'
 
 /** What an operator, a rule or the alerting gives to put a client in the box. */
@@ -18,6 +19,15 @@ export interface PenaltyRequest {
   /** Time in the box; the policy's default_duration when absent. */
   durationMs?: number
 }
+
+/** Longest time in the box: a year; longer is a typo (and beyond a date, every reply would fail). */
+export const MAX_PENALTY_MS = 365 * 24 * 3600 * 1000
+/** Longest reason: it goes into one SMTP reply line with the address, the time and the URL. */
+export const MAX_WHY = 200
+/** Longest author name. */
+export const MAX_WHO = 64
+/** Longest user name (the value of a `user` entry). */
+const MAX_USER = 256
 
 /** A request the box cannot take (bad address, empty reason): a 400 for the API, a usage error for the CLI. */
 export class PenaltyRequestError extends Error {}
@@ -46,12 +56,16 @@ export class PenaltyBox {
   /** Puts a client in the box (replacing an entry for the same client) and returns the entry. */
   async add(request: PenaltyRequest): Promise<PenaltyEntry> {
     const value = normalizeValue(request.scope, request.value)
-    const why = request.why.trim()
-    const who = request.who.trim()
+    // The reason is sent to the client and both are printed by `penalty list`: one line each.
+    const why = oneLine(request.why)
+    const who = oneLine(request.who)
     if (!why) throw new PenaltyRequestError('give a reason: it is sent to the client')
+    if (why.length > MAX_WHY) throw new PenaltyRequestError(`the reason is ${why.length} characters long; at most ${MAX_WHY} fit in the reply`)
     if (!who) throw new PenaltyRequestError('say who puts the client in the box')
+    if (who.length > MAX_WHO) throw new PenaltyRequestError(`the name of who puts the client in the box is longer than ${MAX_WHO} characters`)
     const ms = request.durationMs ?? this.#defaultMs
     if (!(ms > 0)) throw new PenaltyRequestError('the duration must be positive')
+    if (ms > MAX_PENALTY_MS) throw new PenaltyRequestError('the duration must be at most 365d')
     const when = Date.now()
     const entry: PenaltyEntry = { scope: request.scope, value, who, why, when, until: when + ms }
     await this.#store.put(entry)
@@ -87,9 +101,11 @@ export class PenaltyBox {
 function normalizeValue(scope: PenaltyScope, value: string): string {
   const v = value.trim()
   if (scope === 'user') {
-    if (!v || /\s/.test(v)) throw new PenaltyRequestError(`not a user name: ${JSON.stringify(value)}`)
+    if (!v || v.length > MAX_USER || /\s/.test(v) || hasControl(v)) throw new PenaltyRequestError(`not a user name: ${JSON.stringify(value.slice(0, MAX_USER))}`)
     return v
   }
+  // Addresses and subnets are short; a long value is not one (and is not echoed in full).
+  if (v.length > 64) throw new PenaltyRequestError(`not an IP address or subnet: ${JSON.stringify(v.slice(0, 64))}…`)
   if (scope === 'address') {
     const a = canonicalAddress(v)
     if (!a) throw new PenaltyRequestError(`not an IP address: ${JSON.stringify(value)}`)

@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import { redisDurationFor } from '../metrics/limit-metrics.js'
+import { oneLine } from './one-line.js'
+import type { RedisBreaker } from './redis-breaker.js'
 import type { RedisClient } from './redis-client.js'
 import type { PenaltyScope } from './schema.js'
 
@@ -74,10 +76,17 @@ export class MemoryPenaltyStore implements PenaltyStore {
 export class RedisPenaltyStore implements PenaltyStore {
   readonly #client: RedisClient
   readonly #tag: string
+  readonly #breaker: RedisBreaker
 
-  constructor(client: RedisClient, instance: string) {
+  constructor(client: RedisClient, instance: string, breaker: RedisBreaker) {
     this.#client = client
     this.#tag = `{pb:${instance}}`
+    this.#breaker = breaker
+  }
+
+  /** An operation on Redis, timed, and refused at once while the breaker is open. */
+  #timed<T>(op: () => Promise<T>): Promise<T> {
+    return this.#breaker.run('the penalty box', () => timed(op))
   }
 
   #key(key: string): string {
@@ -93,11 +102,11 @@ export class RedisPenaltyStore implements PenaltyStore {
     const ttl = Math.ceil(entry.until - Date.now())
     if (ttl <= 0) return
     const key = entryKey(entry.scope, entry.value)
-    await timed(() => this.#client.multi().set(this.#key(key), JSON.stringify(entry), 'PX', ttl).zadd(this.#index, entry.until, key).exec())
+    await this.#timed(() => this.#client.multi().set(this.#key(key), JSON.stringify(entry), 'PX', ttl).zadd(this.#index, entry.until, key).exec())
   }
 
   async find(keys: readonly string[]): Promise<PenaltyEntry | null> {
-    const values = await timed(() => this.#client.mget(...keys.map((k) => this.#key(k))))
+    const values = await this.#timed(() => this.#client.mget(...keys.map((k) => this.#key(k))))
     for (const v of values) {
       const entry = v ? parseEntry(v) : null
       if (entry && entry.until > Date.now()) return entry
@@ -106,14 +115,14 @@ export class RedisPenaltyStore implements PenaltyStore {
   }
 
   async remove(key: string): Promise<boolean> {
-    const result = await timed(() => this.#client.multi().del(this.#key(key)).zrem(this.#index, key).exec())
+    const result = await this.#timed(() => this.#client.multi().del(this.#key(key)).zrem(this.#index, key).exec())
     return Number(result?.[0]?.[1] ?? 0) > 0
   }
 
   async list(): Promise<PenaltyEntry[]> {
-    const [, keys] = await timed(() => Promise.all([this.#dropExpired(), this.#client.zrange(this.#index, 0, '-1')]))
+    const [, keys] = await this.#timed(() => Promise.all([this.#dropExpired(), this.#client.zrange(this.#index, 0, '-1')]))
     if (!keys.length) return []
-    const values = await timed(() => this.#client.mget(...keys.map((k) => this.#key(k))))
+    const values = await this.#timed(() => this.#client.mget(...keys.map((k) => this.#key(k))))
     return values.flatMap((v) => {
       const entry = v ? parseEntry(v) : null
       return entry ? [entry] : []
@@ -121,7 +130,7 @@ export class RedisPenaltyStore implements PenaltyStore {
   }
 
   async size(): Promise<number> {
-    const [, size] = await timed(() => Promise.all([this.#dropExpired(), this.#client.zcard(this.#index)]))
+    const [, size] = await this.#timed(() => Promise.all([this.#dropExpired(), this.#client.zcard(this.#index)]))
     return size
   }
 
@@ -143,10 +152,16 @@ async function timed<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Latest time a Date can hold (ECMA-262 21.4.1.1): beyond it every reply with the entry would fail. */
+const MAX_TIME = 8.64e15
+
+/** An entry read back from Redis; one written by hand or by an older version gets the same bounds as a new one. */
 function parseEntry(text: string): PenaltyEntry | null {
   try {
     const e = JSON.parse(text) as PenaltyEntry
-    return typeof e.value === 'string' && typeof e.until === 'number' ? e : null
+    if (typeof e.value !== 'string' || typeof e.until !== 'number' || !(Math.abs(e.until) <= MAX_TIME)) return null
+    const when = typeof e.when === 'number' && Math.abs(e.when) <= MAX_TIME ? e.when : e.until
+    return { ...e, when, value: oneLine(e.value), who: oneLine(String(e.who)), why: oneLine(String(e.why)) }
   } catch {
     return null
   }

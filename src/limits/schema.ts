@@ -1,9 +1,13 @@
 import { z } from 'zod'
 import { duration } from '../config/units.js'
+import { MAX_PENALTY_MS } from './penalty-box.js'
 import { windowMs } from './rate-spec.js'
 
 // Policy sections of the shared state: where limiter counters and the penalty box live
 // (top-level `state`), and per instance the penalty box and the tarpit.
+
+/** A time in the penalty box: longer than a year is a typo, and past a date's range every reply would fail. */
+const penaltyDuration = () => duration().refine((ms) => ms > 0 && ms <= MAX_PENALTY_MS, 'must be more than 0 and at most 365d')
 
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i
 const hostPort = () => z.string().regex(HOST_PORT, 'expected host:port, e.g. 10.0.0.5:6379 or [::1]:26379')
@@ -82,7 +86,7 @@ export const penaltyBoxSchema = z
       .enum(['tempfail', 'reject'])
       .default('tempfail')
       .describe('What a boxed client gets: tempfail (421/454 4.7.1) or reject (554 5.7.1), with the reason and until when'),
-    default_duration: duration().prefault('1h').describe('Time in the box when an operator gives none'),
+    default_duration: penaltyDuration().prefault('1h').describe('Time in the box when an operator gives none'),
     max_entries: z
       .number()
       .int()
@@ -102,7 +106,7 @@ export const penaltyBoxSchema = z
             .describe('Limit checks whose enforced hits count'),
           hits: z.number().int().min(1).describe('Hits within window that put the client in the box'),
           window: windowMs().describe('Window the hits are counted in (a whole number of seconds, at least 1s)'),
-          duration: duration().describe('Time in the box'),
+          duration: penaltyDuration().describe('Time in the box (at most 365d)'),
           scope: penaltyScope.default('address').describe('What goes in the box: the address, its /24 (/64) subnet or the user'),
         }),
       )

@@ -3,6 +3,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
+import { degradedParts } from './degraded.js'
 import { registry } from './registry.js'
 
 /** A route handler of the admin listener. */
@@ -10,7 +11,8 @@ export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL)
 
 /**
  * The admin HTTP listener: /metrics (Prometheus), /healthz (the process is alive), /readyz
- * (every listener accepts connections). Other features add routes with `route()`.
+ * (every listener accepts connections; `degraded` lists what it runs without). Other features
+ * add routes with `route()`.
  */
 export class AdminServer {
   readonly #server: Server
@@ -26,7 +28,10 @@ export class AdminServer {
     this.route('GET', '/healthz', (_req, res) => json(res, 200, { status: 'ok' }))
     this.route('GET', '/readyz', (_req, res) => {
       const ok = opts.ready()
-      json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' })
+      // Degraded parts (Redis behind an open breaker, a DNS list off) are listed, not failed:
+      // the relay still answers every client, and a balancer that took every node out would not.
+      const degraded = degradedParts()
+      json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', ...(degraded.length ? { degraded } : {}) })
     })
     this.#server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://admin')

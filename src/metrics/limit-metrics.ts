@@ -49,6 +49,31 @@ export const redisReconnects = new Counter({
   registers: [registry],
 })
 
+const breakers = new Map<object, () => boolean>()
+
+/** 1 while a Redis circuit breaker is open: limits answer without asking Redis. */
+export const redisBreakerOpen = new Gauge({
+  name: 'smarthost_redis_breaker_open',
+  help: '1 while the Redis circuit breaker is open: Redis did not answer, so limits and the penalty box follow state.redis.on_failure without asking it until a PING answers',
+  registers: [registry],
+  collect() {
+    this.set([...breakers.values()].some((open) => open()) ? 1 : 0)
+  },
+})
+
+/** Makes `isOpen` a source of smarthost_redis_breaker_open (`null` removes it). */
+export function reportRedisBreaker(owner: object, isOpen: (() => boolean) | null): void {
+  if (isOpen) breakers.set(owner, isOpen)
+  else breakers.delete(owner)
+}
+
+/** Times the Redis circuit breaker opened. */
+export const redisBreakerTrips = new Counter({
+  name: 'smarthost_redis_breaker_trips_total',
+  help: 'Times the Redis circuit breaker opened after Redis failed to answer several operations in a row',
+  registers: [registry],
+})
+
 const boxSizes = new Map<string, () => Promise<number>>()
 
 /** Entries in the penalty box now, per instance (read from the backend at scrape time). */

@@ -1,5 +1,5 @@
 import { appendFile, mkdir, open as openFile, readFile, readdir, rm, stat, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve, sep } from 'node:path'
 
 /** One kept message as its index line describes it. */
 export interface QuarantineEntry {
@@ -48,6 +48,18 @@ export interface QuarantineLimits {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/
 const INDEX = 'index.jsonl'
+// Customer mail: the owner and its group (an abuse desk) only, whatever the umask.
+const FILE_MODE = 0o640
+const DIR_MODE = 0o750
+
+/**
+ * Whether an index line of `day` describes a message file inside that day's folder. The index
+ * is a file on disk: a line that names `../../etc/shadow` must never be read, shown or pruned.
+ */
+function insideDay(dir: string, day: string, line: QuarantineEntry): boolean {
+  if (typeof line.file !== 'string' || !line.file.endsWith('.eml') || typeof line.when !== 'string' || !line.when.startsWith(day)) return false
+  return resolve(dir, line.file).startsWith(resolve(dir, day) + sep)
+}
 
 /** "Office_Macro" or "content: x" → a folder-safe token. */
 export function reasonToken(reason: string): string {
@@ -76,7 +88,7 @@ export class QuarantineStore {
     await this.#load()
     const day = now.toISOString().slice(0, 10)
     const folder = join(day, reasonToken(entry.reason))
-    await mkdir(join(this.dir, folder), { recursive: true })
+    await mkdir(join(this.dir, folder), { recursive: true, mode: DIR_MODE })
     let file = join(folder, `${entry.id}.eml`)
     for (let n = 1; ; n++) {
       try {
@@ -122,13 +134,16 @@ export class QuarantineStore {
 
   /** The kept message; throws ENOENT when the size limit has removed it. */
   read(entry: QuarantineEntry): Promise<Buffer> {
+    if (!insideDay(this.dir, entry.when.slice(0, 10), entry)) return Promise.reject(new Error(`message file ${JSON.stringify(entry.file)} is outside the quarantine`))
     return readFile(join(this.dir, entry.file))
   }
 
   /** Appends a release line to the index of the entry's day. */
   async recordRelease(entry: QuarantineEntry, release: Omit<ReleaseRecord, 'event' | 'id' | 'when'>, now = new Date()): Promise<ReleaseRecord> {
     const record: ReleaseRecord = { event: 'released', id: entry.id, when: now.toISOString(), ...release }
-    await appendFile(join(this.dir, entry.when.slice(0, 10), INDEX), `${JSON.stringify(record)}\n`)
+    const day = entry.when.slice(0, 10)
+    if (!DAY.test(day)) throw new Error(`entry ${entry.id} has no day: ${JSON.stringify(entry.when)}`)
+    await appendFile(join(this.dir, day, INDEX), `${JSON.stringify(record)}\n`, { mode: FILE_MODE })
     return record
   }
 
@@ -162,6 +177,7 @@ export class QuarantineStore {
     return names.filter((n) => DAY.test(n)).sort()
   }
 
+  /** The lines of a day's index; malformed lines and entries whose file is outside the day's folder are left out. */
   async #index(day: string): Promise<(QuarantineEntry | ReleaseRecord)[]> {
     const text = await readFile(join(this.dir, day, INDEX), 'utf8').catch(() => '')
     return text
@@ -169,7 +185,9 @@ export class QuarantineStore {
       .filter((l) => l.trim())
       .flatMap((l) => {
         try {
-          return [JSON.parse(l) as QuarantineEntry | ReleaseRecord]
+          const line = JSON.parse(l) as QuarantineEntry | ReleaseRecord | null
+          if (!line || typeof line !== 'object') return []
+          return 'event' in line || insideDay(this.dir, day, line) ? [line] : []
         } catch {
           return []
         }
@@ -209,7 +227,7 @@ export function quarantineStore(dir: string, limits: QuarantineLimits): Quaranti
 
 /** Writes (or appends) and fsyncs, so a reply that says "held" never outlives a crash. */
 async function durableWrite(path: string, data: Buffer | string, flag: 'wx' | 'a'): Promise<void> {
-  const handle = await openFile(path, flag)
+  const handle = await openFile(path, flag, FILE_MODE)
   try {
     await handle.writeFile(data)
     await handle.sync()

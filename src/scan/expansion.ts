@@ -23,17 +23,36 @@ export interface Expansion {
 }
 
 /** Outputs smaller than this are never judged by the expansion ratio (a tiny zip of text is fine). */
-const RATIO_FLOOR = 1024 * 1024
+export const RATIO_FLOOR = 1024 * 1024
+
+/** How far an archive may expand, and what going past it means. */
+export interface ExpansionCap {
+  /** Most bytes it may expand to: its expansion ratio, and never more than the message's remaining byte budget. */
+  cap: number
+  /** Most bytes it may expand to by the expansion ratio alone (past the floor): beyond it, archive_bomb. */
+  byRatio: number
+  /** True when the ratio is the tighter cap, so going over `cap` flags archive_bomb rather than scan_limit. */
+  bomb: boolean
+}
 
 /**
- * How many bytes an archive of `size` bytes may expand to: the expansion ratio (past the
- * floor), and never more than the message's remaining byte budget. `bomb` tells which of the
- * two caps applies, so going over it flags archive_bomb rather than scan_limit.
+ * How many bytes an archive of `size` bytes may expand to. The ratio is judged on its own,
+ * whatever the byte budget left: a 10 MB archive that declares 10 GB is a bomb, not merely
+ * over the budget.
  */
-export function expansionCap(size: number, budget: Budget): { cap: number; bomb: boolean } {
+export function expansionCap(size: number, budget: Budget): ExpansionCap {
   const byRatio = Math.max(RATIO_FLOOR, Math.ceil(size * budget.limits.expansionRatio))
   const left = budget.bytesLeft
-  return byRatio <= left ? { cap: byRatio, bomb: true } : { cap: left, bomb: false }
+  return byRatio <= left ? { cap: byRatio, byRatio, bomb: true } : { cap: left, byRatio, bomb: false }
+}
+
+/**
+ * Whether `produced` bytes inflated from at most `consumed` input bytes already show an
+ * expansion beyond the ratio (past the floor): a stream decoder (gzip) stops a bomb early
+ * this way, long before its output reaches the byte budget.
+ */
+export function beyondRatio(produced: number, consumed: number, budget: Budget): boolean {
+  return produced > RATIO_FLOOR && produced > consumed * budget.limits.expansionRatio
 }
 
 /** The error a decoder throws when its output passes the cap. */

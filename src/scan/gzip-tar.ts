@@ -1,14 +1,19 @@
+import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { extract } from 'tar-stream'
 import type { Budget } from './budget.js'
 import { CappedSink } from './budget.js'
 import type { Expansion } from './expansion.js'
-import { CapExceeded, archiveFailure, expansionCap, objectsLeft } from './expansion.js'
+import { CapExceeded, archiveFailure, beyondRatio, expansionCap, objectsLeft } from './expansion.js'
+
+/** Input slice of the gzip decoder: output is judged against the input given so far. */
+const SLICE = 16 * 1024
 
 /**
  * Decompresses a gzip stream (zlib) chunk by chunk with its output capped and the clock
- * checked, so a gzip bomb is flagged archive_bomb without being inflated. The member is named
- * after the archive (`x.tar.gz` → `x.tar`).
+ * checked, so a gzip bomb is flagged archive_bomb without being inflated. Its input goes in by
+ * slices, so output beyond the ratio of the input given so far stops it early, whatever the
+ * size of the archive. The member is named after the archive (`x.tar.gz` → `x.tar`).
  */
 export async function expandGzip(data: Buffer, name: string, budget: Budget): Promise<Expansion> {
   const { cap, bomb } = expansionCap(data.length, budget)
@@ -19,11 +24,19 @@ export async function expandGzip(data: Buffer, name: string, budget: Budget): Pr
       throw new CapExceeded(bomb, size)
     },
   })
-  const gunzip = createGunzip()
-  gunzip.end(data)
+  let given = 0
+  const slices = function* () {
+    for (; given < data.length; given += SLICE) yield data.subarray(given, given + SLICE)
+  }
+  const gunzip = Readable.from(slices(), { highWaterMark: 1 }).pipe(createGunzip())
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) sink.push(chunk)
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      sink.push(chunk)
+      // `given` runs ahead of what zlib consumed, so this never flags a stream that is not a bomb.
+      if (beyondRatio(sink.size, Math.min(data.length, given + SLICE), budget)) throw new CapExceeded(true, sink.size)
+    }
   } catch (err) {
+    gunzip.destroy()
     return { members: [], flags: [archiveFailure(err, name, data.length, budget)] }
   }
   return { members: [{ filename, data: sink.buffer }], flags: [] }

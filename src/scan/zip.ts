@@ -26,7 +26,7 @@ export async function expandZip(
   passwords: () => string[],
 ): Promise<Expansion> {
   const out: Expansion = { members: [], flags: [] }
-  const { cap, bomb } = expansionCap(data.length, budget)
+  const { cap, byRatio, bomb } = expansionCap(data.length, budget)
   let entries: FileEntry[]
   try {
     const reader = new ZipReader(new Uint8ArrayReader(data))
@@ -46,7 +46,8 @@ export async function expandZip(
     return out
   }
   const declared = entries.reduce((sum, e) => sum + e.uncompressedSize, 0)
-  if (bomb && declared > cap) {
+  // zip.js stops a member at its declared size, so the declared total bounds the output.
+  if (declared > byRatio) {
     out.flags.push({ flag: 'archive_bomb', detail: `${name} declares ${declared} bytes in ${data.length} (more than ${budget.limits.expansionRatio} times)` })
     return out
   }

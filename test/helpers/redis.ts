@@ -15,6 +15,10 @@ export interface RedisServer {
   stop(): Promise<void>
   /** Starts it again on the same port. */
   start(): Promise<void>
+  /** Freezes it (SIGSTOP): connections stay open and nothing is answered, as a stalled host. */
+  pause(): void
+  /** Lets a paused server run again (SIGCONT); it answers what queued up meanwhile. */
+  resume(): void
   close(): Promise<void>
 }
 
@@ -77,6 +81,8 @@ export async function startRedisServer(extraArgs: (dir: string, port: number) =>
     url: `redis://127.0.0.1:${port}/0`,
     stop,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async close() {
       await stop()
       await rm(dir, { recursive: true, force: true })

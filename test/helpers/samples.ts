@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createGzip, gzipSync } from 'node:zlib'
 import MailComposer from 'nodemailer/lib/mail-composer'
@@ -70,6 +71,30 @@ export async function zipBomb(mib: number): Promise<Buffer> {
   const zeros = new Blob(Array.from({ length: mib }, () => chunk))
   await writer.add('zeros.bin', new BlobReader(zeros), { level: 9 })
   return Buffer.from(await writer.close())
+}
+
+/**
+ * A bomb larger than 1 MiB on the wire: `mib` MiB of zeros (about a thousandth of that
+ * compressed) and `cover` bytes of random data that do not compress, so a ratio judged only
+ * on small archives misses it. As a zip (two members) or as a gzip stream (zeros first).
+ */
+export async function coveredBomb(kind: 'zip' | 'gzip', mib: number, cover: number): Promise<Buffer> {
+  const noise = randomBytes(cover)
+  if (kind === 'zip') {
+    const writer = new ZipWriter(new Uint8ArrayWriter())
+    await writer.add('photo.jpg', new Uint8ArrayReader(new Uint8Array(noise)), { level: 0 })
+    const chunk = new Uint8Array(1 << 20)
+    await writer.add('zeros.bin', new BlobReader(new Blob(Array.from({ length: mib }, () => chunk))), { level: 1 })
+    return Buffer.from(await writer.close())
+  }
+  const gz = createGzip({ level: 1 })
+  const chunks: Buffer[] = []
+  gz.on('data', (c: Buffer) => chunks.push(c))
+  const zeros = Buffer.alloc(1 << 20)
+  for (let i = 0; i < mib; i++) if (!gz.write(zeros)) await once(gz, 'drain')
+  gz.end(noise)
+  await once(gz, 'end')
+  return Buffer.concat(chunks)
 }
 
 /** A gzip bomb: `mib` MiB of zeros, compressed as a stream (never held in memory). */

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import { stringify } from 'yaml'
 import { configIssues, parsePolicy } from '../../src/config/load.js'
 import { dnsListHealthy, dnsListLookups } from '../../src/metrics/dns-check-metrics.js'
 import { relayWithDns, TEST_LISTS } from '../helpers/dns-relay.js'
+import { startDnsServer } from '../helpers/dns-server.js'
+import type { TestDnsServer } from '../helpers/dns-server.js'
 import { metricValue } from '../helpers/metrics.js'
-import { testPolicy, waitFor } from '../helpers/relay.js'
+import { startRelay, testPolicy, waitFor } from '../helpers/relay.js'
+import type { TestRelay } from '../helpers/relay.js'
+import { startSink } from '../helpers/sink.js'
+import type { Sink } from '../helpers/sink.js'
 import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 const MSG = message('dnsbl test')
@@ -266,6 +271,55 @@ describe('DNS list health checks at start and every check_every', () => {
     t.dns.define(TEST_POINT, { A: ['127.0.0.2'] })
     await waitFor(() => events('dnslist_healthy') > 0, 5000, 'zen healthy again')
     assert.equal(await metricValue(dnsListHealthy, { list: 'zen' }), 1)
+    assert.match((await send()).mail.line, /^554 5\.7\.1 Service unavailable; Client host \[127\.0\.9\.2\] blocked using zen\.dnsbl\.test/)
+  })
+})
+
+describe('DNS list whose resolver does not answer yet at start', () => {
+  const TEST_POINT = '2.0.0.127.zen.dnsbl.test'
+  const NEGATIVE = '1.0.0.127.zen.dnsbl.test'
+  let dns: TestDnsServer
+  let sink: Sink
+  let relay: TestRelay
+  before(async () => {
+    dns = await startDnsServer({ zones: ['dnsbl'] })
+    // The resolver is restarting with the host: the list's test points get no answer.
+    dns.define(TEST_POINT, 'TIMEOUT')
+    dns.define(NEGATIVE, 'TIMEOUT')
+    sink = await startSink()
+    relay = await startRelay(
+      testPolicy([sink.port], (p) => {
+        // check_every at its default (5m): only an early re-check brings the list back within the test.
+        p.dns = { servers: [dns.server], timeout: '300ms', tries: 1 }
+        p.dns_lists = { lists: { zen: TEST_LISTS.zen } }
+        p.instances.outbound.relay.networks = ['127.0.0.0/8']
+        p.instances.outbound.checks = [{ check: 'mail.dnsbl', lists: [{ list: 'zen' }] }]
+      }),
+      { instances: ['outbound'] },
+    )
+  })
+  after(async () => {
+    await relay.close()
+    await sink.close()
+    await dns.close()
+  })
+  const send = () => sendOne(relay.port('submission'), 'alice@customer.test', ['bob@remote.test'], MSG, { localAddress: '127.0.9.2' })
+  const readyz = async () => (await (await fetch(relay.adminUrl('/readyz'))).json()) as { status: string; degraded?: string[] }
+
+  it('runs without the list meanwhile and says so in /readyz and smarthost_dnslist_healthy, then uses it within seconds of the resolver answering', async () => {
+    assert.equal(await metricValue(dnsListHealthy, { list: 'zen' }), 0)
+    const ready = await readyz()
+    assert.equal(ready.status, 'ready')
+    assert.match(ready.degraded?.join('\n') ?? '', /^dns list zen \(zen\.dnsbl\.test\) is off: no usable answer for its test points \(.*\); checked again within \d+ s$/m)
+    assert.equal((await send()).end?.code, 250, 'a list that cannot be checked refuses nobody')
+
+    dns.define(TEST_POINT, { A: ['127.0.0.2'] })
+    dns.define(NEGATIVE, null)
+    const started = Date.now()
+    await waitFor(() => relay.logs.lines.some((l) => l.event === 'dnslist_healthy' && l.list === 'zen'), 15_000, 'zen checked again and healthy')
+    assert.ok(Date.now() - started < 15_000)
+    assert.equal(await metricValue(dnsListHealthy, { list: 'zen' }), 1)
+    assert.equal((await readyz()).degraded, undefined)
     assert.match((await send()).mail.line, /^554 5\.7\.1 Service unavailable; Client host \[127\.0\.9\.2\] blocked using zen\.dnsbl\.test/)
   })
 })

@@ -127,6 +127,32 @@ describe('penalty box: smarthost-guard penalty and the admin API', () => {
     assert.equal(((await remove.json()) as { error: string }).error, 'scope: must be one of address, subnet, user')
     assert.equal((await greeting(relay.port('submission'), '127.0.4.7')).code, 220)
   })
+
+  it('refuses a duration beyond a year and an over-long reason with 400, and keeps control characters out of replies and penalty list', async () => {
+    const add = (body: Record<string, unknown>) => api('/api/penalty', { method: 'POST', body: JSON.stringify({ scope: 'address', value: '127.0.4.8', ...body }) })
+    const forever = await add({ why: 'x', who: 'y', duration: '100000000d' })
+    assert.equal(forever.status, 400)
+    assert.equal(((await forever.json()) as { error: string }).error, 'duration: must be at most 365d')
+    const long = await add({ why: 'x'.repeat(201), who: 'y' })
+    assert.equal(long.status, 400)
+    assert.match(((await long.json()) as { error: string }).error, /^the reason is 201 characters long; at most 200 fit in the reply$/)
+    const user = await api('/api/penalty', { method: 'POST', body: JSON.stringify({ scope: 'user', value: 'bob\x1b[2J', why: 'x', who: 'y' }) })
+    assert.equal(user.status, 400)
+    assert.equal((await greeting(relay.port('submission'), '127.0.4.8')).code, 220)
+
+    const ok = await add({ why: 'spam\r\nrun\x1b[2J from\u202e here\x85', who: '\tnoc\x07-eve\r\n', duration: '365d' })
+    assert.equal(ok.status, 201)
+    const { entry } = (await ok.json()) as { entry: { why: string; who: string } }
+    assert.deepEqual([entry.why, entry.who], ['spam run [2J from here', 'noc -eve'])
+    const refused = await greeting(relay.port('submission'), '127.0.4.8')
+    assert.match(refused.line, new RegExp(`^421 4\\.7\\.1 Address 127\\.0\\.4\\.8 is blocked until ${ISO}: spam run \\[2J from here; see `))
+    const list = await runCli(['penalty', 'list', '--config', relay.file, '--url', relay.adminUrl('')])
+    assert.equal(list.code, 0, list.stderr)
+    assert.match(list.stdout, new RegExp(`^address 127\\.0\\.4\\.8 until ${ISO} \\(by noc -eve, ${ISO}\\): spam run \\[2J from here$`, 'm'))
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(list.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/)
+    assert.equal((await api('/api/penalty?scope=address&value=127.0.4.8', { method: 'DELETE' })).status, 200)
+  })
 })
 
 describe('penalty box: the API is off without admin.token_file', () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
+import { pino } from 'pino'
 import { MemoryPenaltyStore, RedisPenaltyStore } from '../../src/limits/penalty-store.js'
+import { RedisBreaker } from '../../src/limits/redis-breaker.js'
 import type { PenaltyEntry, PenaltyStore } from '../../src/limits/penalty-store.js'
 import { eventually } from '../helpers/eventually.js'
 import { sharedRedis, testKeyPrefix } from '../helpers/redis.js'
@@ -34,16 +36,19 @@ describe('penalty store: memory', () => {
 describe('penalty store: Redis', () => {
   let redis: { url: string; close(): Promise<void> }
   let client: Redis
+  let breaker: RedisBreaker
   before(async () => {
     redis = await sharedRedis()
     client = new Redis(redis.url, { keyPrefix: testKeyPrefix('penalty-store'), lazyConnect: true })
     await client.connect()
+    breaker = new RedisBreaker(client, { probeMs: 500, log: pino({ level: 'silent' }) })
   })
   after(async () => {
     const keys = await client.keys(`${client.options.keyPrefix ?? ''}*`)
     if (keys.length) await client.del(...keys.map((k) => k.slice((client.options.keyPrefix ?? '').length)))
+    breaker.close()
     client.disconnect()
     await redis.close()
   })
-  contract(() => new RedisPenaltyStore(client, 'outbound'))
+  contract(() => new RedisPenaltyStore(client, 'outbound', breaker))
 })

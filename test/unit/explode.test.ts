@@ -70,6 +70,25 @@ describe('explosion', () => {
     assert.ok(r.bytes <= bomb.length + 1000 + 100, `decoded ${r.bytes} bytes`)
   })
 
+  it('flags a zip bomb larger than 1 MiB that declares far more than its ratio as archive_bomb, without inflating it', async () => {
+    const bomb = await samples.coveredBomb('zip', 300, 1.5 * MiB)
+    assert.ok(bomb.length > 1.5 * MiB && bomb.length < 3 * MiB, `${bomb.length} bytes`)
+    const r = await scanHere(await samples.mimeMessage({ attachments: [{ filename: 'photos.zip', content: bomb }] }))
+    assert.deepEqual(flagsOf(r), ['archive_bomb'])
+    assert.match(r.flags[0]!.detail, /^photos\.zip declares \d+ bytes in \d+ \(more than 100 times\)$/)
+    // What one scan held: the attachment itself, nothing inflated.
+    assert.ok(r.bytes <= bomb.length + 100, `decoded ${r.bytes} bytes`)
+  })
+
+  it('stops a gzip bomb larger than 1 MiB at a few MiB of output as archive_bomb, not at the byte budget', async () => {
+    const bomb = await samples.coveredBomb('gzip', 300, 1.5 * MiB)
+    assert.ok(bomb.length > 1.5 * MiB, `${bomb.length} bytes`)
+    const r = await scanHere(await samples.mimeMessage({ attachments: [{ filename: 'logs.gz', content: bomb }] }))
+    assert.deepEqual(flagsOf(r), ['archive_bomb'])
+    // The attachment, then output beyond 100 times the input given so far (16 KiB slices), never the 100 MiB budget.
+    assert.ok(r.bytes <= bomb.length + 8 * MiB, `decoded ${r.bytes} bytes`)
+  })
+
   it('flags a gzip bomb while it inflates', async () => {
     const bomb = await samples.gzipBomb(100)
     const r = await scanHere(await samples.mimeMessage({ attachments: [{ filename: 'logs.gz', content: bomb }] }))

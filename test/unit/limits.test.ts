@@ -43,6 +43,15 @@ describe('rate specs', () => {
     for (const window of ['1500ms', '0s']) assert.equal(penaltyBoxSchema.safeParse({ rules: [{ ...rule, window }] }).success, false, window)
   })
 
+  it('refuses a penalty box duration beyond a year in the policy, as the admin API does', () => {
+    const rule = { name: 'spam', limits: ['mail.rate'], hits: 2, window: '1m', duration: '400d' }
+    assert.deepEqual(
+      penaltyBoxSchema.safeParse({ default_duration: '100000000d', rules: [rule] }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      ['default_duration: must be more than 0 and at most 365d', 'rules.0.duration: must be more than 0 and at most 365d'],
+    )
+    assert.equal(penaltyBoxSchema.parse({ default_duration: '365d' }).default_duration, 365 * 86_400_000)
+  })
+
   it('refuses class names with upper case or spaces as per-class map keys', () => {
     assert.equal(classRates().safeParse({ 'Trusted Server': '1/1s' }).success, false)
   })
