@@ -259,8 +259,11 @@ const instanceSchema = z.strictObject({
       })
     }
   })
+  // Refinements run on a tree with issues too: a reserve that did not parse is reported already.
+  const reserve = inst.limits.reserved_for_customers as unknown
   inst.listeners.forEach((l) => {
     const total = l.max_connections ?? inst.limits.connections_per_listener
+    if (typeof reserve !== 'object' || reserve === null) return
     if (l.auth && reservedConnections(inst.limits.reserved_for_customers, total) >= total) {
       ctx.addIssue({
         code: 'custom',
