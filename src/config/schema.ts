@@ -168,7 +168,7 @@ const instanceSchema = z.strictObject({
       reserved_for_customers: customerReserve()
         .prefault('20%')
         .describe(
-          'Part of each listener\u2019s connections (a count, or a percentage such as "20%") that only clients in relay.networks and clients that authenticated may use; everyone else shares the rest (421 4.3.2 when it is full)',
+          'Part of each listener\u2019s connections (a count, or a percentage such as "20%") that only clients in relay.networks and clients that authenticated may use; everyone else shares the rest (421 4.3.2 when it is full). None is kept on a listener without AUTH of an instance without relay.networks (an MX)',
         ),
       outsider_connections_per_address: z
         .number()

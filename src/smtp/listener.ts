@@ -242,9 +242,12 @@ export class Listener {
 
   /** The listener's connection shares under the current policy (connections are counted in admission.ts). */
   #slotLimits(): SlotLimits {
-    const limits = this.#env.policy().config.limits
+    const policy = this.#env.policy()
+    const limits = policy.config.limits
     const total = this.config.max_connections ?? limits.connections_per_listener
-    return { total, reserved: reservedConnections(limits.reserved_for_customers, total), perAddress: limits.outsider_connections_per_address }
+    // No relay network and no AUTH (an MX): nobody could use a reserve, so none is kept.
+    const reserved = this.config.auth || policy.networks.size > 0 ? reservedConnections(limits.reserved_for_customers, total) : 0
+    return { total, reserved, perAddress: limits.outsider_connections_per_address }
   }
 
   #refused(why: SlotRefusal, address: string | null, id: string): SmtpReply {
