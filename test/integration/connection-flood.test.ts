@@ -123,6 +123,38 @@ describe('connection flood: outsiders cannot crowd out customers', () => {
   })
 })
 
+describe('STARTTLS handshake deadline', () => {
+  let sink: Sink
+  let relay: TestRelay
+  before(async () => {
+    sink = await startSink()
+    relay = await startRelay(
+      testPolicy([sink.port], (p) => (p.instances.outbound.limits = { tls_handshake_timeout: '1s', drain_timeout: '2s' })),
+      { instances: ['outbound'] },
+    )
+  })
+  after(async () => {
+    await relay.close()
+    await sink.close()
+  })
+
+  it('closes a connection whose TLS handshake after STARTTLS does not complete within tls_handshake_timeout', async () => {
+    const before = await metricValue(connectionsTimedOut, { listener: 'submission', phase: 'tls_handshake' })
+    const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: '127.0.8.9' })
+    await c.greeting
+    await c.cmd('EHLO slow.test')
+    assert.equal((await c.cmd('STARTTLS')).code, 220)
+    const started = Date.now()
+    // A ClientHello that never completes: a record header for 512 bytes, then a byte now and then.
+    c.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]))
+    const timer = setInterval(() => c.write(Buffer.from([0])), 100)
+    await waitFor(() => c.closed, 5000, 'the connection to close')
+    clearInterval(timer)
+    assert.ok(Date.now() - started >= 900, `closed after ${Date.now() - started} ms`)
+    assert.equal((await metricValue(connectionsTimedOut, { listener: 'submission', phase: 'tls_handshake' })) - before, 1)
+  })
+})
+
 describe('session deadlines that trickled bytes cannot extend', () => {
   let sink: Sink
   let relay: TestRelay
