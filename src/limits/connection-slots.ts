@@ -47,14 +47,20 @@ export class ConnectionSlots {
 
   /**
    * Takes a connection for `id`, or says why not. `address` null is a connection whose client is
-   * not known yet (a PROXY header to come): it counts as an outsider of no address.
+   * not known yet (a load balancer's PROXY header to come, sent at once): it counts in the
+   * total only, since it may be a customer's.
    */
   admit(id: string, address: string | null, customer: boolean): SlotRefusal | Slot {
     const { total, reserved, perAddress } = this.#limits()
     if (this.#byId.size >= total) return 'listener_full'
+    if (address === null) {
+      const pending: Held = { customer: true, address: null }
+      this.#byId.set(id, pending)
+      return pending
+    }
     if (!customer) {
       if (this.#outsiders >= total - reserved) return 'outsiders_full'
-      if (address !== null && perAddress !== null && (this.#perAddress.get(address) ?? 0) >= perAddress) return 'address_full'
+      if (perAddress !== null && (this.#perAddress.get(address) ?? 0) >= perAddress) return 'address_full'
     }
     const held: Held = { customer, address: customer ? null : address }
     this.#byId.set(id, held)

@@ -34,7 +34,7 @@ let awaitingHeaders = 0
  * Counts every connection of `server` from accept, before the TLS handshake of an implicit-TLS
  * listener and before the greeting, and refuses those over the listener's shares (see
  * ConnectionSlots) with 421 (a plain listener) or by closing them (implicit TLS). A connection
- * through a load balancer holds an outsider's place until its PROXY header names the client.
+ * through a load balancer holds a place in the total until its PROXY header names the client.
  * Wraps smtp-server's _handleProxy (or the one acceptProxyProtocol() installed), pinned by
  * test/integration/connection-flood.test.ts.
  */

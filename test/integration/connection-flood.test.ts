@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { INETProtocol, Peer, V1ProxyProtocol } from 'proxy-protocol-js'
 import { connectionsRefused, connectionsTimedOut } from '../../src/metrics/relay-metrics.js'
 import { metricValue } from '../helpers/metrics.js'
 import { startRelay, testPolicy, USER, waitFor } from '../helpers/relay.js'
-import type { TestRelay } from '../helpers/relay.js'
+import type { PolicyTree, TestRelay } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
@@ -120,6 +121,53 @@ describe('connection flood: outsiders cannot crowd out customers', () => {
     await waitFor(() => [...one, ...many].every((s) => s.closed()), 5000, 'the silent sockets to be closed')
     assert.ok(Date.now() - started >= 900, `closed after ${Date.now() - started} ms`)
     assert.equal((await metricValue(connectionsTimedOut, { listener: 'submissions', phase: 'tls_handshake' })) - timedOutBefore, OUTSIDER_SHARE)
+  })
+})
+
+describe('connection shares behind a load balancer (PROXY protocol)', () => {
+  const BALANCER = '127.0.0.5'
+  let sink: Sink
+  let relay: TestRelay
+  before(async () => {
+    sink = await startSink()
+    relay = await startRelay(
+      testPolicy([sink.port], (p) => {
+        const out = p.instances.outbound
+        ;(out.listeners as PolicyTree[]).push({ name: 'lb', address: '127.0.0.1', port: 0, tls: 'none', proxy_from: [`${BALANCER}/32`] })
+        out.relay.networks = ['127.0.0.1/32', '198.51.100.0/24']
+        out.limits = { connections_per_listener: 6, reserved_for_customers: 2, outsider_connections_per_address: 2, drain_timeout: '2s' }
+      }),
+      { instances: ['outbound'] },
+    )
+  })
+  after(async () => {
+    await relay.close()
+    await sink.close()
+  })
+
+  /** A connection from the load balancer for `client`; `header: false` sends no header yet. */
+  async function through(client: string | false): Promise<SmtpDialog> {
+    const c = await SmtpDialog.open({ port: relay.port('lb'), localAddress: BALANCER })
+    if (client) c.write(new V1ProxyProtocol(INETProtocol.TCP4, new Peer(client, 40000), new Peer('127.0.0.1', 25)).build())
+    return c
+  }
+
+  it('counts the client the header names, and a connection still waiting for its header in the total', async () => {
+    const a = [await through('192.0.2.7'), await through('192.0.2.7')]
+    for (const c of a) assert.equal((await c.greeting).code, 220)
+    const third = await through('192.0.2.7')
+    assert.match((await third.greeting).line, /^421 4\.7\.0 Too many connections from your address at once \(limit 2\)/)
+    // Two more outsiders fill the outsiders' share of 4.
+    const others = [await through('192.0.2.8'), await through('192.0.2.9')]
+    for (const c of others) assert.equal((await c.greeting).code, 220)
+    assert.match((await (await through('192.0.2.10')).greeting).line, /^421 4\.3\.2 Too many connections to this service/)
+    // A connection whose header is still to come holds the fifth; a customer the header names gets the sixth.
+    const silent = await through(false)
+    silent.greeting.catch(() => undefined)
+    const customer = await through('198.51.100.1')
+    assert.equal((await customer.greeting).code, 220)
+    assert.match((await (await through('198.51.100.2')).greeting).line, /^421 4\.3\.2 Too many connections to this service/)
+    for (const c of [...a, ...others, silent, customer]) c.destroy()
   })
 })
 

@@ -35,6 +35,16 @@ describe('connection shares of a listener', () => {
     assert.equal(slots.outsiders, 1)
   })
 
+  it('counts a connection whose client is not known yet in the total only', () => {
+    const slots = new ConnectionSlots(() => ({ total: 2, reserved: 1, perAddress: 1 }))
+    assert.equal(typeof slots.admit('p', null, false), 'object')
+    assert.equal(slots.outsiders, 0)
+    assert.equal(typeof slots.admit('a', '192.0.2.1', false), 'object')
+    assert.equal(slots.admit('b', '10.0.0.1', true), 'listener_full')
+    slots.release('p')
+    assert.equal(typeof slots.admit('b', '10.0.0.1', true), 'object')
+  })
+
   it('moves an authenticated connection from the outsiders\u2019 share and its address\u2019s count to the customers\u2019', () => {
     const slots = new ConnectionSlots(() => ({ total: 3, reserved: 1, perAddress: 1 }))
     slots.admit('a', '192.0.2.1', false)
