@@ -6,24 +6,22 @@ import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server'
 import type { Logger } from 'pino'
 import type { InstancePolicy } from '../config/instance-policy.js'
 import type { ListenerConfig } from '../config/schema.js'
-import { reservedConnections } from '../config/schema.js'
-import { clientConnectionLimit, listenerBusy, localError, shuttingDown } from '../errors/replies.js'
+import { localError, shuttingDown } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import {
   connectionsActiveFor,
-  connectionsRefusedFor,
   connectionsTimedOutFor,
   connectionsTotalFor,
 } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
-import { ConnectionSlots } from '../limits/connection-slots.js'
-import type { SlotLimits, SlotRefusal } from '../limits/connection-slots.js'
 import type { Tarpit } from '../limits/tarpit.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { NetworkList } from '../relay/networks.js'
 import { admitConnections } from './admission.js'
+import type { Admission } from './admission.js'
 import { relayMessage } from './data.js'
+import { replyUrl } from './reply-url.js'
 import { acceptProxyProtocol } from './proxy-listener.js'
 import { DEADLINES_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
 import type { DeadlinePhase, SessionDeadlines } from './smtp-server-patches.js'
@@ -57,14 +55,13 @@ export class Listener {
   readonly #server: SMTPServer
   readonly #sessions = new Map<string, Session>()
   readonly #sockets = new Set<Socket>()
-  readonly #slots: ConnectionSlots
+  readonly #admission: Admission
   #draining = false
 
   constructor(config: ListenerConfig, tls: TlsMaterial | null, env: ListenerEnv) {
     installSmtpServerPatches()
     this.config = config
     this.#env = env
-    this.#slots = new ConnectionSlots(() => this.#slotLimits())
     this.#server = new SMTPServer({ ...this.#options(env.policy()), ...(tls ? { key: tls.key, cert: tls.cert } : {}) })
     this.#server.on('error', (err: Error & { meta?: { stage?: string } }) => {
       // A client that leaves or is cut during the TLS handshake, before any session: no fault of ours.
@@ -80,12 +77,7 @@ export class Listener {
     if (config.proxy_from.length) {
       acceptProxyProtocol(this.#server, new NetworkList(config.proxy_from), { implicitTls: config.tls === 'implicit', log: env.log })
     }
-    admitConnections(this.#server, {
-      slots: this.#slots,
-      isCustomer: (address) => env.policy().networks.has(address),
-      implicitTls: config.tls === 'implicit',
-      refused: (why, address, id) => this.#refused(why, address, id),
-    })
+    this.#admission = admitConnections(this.#server, { policy: env.policy, listener: () => this.config, log: env.log })
   }
 
   /** Starts listening; resolves with the bound address. */
@@ -191,7 +183,7 @@ export class Listener {
           async () => {
             await this.#session(smtp).authenticate(auth)
             // An authenticated client is a customer: it leaves the outsiders' share.
-            this.#slots.authenticated(smtp.id)
+            this.#admission.authenticated(smtp.id)
           },
         ),
       onMailFrom: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).mailFrom(address, smtp)),
@@ -238,25 +230,6 @@ export class Listener {
     connectionsActiveFor(policy.name, this.config.name).inc()
     if (this.#draining) throw shuttingDown()
     await session.connect()
-  }
-
-  /** The listener's connection shares under the current policy (connections are counted in admission.ts). */
-  #slotLimits(): SlotLimits {
-    const policy = this.#env.policy()
-    const limits = policy.config.limits
-    const total = this.config.max_connections ?? limits.connections_per_listener
-    // No relay network and no AUTH (an MX): nobody could use a reserve, so none is kept.
-    const reserved = this.config.auth || policy.networks.size > 0 ? reservedConnections(limits.reserved_for_customers, total) : 0
-    return { total, reserved, perAddress: limits.outsider_connections_per_address }
-  }
-
-  #refused(why: SlotRefusal, address: string | null, id: string): SmtpReply {
-    const policy = this.#env.policy()
-    connectionsRefusedFor(policy.name, this.config.name, why).inc()
-    const limit = policy.config.limits.outsider_connections_per_address
-    const reply = why === 'address_full' && limit !== null ? clientConnectionLimit(limit) : listenerBusy()
-    this.#env.log.info({ sid: id, ip: address, listener: this.config.name, refused: why, reply: reply.toString() }, 'connection refused')
-    return reply.withUrl(replyUrl(policy.replyUrl, reply, id))
   }
 
   #deadlines(policy: InstancePolicy): SessionDeadlines {
@@ -325,16 +298,4 @@ export class Listener {
     ;(session?.log ?? this.#env.log).error({ err }, 'internal error, answering 451 4.3.0')
     return localError().withUrl(replyUrl(session?.policy.replyUrl ?? null, localError(), smtp.id))
   }
-}
-
-/** Fills {code}, {enhanced}, {reason} and {session} in the operator's URL template. */
-export function replyUrl(template: string | null, reply: SmtpReply, session: string): string | null {
-  if (!template) return null
-  const values: Record<string, string> = {
-    code: String(reply.code),
-    enhanced: reply.enhanced,
-    reason: reply.reason,
-    session,
-  }
-  return template.replace(/\{(code|enhanced|reason|session)\}/g, (_, k: string) => encodeURIComponent(values[k] ?? ''))
 }
