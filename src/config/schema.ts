@@ -16,6 +16,22 @@ import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './uni
 // ignored), every field says what it means in .describe(), and defaults live here only.
 // `smarthost-guard explain-config` prints these descriptions.
 
+/** A count of connections, or a percentage of the listener's ("20%"). */
+const customerReserve = () =>
+  z
+    .union([z.number().int().nonnegative(), z.string().regex(/^\d{1,3}%$/, 'expected a count such as 100 or a percentage such as "20%"')])
+    .transform((v, ctx) => {
+      if (typeof v === 'number') return { count: v }
+      const percent = Number(v.slice(0, -1))
+      if (percent > 100) ctx.addIssue({ code: 'custom', message: `a percentage above 100: ${v}` })
+      return { percent }
+    })
+
+/** The connections of a listener with `total` that only customers may use. */
+export function reservedConnections(reserve: { count: number } | { percent: number }, total: number): number {
+  return Math.min(total, 'count' in reserve ? reserve.count : Math.floor((total * reserve.percent) / 100))
+}
+
 const listenerSchema = z
   .strictObject({
     name: z
@@ -153,8 +169,48 @@ const instanceSchema = z.strictObject({
     .strictObject({
       message_size: byteSize().prefault('25MiB').describe('Largest message accepted (SIZE); 552 5.3.4 above it'),
       recipients_per_message: z.number().int().positive().default(100).describe('452 4.5.3 above it'),
-      connections_per_listener: z.number().int().positive().default(500).describe('421 4.3.2 above it'),
-      idle_timeout: duration().prefault('5m').describe('Drop a client that sends nothing for this long (RFC 5321: 5m)'),
+      connections_per_listener: z
+        .number()
+        .int()
+        .positive()
+        .default(500)
+        .describe('Connections at once per listener, counted from accept (TLS handshakes included): 421 4.3.2 above it'),
+      reserved_for_customers: customerReserve()
+        .prefault('20%')
+        .describe(
+          'Part of each listener\u2019s connections (a count, or a percentage such as "20%") that only clients in relay.networks and clients that authenticated may use; everyone else shares the rest (421 4.3.2 when it is full). None is kept on a listener without AUTH of an instance without relay.networks (an MX)',
+        ),
+      outsider_connections_per_address: z
+        .number()
+        .int()
+        .positive()
+        .nullable()
+        .default(20)
+        .describe(
+          'Connections at once per listener from one address outside relay.networks, until it authenticates; counted from accept, before TLS: 421 4.7.0 above it; null turns it off',
+        ),
+      greeting_timeout: duration()
+        .prefault('20s')
+        .describe('A client must send its first complete command within this long of the 220 greeting: 421 4.4.2 after it'),
+      tls_handshake_timeout: duration()
+        .prefault('10s')
+        .describe('Longest a whole TLS handshake may take (implicit TLS and STARTTLS); the connection is closed after it'),
+      idle_timeout: duration()
+        .prefault('5m')
+        .describe(
+          'A client must complete each command line within this long of our previous reply (RFC 5321: 5m); bytes trickled in do not extend it',
+        ),
+      data_timeout: duration()
+        .prefault('10m')
+        .describe('Longest the message data may take, from the 354 reply to the final dot: 421 4.4.2 after it'),
+      data_min_rate: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(500)
+        .describe(
+          'Slowest message data rate, bytes/s (Postfix smtpd_min_data_rate): DATA starts with idle_timeout of time, each byte received adds 1/data_min_rate s, never beyond idle_timeout; 421 4.4.2 when it runs out; 0 turns it off',
+        ),
       command_timeout: duration().prefault('60s').describe('Longest the checks of one command may take before 451 4.3.0'),
       drain_timeout: duration().prefault('30s').describe('On SIGTERM, how long in-flight transactions may finish'),
     })
@@ -213,6 +269,19 @@ const instanceSchema = z.strictObject({
         code: 'custom',
         path: ['listeners', i, 'port'],
         message: `${l.address}:${l.port} cannot be bound together with listeners[${j}] (${inst.listeners[j]?.address}:${l.port})`,
+      })
+    }
+  })
+  // Refinements run on a tree with issues too: a reserve that did not parse is reported already.
+  const reserve = inst.limits.reserved_for_customers as unknown
+  inst.listeners.forEach((l) => {
+    const total = l.max_connections ?? inst.limits.connections_per_listener
+    if (typeof reserve !== 'object' || reserve === null) return
+    if (l.auth && reservedConnections(inst.limits.reserved_for_customers, total) >= total) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'reserved_for_customers'],
+        message: `reserves all ${total} connections of listener ${l.name} for customers, but clients that have yet to AUTH are not customers yet`,
       })
     }
   })

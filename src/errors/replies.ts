@@ -88,6 +88,37 @@ export const shuttingDown = () =>
 export const listenerBusy = () =>
   new SmtpReply(421, '4.3.2', 'Too many connections to this service; please try again in a moment', 'listener-busy')
 
+/** 421 4.4.2: no complete command within greeting_timeout of the greeting (closes the connection). */
+export const greetingTimeout = (seconds: number) =>
+  new SmtpReply(
+    421,
+    '4.4.2',
+    `No command received within ${seconds} s of the greeting; closing the connection, send EHLO right after the 220`,
+    'greeting-timeout',
+  )
+
+/** 421 4.4.2: a command line not completed within idle_timeout of our last reply (closes the connection). */
+export const commandTimeout = (seconds: number) =>
+  new SmtpReply(421, '4.4.2', `No complete command received within ${seconds} s; closing the connection`, 'idle-timeout')
+
+/** 421 4.4.2: the message data took longer than data_timeout (closes the connection; nothing was relayed). */
+export const dataTimeout = (seconds: number) =>
+  new SmtpReply(
+    421,
+    '4.4.2',
+    `Message data not complete within ${seconds} s; closing the connection, nothing was relayed; try again over a faster link`,
+    'data-timeout',
+  )
+
+/** 421 4.4.2: the message data arrived slower than data_min_rate (closes the connection; nothing was relayed). */
+export const dataTooSlow = (bytesPerSecond: number) =>
+  new SmtpReply(
+    421,
+    '4.4.2',
+    `Message data arriving slower than ${bytesPerSecond} bytes/s; closing the connection, nothing was relayed; try again over a faster link`,
+    'data-too-slow',
+  )
+
 /** 535 5.7.8: wrong user name or password (RFC 4954 section 6). */
 export const authFailed = () =>
   new SmtpReply(535, '5.7.8', 'Authentication credentials invalid', 'auth-failed')

@@ -20,6 +20,22 @@ export const connectionsActive = new Gauge({
   registers: [registry],
 })
 
+/** Connections refused when accepted, by why: listener_full, outsiders_full, address_full. */
+export const connectionsRefused = new Counter({
+  name: 'smarthost_connections_refused_total',
+  help: 'Connections refused at accept, before TLS and the greeting: listener_full (every connection in use), outsiders_full (the part open to clients outside relay.networks is in use), address_full (outsider_connections_per_address)',
+  labelNames: ['relay_instance', 'listener', 'reason'] as const,
+  registers: [registry],
+})
+
+/** Connections cut at a deadline, by phase: greeting, tls_handshake, command, data, data_rate. */
+export const connectionsTimedOut = new Counter({
+  name: 'smarthost_connections_timed_out_total',
+  help: 'Connections closed at a deadline: greeting (greeting_timeout), tls_handshake (tls_handshake_timeout), command (idle_timeout), data (data_timeout), data_rate (data_min_rate)',
+  labelNames: ['relay_instance', 'listener', 'phase'] as const,
+  registers: [registry],
+})
+
 /** Transactions ended, by outcome: delivered, rejected, tempfailed, quarantined, aborted. */
 export const transactionsTotal = new Counter({
   name: 'smarthost_transactions_total',
@@ -121,6 +137,10 @@ export const ready = new Gauge({
 export const connectionsTotalFor = bound((...v) => connectionsTotal.labels(...v))
 /** (relay_instance, listener) */
 export const connectionsActiveFor = bound((...v) => connectionsActive.labels(...v))
+/** (relay_instance, listener, reason) */
+export const connectionsRefusedFor = bound((...v) => connectionsRefused.labels(...v))
+/** (relay_instance, listener, phase) */
+export const connectionsTimedOutFor = bound((...v) => connectionsTimedOut.labels(...v))
 /** (relay_instance, outcome) */
 export const transactionsFor = bound((...v) => transactionsTotal.labels(...v))
 /** (relay_instance, next_hop, class) */

@@ -6,17 +6,25 @@ import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server'
 import type { Logger } from 'pino'
 import type { InstancePolicy } from '../config/instance-policy.js'
 import type { ListenerConfig } from '../config/schema.js'
-import { listenerBusy, localError, shuttingDown } from '../errors/replies.js'
+import { localError, shuttingDown } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
-import { connectionsActiveFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
+import {
+  connectionsActiveFor,
+  connectionsTimedOutFor,
+  connectionsTotalFor,
+} from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { Tarpit } from '../limits/tarpit.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { NetworkList } from '../relay/networks.js'
+import { admitConnections } from './admission.js'
+import type { Admission } from './admission.js'
 import { relayMessage } from './data.js'
+import { replyUrl } from './reply-url.js'
 import { acceptProxyProtocol } from './proxy-listener.js'
-import { GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
+import { DEADLINES_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
+import type { DeadlinePhase, SessionDeadlines } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
 
@@ -47,6 +55,7 @@ export class Listener {
   readonly #server: SMTPServer
   readonly #sessions = new Map<string, Session>()
   readonly #sockets = new Set<Socket>()
+  readonly #admission: Admission
   #draining = false
 
   constructor(config: ListenerConfig, tls: TlsMaterial | null, env: ListenerEnv) {
@@ -54,7 +63,11 @@ export class Listener {
     this.config = config
     this.#env = env
     this.#server = new SMTPServer({ ...this.#options(env.policy()), ...(tls ? { key: tls.key, cert: tls.cert } : {}) })
-    this.#server.on('error', (err) => env.log.error({ err, listener: config.name }, 'listener error'))
+    this.#server.on('error', (err: Error & { meta?: { stage?: string } }) => {
+      // A client that leaves or is cut during the TLS handshake, before any session: no fault of ours.
+      if (err.meta?.stage === 'connect') env.log.info({ err: err.message, listener: config.name }, 'TLS handshake not completed')
+      else env.log.error({ err, listener: config.name }, 'listener error')
+    })
     // Every accepted socket, including ones still in a TLS handshake or PROXY header that
     // smtp-server does not count as connections yet: a drain must be able to end them all.
     this.#server.server.on('connection', (socket: Socket) => {
@@ -64,6 +77,7 @@ export class Listener {
     if (config.proxy_from.length) {
       acceptProxyProtocol(this.#server, new NetworkList(config.proxy_from), { implicitTls: config.tls === 'implicit', log: env.log })
     }
+    this.#admission = admitConnections(this.#server, { policy: env.policy, listener: () => this.config, log: env.log })
   }
 
   /** Starts listening; resolves with the bound address. */
@@ -90,7 +104,15 @@ export class Listener {
   update(config: ListenerConfig, policy: InstancePolicy, tls: TlsMaterial | null): void {
     this.config = config
     const { size, banner, name, socketTimeout, closeTimeout } = this.#options(policy)
-    Object.assign(this.#server.options, { size, banner, name, socketTimeout, closeTimeout, [GREET_PAUSE_OPTION]: this.config.greet_pause })
+    Object.assign(this.#server.options, {
+      size,
+      banner,
+      name,
+      socketTimeout,
+      closeTimeout,
+      [GREET_PAUSE_OPTION]: this.config.greet_pause,
+      [DEADLINES_OPTION]: this.#deadlines(policy),
+    })
     if (tls) this.#server.updateSecureContext({ key: tls.key, cert: tls.cert })
   }
 
@@ -146,7 +168,7 @@ export class Listener {
         },
       },
       logger: false,
-      ...{ [GREET_PAUSE_OPTION]: c.greet_pause },
+      ...{ [GREET_PAUSE_OPTION]: c.greet_pause, [DEADLINES_OPTION]: this.#deadlines(policy) },
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp)),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
@@ -158,7 +180,11 @@ export class Listener {
         this.#hook(
           smtp,
           (err) => (err ? cb(err) : cb(null, { user: auth.username })),
-          () => this.#session(smtp).authenticate(auth),
+          async () => {
+            await this.#session(smtp).authenticate(auth)
+            // An authenticated client is a customer: it leaves the outsiders' share.
+            this.#admission.authenticated(smtp.id)
+          },
         ),
       onMailFrom: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).mailFrom(address, smtp)),
       onRcptTo: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).rcptTo(address)),
@@ -203,9 +229,24 @@ export class Listener {
     connectionsTotalFor(policy.name, this.config.name).inc()
     connectionsActiveFor(policy.name, this.config.name).inc()
     if (this.#draining) throw shuttingDown()
-    const max = this.config.max_connections ?? policy.config.limits.connections_per_listener
-    if (this.#sessions.size > max) throw listenerBusy()
     await session.connect()
+  }
+
+  #deadlines(policy: InstancePolicy): SessionDeadlines {
+    const limits = policy.config.limits
+    return {
+      greetingMs: limits.greeting_timeout,
+      handshakeMs: limits.tls_handshake_timeout,
+      commandMs: limits.idle_timeout,
+      dataMs: limits.data_timeout,
+      dataMinRate: limits.data_min_rate,
+      onTimeout: (id: string, address: string, phase: DeadlinePhase) => {
+        connectionsTimedOutFor(policy.name, this.config.name, phase).inc()
+        const log = this.#sessions.get(id)?.log ?? this.#env.log
+        log.info({ listener: this.config.name, ip: address, phase }, 'connection timed out')
+      },
+      withUrl: (reply: SmtpReply, id: string) => reply.withUrl(replyUrl(policy.replyUrl, reply, id)),
+    }
   }
 
   /** Runs a hook's work and answers smtp-server's callback with its result or its refusal. */
@@ -249,19 +290,12 @@ export class Listener {
       if (err.reason === 'next-hop') return err
       return err.withUrl(replyUrl(session?.policy.replyUrl ?? null, err, smtp.id))
     }
+    if ((err as { code?: unknown }).code === 'ECONNECTION') {
+      // The connection closed during DATA (the client left, or a deadline cut it): nobody is answered.
+      ;(session?.log ?? this.#env.log).info('connection closed during DATA; nothing relayed')
+      return localError()
+    }
     ;(session?.log ?? this.#env.log).error({ err }, 'internal error, answering 451 4.3.0')
     return localError().withUrl(replyUrl(session?.policy.replyUrl ?? null, localError(), smtp.id))
   }
-}
-
-/** Fills {code}, {enhanced}, {reason} and {session} in the operator's URL template. */
-export function replyUrl(template: string | null, reply: SmtpReply, session: string): string | null {
-  if (!template) return null
-  const values: Record<string, string> = {
-    code: String(reply.code),
-    enhanced: reply.enhanced,
-    reason: reply.reason,
-    session,
-  }
-  return template.replace(/\{(code|enhanced|reason|session)\}/g, (_, k: string) => encodeURIComponent(values[k] ?? ''))
 }

@@ -1,5 +1,9 @@
+import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { SMTPServer } from 'smtp-server'
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js'
-import { proxyHeaderNotAllowed } from '../errors/replies.js'
+import { commandTimeout, dataTimeout, dataTooSlow, greetingTimeout, proxyHeaderNotAllowed } from '../errors/replies.js'
+import type { SmtpReply } from '../errors/smtp-reply.js'
 
 // Adaptations of smtp-server 3.21 internals, pinned by wire tests
 // (test/integration/replies-wire.test.ts, test/integration/greeting.test.ts,
@@ -13,6 +17,8 @@ const LIBRARY_REPLIES: { code: number; match: RegExp; text: string }[] = [
   { code: 538, match: /STARTTLS/, text: '5.7.11 Must issue a STARTTLS command first; AUTH is only accepted over TLS' },
   // A client that sends before the greeting (pregreet): a bot that does not speak SMTP.
   { code: 421, match: /You talk too soon$/, text: '4.7.0 Commands sent before the greeting; wait for the 220 greeting' },
+  // The library's own idle timeout (a backstop: the deadlines below end a silent client first).
+  { code: 421, match: /^Timeout - closing connection$/, text: '4.4.2 Timeout waiting for the client; closing the connection' },
 ]
 
 function libraryReply(code: number, data: string | string[] | undefined): string | string[] | undefined {
@@ -23,12 +29,55 @@ function libraryReply(code: number, data: string | string[] | undefined): string
 /** Our own server option: ms to wait before the greeting (smtp-server hard-codes 100). */
 export const GREET_PAUSE_OPTION = 'greetPauseMs'
 
+/** Our own server option: the deadlines of a session's phases (see armDeadline). */
+export const DEADLINES_OPTION = 'shgDeadlines'
+
+/** A phase whose deadline passed. */
+export type DeadlinePhase = 'greeting' | 'tls_handshake' | 'command' | 'data' | 'data_rate'
+
+/** The deadlines of a listener's sessions, in ms (data_min_rate in bytes/s, 0 for none). */
+export interface SessionDeadlines {
+  greetingMs: number
+  handshakeMs: number
+  commandMs: number
+  dataMs: number
+  dataMinRate: number
+  /** Told before the connection is cut, with the smtp-server session id and remote address. */
+  onTimeout(id: string, address: string, phase: DeadlinePhase): void
+  /** The reply as sent (with the operator's URL). */
+  withUrl(reply: SmtpReply, id: string): SmtpReply
+}
+
+interface ServerOptions {
+  allowInsecureAuth?: boolean
+  [GREET_PAUSE_OPTION]?: number
+  [DEADLINES_OPTION]?: SessionDeadlines
+}
+
 interface ConnectionInternals {
+  id: string
+  remoteAddress: string
   secure: boolean
   /** Set once the connection has sent a non-empty command line. */
   shgSpoke?: boolean
-  _server: { options: { allowInsecureAuth?: boolean; [GREET_PAUSE_OPTION]?: number } }
+  /** When our last reply was sent: the client owes the next command from then on. */
+  shgRepliedAt?: number
+  /** A STARTTLS handshake: since when, and the TLS socket (to end it at its deadline). */
+  shgHandshake?: { since: number; socket: TLSSocket | null }
+  /** The DATA phase: since when, and the rate allowance (ms) as of the last check. */
+  shgData?: { since: number; checkedAt: number; bytes: number; allowance: number }
+  shgTimer?: NodeJS.Timeout
+  _server: { options: ServerOptions }
+  _socket: Socket
+  _ready: boolean
+  _closing: boolean
+  _closed: boolean
+  _upgrading: boolean
+  _handlerPending: boolean
+  _dataStream: unknown
+  _parser: { _dataMode: boolean; dataBytes: number } | false
   _setListeners(done: () => void): void
+  _armTimeout(socket?: Socket): void
   connectionReady(): void
 }
 
@@ -36,6 +85,17 @@ type ConnectionProto = ConnectionInternals & {
   send(this: ConnectionInternals, code: number, data?: string | string[], context?: string | false): void
   init(this: ConnectionInternals): void
   _onCommand(this: ConnectionInternals, command: Buffer | string, callback?: () => void): void
+  _sendGreeting(this: ConnectionInternals): void
+  _onClose(this: ConnectionInternals): void
+  upgrade(this: ConnectionInternals, callback: () => void, secureCallback?: () => void): void
+  handler_DATA(this: ConnectionInternals, command: Buffer | string, callback: () => void): void
+}
+
+/** smtp-server 3.21's implicit-TLS handshake of an accepted socket, before the session. */
+interface ServerInternals {
+  options: ServerOptions
+  _pendingSockets: Map<Socket, Socket | TLSSocket>
+  _upgrade(this: ServerInternals, socket: Socket, callback: (err: Error | null, tlsSocket?: TLSSocket) => void): void
 }
 
 /** What a PROXY protocol header looks like to smtp-server's line reader: "PROXY …", or the v2 signature's "\0" line. */
@@ -61,6 +121,10 @@ let installed = false
  *    before or after the greeting: the client must not choose its own address. The v2
  *    signature reaches the line reader as two empty lines and a NUL line; empty lines before
  *    any command are ignored so that the NUL line gets the refusal.
+ * 5. Every phase has a deadline that trickled bytes cannot extend (see armDeadline): the
+ *    first command, each later command line, a TLS handshake (STARTTLS and implicit), and
+ *    DATA as a whole and by rate. smtp-server's own timeout is an idle timer that any byte
+ *    restarts, so a client sending one byte now and then held a connection for ever.
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -70,8 +134,13 @@ export function installSmtpServerPatches(): void {
   const send = proto.send
   const init = proto.init
   const onCommand = proto._onCommand
+  const sendGreeting = proto._sendGreeting
+  const onClose = proto._onClose
+  const upgrade = proto.upgrade
+  const handleData = proto.handler_DATA
   /* eslint-enable @typescript-eslint/unbound-method */
   proto.send = function patchedSend(code, data, context) {
+    this.shgRepliedAt = Date.now()
     let text = libraryReply(code, data)
     if (code === 250 && Array.isArray(text) && !this.secure && !this._server.options.allowInsecureAuth) {
       text = text.filter((line) => !line.startsWith('AUTH '))
@@ -101,4 +170,120 @@ export function installSmtpServerPatches(): void {
       setTimeout(() => this.connectionReady(), pause).unref()
     })
   }
+  proto._sendGreeting = function patchedSendGreeting() {
+    sendGreeting.call(this)
+    armDeadline(this)
+  }
+  proto.handler_DATA = function patchedHandlerData(command, callback) {
+    handleData.call(this, command, callback)
+    if (!this._dataStream) return
+    const now = Date.now()
+    this.shgData = { since: now, checkedAt: now, bytes: 0, allowance: this._server.options[DEADLINES_OPTION]?.commandMs ?? 0 }
+    armDeadline(this)
+  }
+  proto.upgrade = function patchedUpgrade(callback, secureCallback) {
+    // The TLS socket is made inside; smtp-server arms its idle timer on it, which is where we see it.
+    const handshake: { since: number; socket: TLSSocket | null } = { since: Date.now(), socket: null }
+    this._armTimeout = (socket) => {
+      handshake.socket = (socket as TLSSocket | undefined) ?? null
+      proto._armTimeout.call(this, socket)
+    }
+    try {
+      upgrade.call(this, callback, secureCallback)
+    } finally {
+      delete (this as Partial<ConnectionInternals>)._armTimeout
+    }
+    this.shgHandshake = handshake
+    armDeadline(this)
+  }
+  proto._onClose = function patchedOnClose() {
+    clearTimeout(this.shgTimer)
+    onClose.call(this)
+  }
+  const server = SMTPServer.prototype as unknown as ServerInternals
+  /* eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the server as `this` */
+  const serverUpgrade = server._upgrade
+  server._upgrade = function patchedServerUpgrade(socket, callback) {
+    const deadlines = this.options[DEADLINES_OPTION]
+    // smtp-server's own handshake timer is an idle timer: a ClientHello sent a byte at a time restarts it.
+    const timer = deadlines
+      ? setTimeout(() => {
+          deadlines.onTimeout('', socket.remoteAddress ?? '', 'tls_handshake')
+          // The TLS socket, not the one under it: tearing a handshake down from below is unsafe.
+          ;(this._pendingSockets.get(socket) ?? socket).destroy()
+        }, deadlines.handshakeMs)
+      : undefined
+    timer?.unref()
+    serverUpgrade.call(this, socket, (err, tlsSocket) => {
+      clearTimeout(timer)
+      callback(err, tlsSocket)
+    })
+  }
+}
+
+/**
+ * Checks the connection's deadline and sets the timer for the next check. One timer per
+ * connection, moved only when it fires: a reply just records the time, so the hot path
+ * pays nothing. What the client owes decides the deadline:
+ * - the first command: greeting_timeout after the 220 greeting;
+ * - each later command line: idle_timeout after our last reply (Postfix
+ *   smtpd_per_record_deadline), however many bytes of it trickle in;
+ * - a STARTTLS handshake: tls_handshake_timeout;
+ * - DATA: data_timeout from the 354 to the final dot, and an allowance that starts at
+ *   idle_timeout, shrinks with time and grows 1/data_min_rate s per byte, never beyond
+ *   idle_timeout (Postfix smtpd_min_data_rate).
+ * While the client waits for us (a check, a next hop), its own deadlines do not run: those
+ * waits have their own limits (command_timeout, next hop timeouts).
+ */
+function armDeadline(conn: ConnectionInternals): void {
+  clearTimeout(conn.shgTimer)
+  const d = conn._server.options[DEADLINES_OPTION]
+  if (!d || conn._closing || conn._closed) return
+  const now = Date.now()
+  const parser = conn._parser
+  let due: number
+  if (conn._upgrading && conn.shgHandshake) {
+    due = conn.shgHandshake.since + d.handshakeMs
+    if (now >= due) return cut(conn, d, 'tls_handshake')
+  } else if (parser && parser._dataMode && conn.shgData) {
+    const data = conn.shgData
+    due = data.since + d.dataMs
+    if (now >= due) return cut(conn, d, 'data')
+    if (d.dataMinRate > 0) {
+      const credit = ((parser.dataBytes - data.bytes) * 1000) / d.dataMinRate
+      data.allowance = Math.min(d.commandMs, data.allowance - (now - data.checkedAt) + credit)
+      data.checkedAt = now
+      data.bytes = parser.dataBytes
+      if (data.allowance <= 0) return cut(conn, d, 'data_rate')
+      due = Math.min(due, now + data.allowance)
+    }
+  } else if (!conn._ready || conn._handlerPending || conn._dataStream || conn.shgRepliedAt === undefined) {
+    due = now + Math.min(d.greetingMs, d.commandMs)
+  } else {
+    due = conn.shgRepliedAt + (conn.shgSpoke ? d.commandMs : d.greetingMs)
+    if (now >= due) return cut(conn, d, conn.shgSpoke ? 'command' : 'greeting')
+  }
+  conn.shgTimer = setTimeout(armDeadline, Math.max(1, due - now), conn)
+  conn.shgTimer.unref()
+}
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10
+
+/** Ends the connection at a passed deadline: 421 4.4.2 (which closes it), or mid-handshake just closes. */
+function cut(conn: ConnectionInternals, d: SessionDeadlines, phase: DeadlinePhase): void {
+  d.onTimeout(conn.id, conn.remoteAddress, phase)
+  if (phase === 'tls_handshake') {
+    // Nothing can be said in the middle of a handshake; ending the TLS socket ends the session.
+    if (conn.shgHandshake?.socket) conn.shgHandshake.socket.destroy()
+    else conn._socket.destroy()
+    return
+  }
+  const replies: Record<Exclude<DeadlinePhase, 'tls_handshake'>, () => SmtpReply> = {
+    greeting: () => greetingTimeout(seconds(d.greetingMs)),
+    command: () => commandTimeout(seconds(d.commandMs)),
+    data: () => dataTimeout(seconds(d.dataMs)),
+    data_rate: () => dataTooSlow(d.dataMinRate),
+  }
+  const reply = d.withUrl(replies[phase](), conn.id)
+  ;(SMTPConnection.prototype as unknown as ConnectionProto).send.call(conn, reply.code, reply.message, false)
 }

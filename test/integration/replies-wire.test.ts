@@ -23,6 +23,19 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
   nextHopLost: [() => replies.nextHopLost(), '451 4.4.2 The connection to the next hop was lost during this transaction; please try again later'],
   localError: [() => replies.localError(), '451 4.3.0 Temporary local problem; please try again later'],
   authFailed: [() => replies.authFailed(), '535 5.7.8 Authentication credentials invalid'],
+  greetingTimeout: [
+    () => replies.greetingTimeout(20),
+    '421 4.4.2 No command received within 20 s of the greeting; closing the connection, send EHLO right after the 220',
+  ],
+  commandTimeout: [() => replies.commandTimeout(300), '421 4.4.2 No complete command received within 300 s; closing the connection'],
+  dataTimeout: [
+    () => replies.dataTimeout(600),
+    '421 4.4.2 Message data not complete within 600 s; closing the connection, nothing was relayed; try again over a faster link',
+  ],
+  dataTooSlow: [
+    () => replies.dataTooSlow(500),
+    '421 4.4.2 Message data arriving slower than 500 bytes/s; closing the connection, nothing was relayed; try again over a faster link',
+  ],
   authUnavailable: [() => replies.authUnavailable(), '454 4.7.0 Temporary authentication failure; please try again later'],
   policyReject: [() => replies.policyReject('Blocked by local policy'), '550 5.7.1 Blocked by local policy'],
   policyTempfail: [() => replies.policyTempfail('Deferred by local policy'), '450 4.7.1 Deferred by local policy'],
