@@ -9,6 +9,7 @@ import type { ListenerConfig } from '../config/schema.js'
 import { listenerBusy, localError, shuttingDown } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
+import type { RelayEvents } from '../events/relay-events.js'
 import { connectionsActiveFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { Tarpit } from '../limits/tarpit.js'
@@ -16,7 +17,7 @@ import type { NextHops } from '../relay/next-hops.js'
 import { NetworkList } from '../relay/networks.js'
 import { relayMessage } from './data.js'
 import { acceptProxyProtocol } from './proxy-listener.js'
-import { GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
+import { GREET_PAUSE_OPTION, installSmtpServerPatches, saidQuit } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
 
@@ -28,6 +29,8 @@ export interface ListenerEnv {
   readonly log: Logger
   /** Delays refusals to offending clients; one per instance. */
   readonly tarpit: Tarpit
+  /** Where sessions emit their outcomes and transactions. */
+  readonly events: RelayEvents
 }
 
 interface Connection {
@@ -147,11 +150,12 @@ export class Listener {
       },
       logger: false,
       ...{ [GREET_PAUSE_OPTION]: c.greet_pause },
-      onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp)),
+      onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp), 'connect'),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
         this.#hook(smtp, cb, () =>
           this.#session(smtp).secured(tlsSocket.getProtocol() ?? 'TLS', tlsSocket.getCipher().name, tlsSocket.isSessionReused()),
+          'tls',
         )
       },
       onAuth: (auth, smtp, cb) =>
@@ -159,6 +163,8 @@ export class Listener {
           smtp,
           (err) => (err ? cb(err) : cb(null, { user: auth.username })),
           () => this.#session(smtp).authenticate(auth),
+          'auth',
+          auth.username ?? '',
         ),
       onMailFrom: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).mailFrom(address, smtp)),
       onRcptTo: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).rcptTo(address)),
@@ -186,7 +192,7 @@ export class Listener {
       onClose: (smtp) => {
         const session = this.#sessions.get(smtp.id)
         if (!session) return
-        session.close()
+        session.close(saidQuit(smtp), smtp.error)
         this.#sessions.delete(smtp.id)
         connectionsActiveFor(session.record.instance, this.config.name).dec()
       },
@@ -196,7 +202,7 @@ export class Listener {
   async #onConnect(smtp: SMTPServerSession): Promise<void> {
     const policy = this.#env.policy()
     const session = new Session(
-      { policy, listener: this.config, nextHops: this.#env.nextHops, draining: () => this.#draining, log: this.#env.log },
+      { policy, listener: this.config, nextHops: this.#env.nextHops, draining: () => this.#draining, log: this.#env.log, events: this.#env.events },
       smtp,
     )
     this.#sessions.set(smtp.id, session)
@@ -208,14 +214,24 @@ export class Listener {
     await session.connect()
   }
 
-  /** Runs a hook's work and answers smtp-server's callback with its result or its refusal. */
-  #hook<T>(smtp: SMTPServerSession, cb: (err: SmtpReply | null, value?: T) => void, work: () => Promise<T>): void {
+  /**
+   * Runs a hook's work and answers smtp-server's callback with its result or its refusal. A
+   * refusal at a session stage (connect, TLS, AUTH, with the `user` tried) is a session event.
+   */
+  #hook<T>(
+    smtp: SMTPServerSession,
+    cb: (err: SmtpReply | null, value?: T) => void,
+    work: () => Promise<T>,
+    stage?: 'connect' | 'tls' | 'auth',
+    user: string | null = null,
+  ): void {
     Promise.resolve()
       .then(work)
       .then(
         (value) => cb(null, value),
         async (err: unknown) => {
           const reply = this.#reply(err, smtp)
+          if (stage) this.#sessions.get(smtp.id)?.refused(stage, err, user)
           await this.#tarpit(smtp.id)
           cb(reply)
         },

@@ -27,6 +27,7 @@ interface ConnectionInternals {
   secure: boolean
   /** Set once the connection has sent a non-empty command line. */
   shgSpoke?: boolean
+  session: { [QUIT]?: boolean }
   _server: { options: { allowInsecureAuth?: boolean; [GREET_PAUSE_OPTION]?: number } }
   _setListeners(done: () => void): void
   connectionReady(): void
@@ -36,6 +37,15 @@ type ConnectionProto = ConnectionInternals & {
   send(this: ConnectionInternals, code: number, data?: string | string[], context?: string | false): void
   init(this: ConnectionInternals): void
   _onCommand(this: ConnectionInternals, command: Buffer | string, callback?: () => void): void
+  handler_QUIT(this: ConnectionInternals, command: Buffer | string, callback: () => void): void
+}
+
+/** Marks a session whose client said QUIT (smtp-server keeps no trace of it). */
+const QUIT = Symbol('quit')
+
+/** The client ended the session with QUIT (see installSmtpServerPatches, 5). */
+export function saidQuit(session: object): boolean {
+  return (session as { [QUIT]?: boolean })[QUIT] === true
 }
 
 /** What a PROXY protocol header looks like to smtp-server's line reader: "PROXY …", or the v2 signature's "\0" line. */
@@ -61,6 +71,7 @@ let installed = false
  *    before or after the greeting: the client must not choose its own address. The v2
  *    signature reaches the line reader as two empty lines and a NUL line; empty lines before
  *    any command are ignored so that the NUL line gets the refusal.
+ * 5. A QUIT is marked on the session, so that its end can say whether the client quit or went away.
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -70,6 +81,7 @@ export function installSmtpServerPatches(): void {
   const send = proto.send
   const init = proto.init
   const onCommand = proto._onCommand
+  const quit = proto.handler_QUIT
   /* eslint-enable @typescript-eslint/unbound-method */
   proto.send = function patchedSend(code, data, context) {
     let text = libraryReply(code, data)
@@ -90,6 +102,10 @@ export function installSmtpServerPatches(): void {
       this.shgSpoke = true
     }
     onCommand.call(this, command, callback)
+  }
+  proto.handler_QUIT = function patchedQuit(command, callback) {
+    this.session[QUIT] = true
+    quit.call(this, command, callback)
   }
   proto.init = function patchedInit() {
     const pause = this._server.options[GREET_PAUSE_OPTION]
