@@ -19,7 +19,7 @@ export function textLine(json: string): string {
   }
   const instance = typeof o.instance === 'string' ? o.instance : null
   const where = instance ? (typeof o.listener === 'string' ? `${instance}/${o.listener}` : instance) : 'smarthost-guard'
-  let line = `${String(o.time)} ${String(o.level)} ${where}${typeof o.sid === 'string' ? ` ${o.sid}` : ''}: ${String(o.msg ?? '')}`
+  let line = `${String(o.time)} ${String(o.level)} ${where}${typeof o.sid === 'string' ? ` ${o.sid}` : ''}: ${typeof o.msg === 'string' ? o.msg : ''}`
   for (const key in o) {
     if (PREFIX_FIELDS.has(key)) continue
     line += ` ${key}=${textValue(key === 'err' ? errorText(o[key]) : o[key])}`
