@@ -66,6 +66,12 @@ export async function spawnRelay(args: string[]): Promise<RelayProcess> {
       return exited
     },
   }
-  await proc.waitForLog((l) => l.msg === 'smarthost-guard ready', 20_000, 'the ready line')
+  try {
+    await proc.waitForLog((l) => l.msg === 'smarthost-guard ready', 20_000, 'the ready line')
+  } catch (err) {
+    // Nobody gets this relay to stop it: a relay left running would keep the test process alive.
+    await proc.stop('SIGKILL')
+    throw err
+  }
   return proc
 }
