@@ -93,7 +93,8 @@ function measure(name: string, n: number, once: () => void, sink: { bytes: numbe
   const started = process.hrtime.bigint()
   for (let i = 0; i < n; i++) once()
   const us = Number(process.hrtime.bigint() - started) / 1e3 / n
-  process.stdout.write(`${name.padEnd(28)} ${us.toFixed(2).padStart(6)} µs/line  ${Math.round(sink.bytes / sink.lines)} B/line\n`)
+  const size = sink.lines ? `${Math.round(sink.bytes / sink.lines)} B/line` : 'no line'
+  process.stdout.write(`${name.padEnd(28)} ${us.toFixed(2).padStart(6)} µs/line  ${size}\n`)
 }
 
 async function main(): Promise<void> {
@@ -109,6 +110,10 @@ async function main(): Promise<void> {
     const log = createLogger('info', { destination: sink }).child({ instance: 'outbound' }).child({ listener: 'submission' }).child({ sid: session.id, ip: session.client.address })
     measure('before (pino, full record)', n, () => old.logTransaction(log, session, tx), sink)
   }
+  const idle = new RelayEvents(() => undefined)
+  const none = { bytes: 0, lines: 0, write: () => undefined }
+  // What the SMTP code pays when nobody listens: the check before building the event.
+  measure('no subscriber', n, () => idle.wantsTransactions && idle.emitTransaction(event), none)
   for (const format of ['json', 'text'] as const) {
     const sink = counter()
     const events = new RelayEvents((err) => {
