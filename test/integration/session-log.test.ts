@@ -71,6 +71,17 @@ describe('session outcomes in the JSON log', () => {
     assert.match(gone.msg, /, transactions=1, duration=\d+\.\d{3}, reason=quit, status=disconnect$/)
   })
 
+  it('logs the disconnect of a client closed for too many errors, with the 421 it got', async () => {
+    const c = await SmtpDialog.open({ port: t.relay.port('submission'), localAddress: '127.0.6.6' })
+    await c.greeting
+    let last = await c.cmd('BOGUS')
+    while (last.code !== 421) last = await c.cmd('BOGUS')
+    const gone = await sessionLine(t.relay.logs, '127.0.6.6', (l) => l.stage === 'close')
+    assert.equal(gone.reason, 'errors')
+    assert.equal(gone.reply, last.line)
+    assert.match(gone.msg, /, transactions=0, duration=\d+\.\d{3}, reason=errors, status=disconnect \(421 .*too many.*\)$/i)
+  })
+
   it('logs a failed AUTH with the name tried and the reply, and a successful one', async () => {
     const c = await SmtpDialog.open({ port: t.relay.port('submission'), localAddress: '127.0.6.5' })
     await c.greeting

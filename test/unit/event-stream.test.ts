@@ -5,6 +5,7 @@ import type { TransactionEvent } from '../../src/events/types.js'
 import { logEvents } from '../../src/log/event-log.js'
 import { createLogger, setLogFormat } from '../../src/log/logger.js'
 import { textLine } from '../../src/log/text-line.js'
+import { disconnectReason } from '../../src/smtp/session.js'
 import { sampleSession, sampleTransaction } from '../bench/log-line.js'
 
 const event = (): TransactionEvent => ({ type: 'transaction', time: Date.UTC(2026, 11, 2, 6, 0, 0), session: sampleSession(), tx: sampleTransaction(), check: null, reply: null })
@@ -56,5 +57,18 @@ describe('event log lines', () => {
     const json = JSON.stringify({ level: 'warn', time: 'T', service: 'smarthost-guard', instance: 'outbound', listener: 'submission', sid: 'abc', msg: 'hello there', n: 2, why: 'two words', list: ['a'] })
     assert.equal(textLine(json), 'T warn outbound/submission abc: hello there n=2 why="two words" list=["a"]\n')
     assert.equal(textLine(JSON.stringify({ level: 'info', time: 'T', msg: 'ready' })), 'T info smarthost-guard: ready\n')
+  })
+})
+
+describe('why a connection ended', () => {
+  it('tells QUIT, a refusal at connect, an idle timeout, too many errors, a drain, another 421 and a client that went away', () => {
+    assert.equal(disconnectReason(true, '550 5.7.1 no', false), 'quit')
+    assert.equal(disconnectReason(false, '554 5.7.1 blocked', true), 'refused')
+    assert.equal(disconnectReason(false, '421 4.4.2 Timeout - closing connection', false), 'timeout')
+    assert.equal(disconnectReason(false, '421 4.7.0 Error: too many unrecognized commands', false), 'errors')
+    assert.equal(disconnectReason(false, '421 4.3.2 Service shutting down; please try again later', false), 'drain')
+    assert.equal(disconnectReason(false, '421 4.7.0 Commands sent before the greeting; wait for the 220 greeting', false), 'closed')
+    assert.equal(disconnectReason(false, '550 5.1.1 unknown user', false), 'lost')
+    assert.equal(disconnectReason(false, undefined, false), 'lost')
   })
 })
