@@ -328,11 +328,16 @@ interface StageExtra {
   auth?: AuthAttempt
 }
 
-/** The check whose refusal decided (the last refusal recorded, of `stage` if given), if a check did. */
+/**
+ * The check that refused, if a check did: the last one run (of `stage`, if given) when it
+ * refused (not in warn mode). A stage ends at its first refusal; a refusal given after the checks passed
+ * (a wrong password, the listener, the next hop) leaves a check that did not refuse last.
+ */
 function decidingCheck(checks: readonly CheckResult[], stage: Stage | null): string | null {
   for (let i = checks.length - 1; i >= 0; i--) {
     const c = checks[i]
-    if (c && (c.outcome === 'reject' || c.outcome === 'tempfail') && (stage === null || c.stage === stage)) return c.check
+    if (!c || (stage !== null && c.stage !== stage)) continue
+    return (c.outcome === 'reject' || c.outcome === 'tempfail') && !c.warn ? c.check : null
   }
   return null
 }
