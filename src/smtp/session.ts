@@ -330,8 +330,8 @@ interface StageExtra {
 
 /**
  * The check that refused, if a check did: the last one run (of `stage`, if given) when it
- * refused (not in warn mode). A stage ends at its first refusal; a refusal given after the checks passed
- * (a wrong password, the listener, the next hop) leaves a check that did not refuse last.
+ * refused (not in warn mode). A stage ends at its first refusal; a refusal given after the
+ * checks passed (a wrong password, the listener, the next hop) leaves one that did not refuse last.
  */
 function decidingCheck(checks: readonly CheckResult[], stage: Stage | null): string | null {
   for (let i = checks.length - 1; i >= 0; i--) {
