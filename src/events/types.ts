@@ -24,7 +24,8 @@ export type DisconnectReason = 'quit' | 'timeout' | 'errors' | 'drain' | 'refuse
 /**
  * One session outcome: a refusal before MAIL (connect, TLS, HELO, AUTH), an authentication,
  * or the end of the connection. The client (address, port, PTR), instance, listener, class and
- * user are those of `session` at that moment.
+ * user are those of `session` at that moment. The records are the live ones, not copies: a
+ * subscriber reads them during the call and copies what it keeps.
  */
 export interface SessionEvent {
   readonly type: 'session'
