@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { relayWithDns } from '../helpers/dns-relay.js'
-import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
+import { relayWithSink, startRelay, testPolicy, USER, waitFor } from '../helpers/relay.js'
+import { startSink } from '../helpers/sink.js'
 import type { LogCapture } from '../helpers/relay.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
 
@@ -141,5 +142,24 @@ describe('log.format: text', () => {
     assert.equal((await c.read(5000)).line, '421 4.4.2 Timeout - closing connection')
     const timeout = /^\S+ info outbound\/submission \S+: client=unknown\[127\.0\.7\.2\]:\d+, transactions=0, duration=\d+\.\d{3}, reason=timeout, status=disconnect \(421 4\.4\.2 Timeout - closing connection\)$/
     await waitFor(() => text().some((l) => timeout.test(l)), 5000, 'the timeout line')
+  })
+})
+
+describe('the disconnect of a drained session', () => {
+  it('logs reason=drain with the 421 4.3.2 the client got', async (t) => {
+    const sink = await startSink()
+    const relay = await startRelay(testPolicy([sink.port]), { instances: ['outbound'] })
+    t.after(async () => {
+      await relay.close()
+      await sink.close()
+    })
+    const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: '127.0.7.3' })
+    await c.greeting
+    const stopped = relay.service.shutdown()
+    assert.equal((await c.read(5000)).line, '421 4.3.2 Service shutting down; please try again later')
+    await stopped
+    const gone = await sessionLine(relay.logs, '127.0.7.3', (l) => l.stage === 'close')
+    assert.equal(gone.reason, 'drain')
+    assert.equal(gone.reply, '421 4.3.2 Service shutting down; please try again later')
   })
 })
