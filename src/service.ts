@@ -13,7 +13,9 @@ import type { StateBackend } from './limits/backend.js'
 import { InstanceState } from './limits/instance-state.js'
 import type { PenaltyBox } from './limits/penalty-box.js'
 import { openStateBackend } from './limits/state-backend.js'
-import { createLogger } from './log/logger.js'
+import { RelayEvents } from './events/relay-events.js'
+import { logEvents } from './log/event-log.js'
+import { createLogger, setLogFormat } from './log/logger.js'
 import { AdminServer } from './metrics/admin-server.js'
 import { configReloadFailures, configReloads, ready } from './metrics/relay-metrics.js'
 import type { CheckDeps } from './pipeline/types.js'
@@ -41,6 +43,8 @@ export type ReloadResult = { ok: true } | { ok: false; issues: string[] }
 export class Service {
   readonly log: Logger
   readonly admin: AdminServer
+  /** Every session outcome and transaction of the process; the log is its first subscriber. */
+  readonly events: RelayEvents
   readonly #configFile: string
   readonly #names: readonly InstanceName[]
   readonly #instances = new Map<InstanceName, Instance>()
@@ -57,6 +61,8 @@ export class Service {
     this.#configFile = opts.configFile
     this.#loaded = loaded
     this.log = log
+    this.events = new RelayEvents((err) => log.error({ err }, 'an event subscriber failed'))
+    logEvents(this.events, log)
     this.#names = opts.instances?.length ? opts.instances : INSTANCE_NAMES.filter((n) => loaded.policy.instances[n])
     this.#dns = dns
     this.admin = new AdminServer({ ready: () => this.#state === 'ready', log })
@@ -72,14 +78,15 @@ export class Service {
   static async start(opts: ServiceOptions): Promise<Service> {
     restrictUmask()
     const loaded = await loadPolicy(opts.configFile, { instances: opts.instances })
-    const log = opts.log ?? createLogger(loaded.policy.log.level)
+    const log = opts.log ?? createLogger(loaded.policy.log.level, { format: loaded.policy.log.format })
+    setLogFormat(log, loaded.policy.log.format)
     for (const warning of loaded.warnings) log.warn(warning)
     const service = new Service(loaded, opts, log, await DnsServices.create(loaded, log))
     service.#dns.start()
     service.#backend = await openStateBackend(loaded, log)
     for (const name of service.#names) {
       if (!loaded.policy.instances[name]) throw new Error(`instance ${name} is not defined in ${loaded.file}`)
-      const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#dns.resolver })
+      const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#dns.resolver, events: service.events })
       service.#instances.set(name, instance)
       await instance.start()
     }
@@ -147,6 +154,7 @@ export class Service {
     // Sessions of the old policy may still count on the old backend until they drain.
     if (previous && previous !== backend) setTimeout(() => void previous.close(), loaded.policy.instances[this.#names[0] as InstanceName]?.limits.drain_timeout ?? 30_000).unref()
     this.log.level = loaded.policy.log.level
+    setLogFormat(this.log, loaded.policy.log.format)
     this.#scanPools.configure(loaded)
     const failed: string[] = []
     for (const [instance, policy] of compiled) failed.push(...(await instance.apply(policy, policy.config.limits.drain_timeout)))

@@ -61,7 +61,7 @@ Options:
     const config = loaded.policy.instances[name]
     if (!config) throw new UsageError(`instance ${name} is not defined in ${loaded.file}`)
     if (!scansContent(config)) throw new UsageError(`instance ${name} of ${loaded.file} does not list the data.content_scan check`)
-    const raw = await readFile(file)
+    const raw = fromDisk(await readFile(file))
     const message: MessageData = { raw, size: raw.length, overLimit: false, ...countBareLineEndings(raw) }
     const log = createLogger('silent')
     const pools = new ScanPools(log)
@@ -105,6 +105,20 @@ Options:
     }
   },
 }
+
+/**
+ * A message file as an MTA would have received it over SMTP: files on disk end their lines with
+ * LF, and SMTP carries CRLF (RFC 5321 section 2.3.8), so an LF-only file gets CRLF. A file that
+ * already mixes CRLF with bare LF, or has a bare CR, is left as it is: that is what the
+ * data.line_endings check is there to flag.
+ */
+export function fromDisk(raw: Buffer): Buffer {
+  const { bareCr, bareLf } = countBareLineEndings(raw)
+  if (bareLf === 0 || bareCr !== 0 || raw.includes(CRLF)) return raw
+  return Buffer.from(raw.toString('latin1').replaceAll('\n', '\r\n'), 'latin1')
+}
+
+const CRLF = Buffer.from('\r\n')
 
 function sessionRecord(instance: string, address: string, clientClass: string): SessionRecord {
   return {

@@ -336,6 +336,12 @@ export const policySchema = z
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Lowest level logged'),
+        format: z
+          .enum(['json', 'text'])
+          .default('json')
+          .describe(
+            'Log lines on stdout: json (one JSON object per line, its msg the summary) or text (one Postfix-style line per event: time, level, instance/listener, session or transaction id, summary)',
+          ),
       })
       .prefault({})
       .describe('Logging'),

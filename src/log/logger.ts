@@ -1,11 +1,61 @@
 import { pino } from 'pino'
 import type { Logger, LevelWithSilent } from 'pino'
+import { textLine } from './text-line.js'
+
+/** How log lines are written: one JSON object per line, or one Postfix-style text line. */
+export type LogFormat = 'json' | 'text'
+
+/** Anything lines can be written to (a pino destination, a test's collector). */
+export interface LineSink {
+  write(line: string): unknown
+  flush?(cb?: (err?: Error | null) => void): void
+  flushSync?(): void
+}
 
 /**
- * The process logger: one JSON object per line on stdout (pino). Sessions and transactions
- * log through children that carry their ids.
+ * The stream under the process logger. pino writes JSON lines into it, which go out as they
+ * are or as text, in the policy's `log.format` (a reload may switch it); event lines come
+ * already formatted through `writeLine`, so they are never parsed again.
  */
-export function createLogger(level: LevelWithSilent = 'info', destination: number | string = 1): Logger {
+export class LogOutput {
+  format: LogFormat
+  readonly #sink: LineSink
+
+  constructor(sink: LineSink, format: LogFormat) {
+    this.#sink = sink
+    this.format = format
+  }
+
+  /** A line from pino (JSON). */
+  write(json: string): void {
+    this.#sink.write(this.format === 'text' ? textLine(json) : json)
+  }
+
+  /** A line already in the current format, with its newline. */
+  writeLine(line: string): void {
+    this.#sink.write(line)
+  }
+
+  flush(cb?: (err?: Error | null) => void): void {
+    if (this.#sink.flush) this.#sink.flush(cb)
+    else cb?.()
+  }
+
+  flushSync(): void {
+    this.#sink.flushSync?.()
+  }
+}
+
+/**
+ * The process logger (pino) on stdout, or on `destination`: a file descriptor, a path or a
+ * sink. Sessions and transactions log through children that carry their ids.
+ */
+export function createLogger(
+  level: LevelWithSilent = 'info',
+  opts: { format?: LogFormat; destination?: number | string | LineSink } = {},
+): Logger {
+  const dest = opts.destination ?? 1
+  const sink = typeof dest === 'object' ? dest : pino.destination({ dest, sync: false, minLength: 0 })
   return pino(
     {
       level,
@@ -13,8 +63,20 @@ export function createLogger(level: LevelWithSilent = 'info', destination: numbe
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ dest: destination, sync: false, minLength: 0 }),
+    new LogOutput(sink, opts.format ?? 'json'),
   )
+}
+
+/** The LogOutput under a logger made by createLogger (and its children), else null. */
+export function logOutput(log: Logger): LogOutput | null {
+  const stream: unknown = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym]
+  return stream instanceof LogOutput ? stream : null
+}
+
+/** Switches a logger made by createLogger to `format` (a reload); other loggers stay as they are. */
+export function setLogFormat(log: Logger, format: LogFormat): void {
+  const out = logOutput(log)
+  if (out) out.format = format
 }
 
 export type { Logger }

@@ -5,6 +5,7 @@ import type { InstancePolicy } from '../config/instance-policy.js'
 import { secretOf } from '../config/load.js'
 import type { ListenerConfig } from '../config/schema.js'
 import type { Resolver } from '../dns/resolver.js'
+import type { RelayEvents } from '../events/relay-events.js'
 import { Tarpit } from '../limits/tarpit.js'
 import { NextHops } from '../relay/next-hops.js'
 import { Listener } from './listener.js'
@@ -31,16 +32,18 @@ export class Instance {
   readonly name: string
   readonly #log: Logger
   readonly #resolver: () => Resolver
+  readonly #events: RelayEvents
   #policy: InstancePolicy
   #nextHops: NextHops
   #listeners = new Map<string, Listener>()
   readonly #tarpit: Tarpit
 
-  constructor(policy: InstancePolicy, deps: { log: Logger; resolver: () => Resolver }) {
+  constructor(policy: InstancePolicy, deps: { log: Logger; resolver: () => Resolver; events: RelayEvents }) {
     this.name = policy.name
     this.#policy = policy
     this.#log = deps.log.child({ instance: policy.name })
     this.#resolver = deps.resolver
+    this.#events = deps.events
     this.#nextHops = this.#makeNextHops(policy)
     this.#tarpit = new Tarpit(policy.name)
   }
@@ -122,6 +125,7 @@ export class Instance {
       resolver: this.#resolver,
       log: this.#log.child({ listener: config.name }),
       tarpit: this.#tarpit,
+      events: this.#events,
     })
     const address = await listener.listen()
     this.#listeners.set(socketKey(config), listener)

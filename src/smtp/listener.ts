@@ -9,11 +9,8 @@ import type { ListenerConfig } from '../config/schema.js'
 import { localError, shuttingDown } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
-import {
-  connectionsActiveFor,
-  connectionsTimedOutFor,
-  connectionsTotalFor,
-} from '../metrics/relay-metrics.js'
+import type { RelayEvents } from '../events/relay-events.js'
+import { connectionsActiveFor, connectionsTimedOutFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { Tarpit } from '../limits/tarpit.js'
 import type { NextHops } from '../relay/next-hops.js'
@@ -23,7 +20,7 @@ import type { Admission } from './admission.js'
 import { relayMessage } from './data.js'
 import { replyUrl } from './reply-url.js'
 import { acceptProxyProtocol } from './proxy-listener.js'
-import { DEADLINES_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
+import { DEADLINES_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches, saidQuit } from './smtp-server-patches.js'
 import type { DeadlinePhase, SessionDeadlines } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
@@ -36,6 +33,8 @@ export interface ListenerEnv {
   readonly log: Logger
   /** Delays refusals to offending clients; one per instance. */
   readonly tarpit: Tarpit
+  /** Where sessions emit their outcomes and transactions. */
+  readonly events: RelayEvents
 }
 
 interface Connection {
@@ -169,11 +168,12 @@ export class Listener {
       },
       logger: false,
       ...{ [GREET_PAUSE_OPTION]: c.greet_pause, [DEADLINES_OPTION]: this.#deadlines(policy) },
-      onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp)),
+      onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp), 'connect'),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
         this.#hook(smtp, cb, () =>
           this.#session(smtp).secured(tlsSocket.getProtocol() ?? 'TLS', tlsSocket.getCipher().name, tlsSocket.isSessionReused()),
+          'tls',
         )
       },
       onAuth: (auth, smtp, cb) =>
@@ -185,6 +185,8 @@ export class Listener {
             // An authenticated client is a customer: it leaves the outsiders' share.
             this.#admission.authenticated(smtp.id)
           },
+          'auth',
+          auth.username ?? '',
         ),
       onMailFrom: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).mailFrom(address, smtp)),
       onRcptTo: (address, smtp, cb) => this.#hook(smtp, cb, () => this.#session(smtp).rcptTo(address)),
@@ -212,7 +214,7 @@ export class Listener {
       onClose: (smtp) => {
         const session = this.#sessions.get(smtp.id)
         if (!session) return
-        session.close()
+        session.close(saidQuit(smtp), smtp.error)
         this.#sessions.delete(smtp.id)
         connectionsActiveFor(session.record.instance, this.config.name).dec()
       },
@@ -222,7 +224,7 @@ export class Listener {
   async #onConnect(smtp: SMTPServerSession): Promise<void> {
     const policy = this.#env.policy()
     const session = new Session(
-      { policy, listener: this.config, nextHops: this.#env.nextHops, draining: () => this.#draining, log: this.#env.log },
+      { policy, listener: this.config, nextHops: this.#env.nextHops, draining: () => this.#draining, log: this.#env.log, events: this.#env.events },
       smtp,
     )
     this.#sessions.set(smtp.id, session)
@@ -249,14 +251,24 @@ export class Listener {
     }
   }
 
-  /** Runs a hook's work and answers smtp-server's callback with its result or its refusal. */
-  #hook<T>(smtp: SMTPServerSession, cb: (err: SmtpReply | null, value?: T) => void, work: () => Promise<T>): void {
+  /**
+   * Runs a hook's work and answers smtp-server's callback with its result or its refusal. A
+   * refusal at a session stage (connect, TLS, AUTH, with the `user` tried) is a session event.
+   */
+  #hook<T>(
+    smtp: SMTPServerSession,
+    cb: (err: SmtpReply | null, value?: T) => void,
+    work: () => Promise<T>,
+    stage?: 'connect' | 'tls' | 'auth',
+    user: string | null = null,
+  ): void {
     Promise.resolve()
       .then(work)
       .then(
         (value) => cb(null, value),
         async (err: unknown) => {
           const reply = this.#reply(err, smtp)
+          if (stage) this.#sessions.get(smtp.id)?.refused(stage, err, user)
           await this.#tarpit(smtp.id)
           cb(reply)
         },

@@ -5,14 +5,15 @@ import type { InstancePolicy } from '../config/instance-policy.js'
 import type { ListenerConfig } from '../config/schema.js'
 import { authFailed, authUnavailable, localError, shuttingDown } from '../errors/replies.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
-import { logTransaction } from '../log/transaction-log.js'
-import { refusalsFor } from '../metrics/relay-metrics.js'
+import type { RelayEvents } from '../events/relay-events.js'
+import type { DisconnectReason, EventReply, SessionEventStage, SessionOutcome } from '../events/types.js'
+import { refusalsFor, transactionsFor } from '../metrics/relay-metrics.js'
 import { decideScore } from '../pipeline/decide.js'
 import type { RecipientRecord, SessionRecord, TransactionOutcome, TransactionRecord } from '../pipeline/record.js'
 import { newTransactionRecord } from '../pipeline/record.js'
 import { runStage } from '../pipeline/runner.js'
 import type { ScoreSink, StageDecision } from '../pipeline/runner.js'
-import type { AuthAttempt, Stage } from '../pipeline/types.js'
+import type { AuthAttempt, CheckResult, Stage } from '../pipeline/types.js'
 import { SESSION_STAGES } from '../pipeline/types.js'
 import { splitAddress } from '../relay/address.js'
 import type { MessageData } from '../relay/message.js'
@@ -29,6 +30,8 @@ export interface SessionEnv {
   readonly nextHops: () => NextHops
   readonly draining: () => boolean
   readonly log: Logger
+  /** Where the session's outcomes and transactions go (the log, statistics, alerts). */
+  readonly events: RelayEvents
 }
 
 /**
@@ -56,6 +59,7 @@ export class Session {
   /** The current transaction as relayed to a next hop, from its first accepted RCPT. */
   #hop: HopTransaction | null = null
   #closed = false
+  #refusedAtConnect = false
 
   constructor(env: SessionEnv, smtp: SMTPServerSession) {
     this.env = env
@@ -104,12 +108,21 @@ export class Session {
     if (!creds) throw authUnavailable()
     const ok = await creds.verify(username, auth.password ?? '')
     await this.#decide('auth', { auth: { username, method: auth.method, success: ok } })
-    if (!ok) {
-      this.log.info({ user: username, method: auth.method }, 'authentication failed')
-      throw authFailed()
-    }
+    // The refusal's event (with the name tried) comes from the listener, as for every AUTH refusal.
+    if (!ok) throw authFailed()
     this.record.user = username
     this.#setSessionClass(this.policy.classifier.afterAuth(username))
+    this.#emitSession('auth', 'authenticated', null, null)
+  }
+
+  /**
+   * The client was refused at connect, TLS or AUTH (by a check, the listener or a fault): an
+   * event with the reply it got. `user` is the name an AUTH refusal was for.
+   */
+  refused(stage: 'connect' | 'tls' | 'auth', err: unknown, user: string | null = null): void {
+    const reply = err instanceof SmtpReply ? err : localError()
+    if (stage === 'connect') this.#refusedAtConnect = true
+    this.#emitSession(stage, reply.isTemporary ? 'tempfailed' : 'rejected', reply, user)
   }
 
   async mailFrom(address: SMTPServerAddress, smtp: SMTPServerSession): Promise<void> {
@@ -182,7 +195,7 @@ export class Session {
     return reply
   }
 
-  /** Ends the current transaction and logs it. */
+  /** Ends the current transaction, counts it and emits its event. */
   endTransaction(outcome: TransactionOutcome, reply?: unknown): void {
     const tx = this.tx
     if (!tx) return
@@ -199,16 +212,36 @@ export class Session {
       }
     }
     tx.outcome = outcome
-    if (reply !== undefined) tx.reply = String(reply instanceof SmtpReply ? reply : localError())
+    const given = reply === undefined ? null : reply instanceof SmtpReply ? reply : localError()
+    if (given) tx.reply = String(given)
     tx.timings.end = Date.now()
-    logTransaction(this.log, this.record, tx)
+    transactionsFor(this.record.instance, outcome).inc()
+    const events = this.env.events
+    if (events.wantsTransactions) {
+      // A refusal by a check of this transaction, else by the HELO checks (given again at every MAIL).
+      const decided = given && given.code >= 400 && given.reason !== 'next-hop'
+      const check = decided ? (decidingCheck(tx.checks, null) ?? decidingCheck(this.record.checks, 'helo')) : null
+      events.emitTransaction({ type: 'transaction', time: tx.timings.end, session: this.record, tx, check, reply: given })
+    }
   }
 
-  close(): void {
+  /**
+   * The connection is gone: ends an open transaction, releases what checks counted and emits
+   * the disconnect. `quit`: the client said QUIT; `lastError`: the last error reply it got
+   * (smtp-server's), which says whether we closed it (timeout, too many errors, drain).
+   */
+  close(quit = false, lastError?: string): void {
     // A message handed to the next hop is ended by the relay when the hop answers, even
     // after the client has gone: it may well be delivered.
     if (!this.tx?.timings.data) this.endTransaction(this.#unfinishedOutcome())
     this.#closed = true
+    if (this.env.events.wantsSessions) {
+      const reason = disconnectReason(quit, lastError, this.#refusedAtConnect)
+      // smtp-server's own reply (a timeout) is no SmtpReply of ours: read back from the wire form.
+      const last = lastError && reason !== 'quit' && reason !== 'lost' ? SmtpReply.parse(lastError) : null
+      const reply = last && { code: last.code, enhanced: last.enhanced, text: last.text, reason }
+      this.#emitSession('close', 'disconnected', reply, null, reason)
+    }
     for (const release of this.#closers.splice(0)) this.#release(release)
   }
 
@@ -274,8 +307,23 @@ export class Session {
       this.#helo = { name: helo, refusal: null }
     } catch (err) {
       if (err instanceof SmtpReply && err.isPermanent) this.#helo = { name: helo, refusal: err }
+      if (err instanceof SmtpReply) this.#emitSession('helo', err.isTemporary ? 'tempfailed' : 'rejected', err, null)
       throw err
     }
+  }
+
+  /** Emits a session outcome, built only when someone listens. */
+  #emitSession(
+    stage: SessionEventStage,
+    outcome: SessionOutcome,
+    reply: EventReply | null,
+    user: string | null,
+    reason: DisconnectReason | null = null,
+  ): void {
+    const events = this.env.events
+    if (!events.wantsSessions) return
+    const check = reply && stage !== 'close' ? decidingCheck(this.record.checks, stage) : null
+    events.emitSession({ type: 'session', time: Date.now(), session: this.record, stage, outcome, check, reply, reason, user })
   }
 
   /** Runs a stage and throws its refusal, if any; a quarantine is remembered for DATA. */
@@ -315,6 +363,34 @@ interface StageExtra {
   rcpt?: RecipientRecord
   message?: MessageData
   auth?: AuthAttempt
+}
+
+/**
+ * The check that refused, if a check did: the last one run (of `stage`, if given) when it
+ * refused (not in warn mode). A stage ends at its first refusal; a refusal given after the
+ * checks passed (a wrong password, the listener, the next hop) leaves one that did not refuse last.
+ */
+function decidingCheck(checks: readonly CheckResult[], stage: Stage | null): string | null {
+  for (let i = checks.length - 1; i >= 0; i--) {
+    const c = checks[i]
+    if (!c || (stage !== null && c.stage !== stage)) continue
+    return (c.outcome === 'reject' || c.outcome === 'tempfail') && !c.warn ? c.check : null
+  }
+  return null
+}
+
+/**
+ * Why a connection ended, from what smtp-server knows of it: QUIT, or the last error reply
+ * when it was a 421 (which closes), or a refusal at connect; else the client went away.
+ */
+export function disconnectReason(quit: boolean, lastError: string | undefined, refusedAtConnect: boolean): DisconnectReason {
+  if (quit) return 'quit'
+  if (refusedAtConnect) return 'refused'
+  if (!lastError?.startsWith('421')) return 'lost'
+  if (/\btimeout\b/i.test(lastError)) return 'timeout'
+  if (/too many/i.test(lastError)) return 'errors'
+  if (lastError.startsWith(`421 ${shuttingDown().enhanced} `)) return 'drain'
+  return 'closed'
 }
 
 function newTransaction(session: string, address: SMTPServerAddress): TransactionRecord {

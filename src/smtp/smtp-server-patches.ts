@@ -67,6 +67,7 @@ interface ConnectionInternals {
   /** The DATA phase: since when, and the rate allowance (ms) as of the last check. */
   shgData?: { since: number; checkedAt: number; bytes: number; allowance: number }
   shgTimer?: NodeJS.Timeout
+  session: { [QUIT]?: boolean }
   _server: { options: ServerOptions }
   _socket: Socket
   _ready: boolean
@@ -89,6 +90,15 @@ type ConnectionProto = ConnectionInternals & {
   _onClose(this: ConnectionInternals): void
   upgrade(this: ConnectionInternals, callback: () => void, secureCallback?: () => void): void
   handler_DATA(this: ConnectionInternals, command: Buffer | string, callback: () => void): void
+  handler_QUIT(this: ConnectionInternals, command: Buffer | string, callback: () => void): void
+}
+
+/** Marks a session whose client said QUIT (smtp-server keeps no trace of it). */
+const QUIT = Symbol('quit')
+
+/** The client ended the session with QUIT (see installSmtpServerPatches, 6). */
+export function saidQuit(session: object): boolean {
+  return (session as { [QUIT]?: boolean })[QUIT] === true
 }
 
 /** smtp-server 3.21's implicit-TLS handshake of an accepted socket, before the session. */
@@ -125,6 +135,7 @@ let installed = false
  *    first command, each later command line, a TLS handshake (STARTTLS and implicit), and
  *    DATA as a whole and by rate. smtp-server's own timeout is an idle timer that any byte
  *    restarts, so a client sending one byte now and then held a connection for ever.
+ * 6. A QUIT is marked on the session, so that its end can say whether the client quit or went away.
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -138,6 +149,7 @@ export function installSmtpServerPatches(): void {
   const onClose = proto._onClose
   const upgrade = proto.upgrade
   const handleData = proto.handler_DATA
+  const quit = proto.handler_QUIT
   /* eslint-enable @typescript-eslint/unbound-method */
   proto.send = function patchedSend(code, data, context) {
     this.shgRepliedAt = Date.now()
@@ -159,6 +171,10 @@ export function installSmtpServerPatches(): void {
       this.shgSpoke = true
     }
     onCommand.call(this, command, callback)
+  }
+  proto.handler_QUIT = function patchedQuit(command, callback) {
+    this.session[QUIT] = true
+    quit.call(this, command, callback)
   }
   proto.init = function patchedInit() {
     const pause = this._server.options[GREET_PAUSE_OPTION]

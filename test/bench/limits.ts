@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { spawnChild } from '../helpers/children.js'
 import { startRedisServer } from '../helpers/redis.js'
 import { processCpuSeconds } from './cpu.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
@@ -177,7 +177,7 @@ interface MemoryFigure {
 
 /** Runs limits-memory.ts in a child with --expose-gc, so the heap is measured after full collections. */
 async function memoryFigures(addresses: number): Promise<MemoryFigure[]> {
-  const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', MEMORY_PROBE, String(addresses)], {
+  const child = spawnChild(process.execPath, ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', MEMORY_PROBE, String(addresses)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let out = ''

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { access, constants } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
+import { spawnChild } from '../helpers/children.js'
 import { waitForSmtp } from './ports.js'
 
 // Debian and most distributions install Postfix's test programs in sbin, often not on PATH.
@@ -34,7 +34,7 @@ export async function startSmtpSink(program: string, port: number): Promise<Smtp
   // smtp-sink refuses to run as root unless told which user to switch to.
   const user = process.getuid?.() === 0 ? ['-u', 'root'] : []
   // -m: more simultaneous sessions than the default 256, so the sink never limits a run.
-  const child = spawn(program, [...user, '-m', '1024', `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawnChild(program, [...user, '-m', '1024', `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   let exit: string | null = null
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
@@ -89,7 +89,7 @@ export async function runSmtpSource(program: string, port: number, load: Load, m
     `127.0.0.1:${port}`,
   ]
   const started = process.hrtime.bigint()
-  const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawnChild(program, args, { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null]

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { spawnChild } from '../helpers/children.js'
 import { freePort, waitForSmtp } from './ports.js'
 
 /** How to run the relay under test. */
@@ -89,7 +90,7 @@ export async function startRelayProcess(opts: RelayProcessOptions): Promise<Rela
   await writeFile(config, JSON.stringify(opts.policy?.(port) ?? benchPolicy(port, opts), null, 2))
   const log = await open(logFile, 'w')
   const profile = opts.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', opts.dir] : []
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...profile, opts.main, 'serve', '--config', config, '--instance', 'outbound'], {
+  const child = spawnChild(process.execPath, [...(opts.nodeFlags ?? []), ...profile, opts.main, 'serve', '--config', config, '--instance', 'outbound'], {
     stdio: ['ignore', log.fd, log.fd],
   })
   await log.close()

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../bench/ports.js'
+import { spawnChild } from './children.js'
 
 /** A real HAProxy (Debian package haproxy) in front of a relay listener, one frontend per PROXY version. */
 export interface HaproxyFront {
@@ -63,7 +63,7 @@ export async function startHaproxy(backendPort: number, source: string): Promise
       '',
     ].join('\n'),
   )
-  const child = spawn('haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawnChild('haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = once(child, 'exit')

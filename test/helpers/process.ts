@@ -1,12 +1,13 @@
-import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { spawnChild } from './children.js'
+import { parseLogLine } from './log-lines.js'
 import { waitFor } from './relay.js'
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 
-/** A `smarthost-guard` process started by a test, with its JSON log lines parsed. */
+/** A `smarthost-guard` process started by a test, with its log lines parsed (JSON or text). */
 export interface RelayProcess {
   child: ChildProcess
   lines: Record<string, unknown>[]
@@ -19,7 +20,7 @@ export interface RelayProcess {
 
 /** Runs the CLI with `args` and waits for it to exit; returns its exit code and output. */
 export async function runCli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: 'pipe' })
+  const child = spawnChild(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: 'pipe' })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -31,7 +32,7 @@ export async function runCli(args: string[], input?: string): Promise<{ code: nu
 
 /** Starts `smarthost-guard serve` and waits until it says it is ready. */
 export async function spawnRelay(args: string[]): Promise<RelayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawnChild(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: Record<string, unknown>[] = []
   let pending = ''
   let stderr = ''
@@ -40,7 +41,7 @@ export async function spawnRelay(args: string[]): Promise<RelayProcess> {
     pending += d
     const parts = pending.split('\n')
     pending = parts.pop() ?? ''
-    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p) as Record<string, unknown>)
+    for (const p of parts) if (p.trim()) lines.push(parseLogLine(p))
   })
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = once(child, 'exit').then(([code]) => code as number | null)
@@ -65,6 +66,12 @@ export async function spawnRelay(args: string[]): Promise<RelayProcess> {
       return exited
     },
   }
-  await proc.waitForLog((l) => l.msg === 'smarthost-guard ready', 20_000, 'the ready line')
+  try {
+    await proc.waitForLog((l) => l.msg === 'smarthost-guard ready', 20_000, 'the ready line')
+  } catch (err) {
+    // Nobody gets this relay to stop it: a relay left running would keep the test process alive.
+    await proc.stop('SIGKILL')
+    throw err
+  }
   return proc
 }

@@ -6,6 +6,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../bench/ports.js'
+import { spawnChild } from './children.js'
 
 /** A real redis-server started by a test on 127.0.0.1, that the test can stop and start again. */
 export interface RedisServer {
@@ -62,7 +63,7 @@ export async function startRedisServer(extraArgs: (dir: string, port: number) =>
   const start = async () => {
     exited = false
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs(dir, port)]
-    child = spawn('redis-server', args, { stdio: 'ignore' })
+    child = spawnChild('redis-server', args, { stdio: 'ignore' })
     child.once('exit', () => (exited = true))
     child.once('error', () => (exited = true))
     await untilPong(port, () => exited)
@@ -120,7 +121,7 @@ export async function startSentinel(masterPort: number, name: string): Promise<{
   const dir = await mkdtemp(join(tmpdir(), 'shg-sentinel-'))
   const config = join(dir, 'sentinel.conf')
   await writeFile(config, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`, ''].join('\n'))
-  const child = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' })
+  const child = spawnChild('redis-server', [config, '--sentinel'], { stdio: 'ignore' })
   let exited = false
   child.once('exit', () => (exited = true))
   await untilPong(port, () => exited)

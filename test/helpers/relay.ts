@@ -1,11 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
 import type { Logger } from 'pino'
 import { stringify } from 'yaml'
 import { hashPassword } from '../../src/auth/password.js'
 import type { InstanceName } from '../../src/config/schema.js'
+import { createLogger } from '../../src/log/logger.js'
 import { Service } from '../../src/service.js'
 import { after, before } from 'node:test'
 import { startSink } from './sink.js'
@@ -59,24 +59,36 @@ export function testPolicy(nextHops: number[], patch: (p: PolicyTree) => void = 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type PolicyTree = Record<string, any>
 
-/** Log lines captured as parsed JSON objects. */
+/** Log lines captured: JSON ones parsed, text ones (log.format: text) as they are. */
 export interface LogCapture {
   log: Logger
   lines: Record<string, unknown>[]
+  /** Lines in the text format, without their newline. */
+  text: string[]
   transactions(): { session: Record<string, unknown>; tx: Record<string, unknown>; msg: string }[]
+  /** Session outcome events (refusals before MAIL, AUTH, disconnects). */
+  sessions(): { stage: string; outcome: string; check?: string; reply?: string; reason?: string; user?: string; session: Record<string, unknown>; msg: string }[]
 }
 
+/** A logger as the relay makes it (so log.format applies), writing into arrays. */
 export function captureLog(): LogCapture {
   const lines: Record<string, unknown>[] = []
-  const log = pino(
-    { level: 'debug', formatters: { level: (label) => ({ level: label }) } },
-    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  )
+  const text: string[] = []
+  const log = createLogger('debug', {
+    destination: {
+      write: (line: string) => {
+        if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>)
+        else text.push(line.replace(/\n$/, ''))
+      },
+    },
+  })
   return {
     log,
     lines,
+    text,
     transactions: () =>
       lines.filter((l) => l.event === 'transaction') as unknown as ReturnType<LogCapture['transactions']>,
+    sessions: () => lines.filter((l) => l.event === 'session') as unknown as ReturnType<LogCapture['sessions']>,
   }
 }
 

@@ -47,6 +47,22 @@ describe('smarthost-guard scan', () => {
     assert.match(macro.stdout, /^decision: quarantine 554 5\.7\.1 Message held for review by the postmaster, not delivered: Office document with macros/m)
   })
 
+  it('reads an LF-only file as CRLF, as SMTP carries it: no bare LF is reported', async () => {
+    const crlf = await samples.mimeMessage({ subject: 'saved by a mail client' })
+    await writeFile(file('lf-only.eml'), crlf.replaceAll('\r\n', '\n'), 'latin1')
+    const r = await runCli(['scan', file('lf-only.eml')])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.doesNotMatch(r.stdout, /bare LF/)
+    assert.match(r.stdout, /^decision: relay$/m)
+  })
+
+  it('still reports a file that mixes CRLF with bare LF', async () => {
+    const crlf = await samples.mimeMessage({ subject: 'smuggled' })
+    await writeFile(file('mixed.eml'), `${crlf}\n.\nMAIL FROM:<x@y.test>\r\n`, 'latin1')
+    const r = await runCli(['scan', file('mixed.eml')])
+    assert.match(r.stdout, /^ {2}data\.line_endings: tag \(2 bare LF, 0 bare CR, normalized to CRLF\)$/m)
+  })
+
   it('prints the report as JSON with --json', async () => {
     const r = await runCli(['scan', '--json', file('eicar.eml')])
     const out = JSON.parse(r.stdout) as {
