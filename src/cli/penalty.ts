@@ -4,7 +4,8 @@ import type { InstanceName } from '../config/schema.js'
 import type { PenaltyEntry } from '../limits/penalty-store.js'
 import { penaltyScope } from '../limits/schema.js'
 import type { Command } from './args.js'
-import { UsageError, loadPolicyOrReport, operatorName, parse } from './args.js'
+import { UsageError, instanceName, loadPolicyOrReport, operatorName, parse } from './args.js'
+import { isoTime } from './iso-time.js'
 
 /** `smarthost-guard penalty list|add|remove`: manages the penalty box of a running relay through its admin API. */
 export const penalty: Command = {
@@ -15,13 +16,14 @@ export const penalty: Command = {
        smarthost-guard penalty remove (--address A | --subnet S | --user U) [options]
 
 Talks to the admin API of a running relay (the admin address and the bearer token file of the
-policy, admin.token_file), so it works the same with the memory and the Redis backend; with
-Redis every node sharing it sees the change. A client in the box gets the policy's
+policy, admin.token_file, which serve creates at first start), so it works the same with the
+memory and the Redis backend; with Redis every node sharing it sees the change. Times are
+ISO 8601 (UTC). A client in the box gets the policy's
 penalty_box.reply (421/454 4.7.1, or 554 5.7.1) with the reason, until its time is up.
 
 Options:
   -c, --config FILE      policy tree: where the admin API listens and its token (default: $SMARTHOST_GUARD_CONFIG or the embedded policies/relay.yaml)
-  -i, --instance NAME    outbound or inbound (default: the only instance the relay runs)
+  -i, --instance NAME    outbound or inbound (default outbound)
       --url URL          admin API base URL instead of the policy's, e.g. http://10.0.0.5:9465
       --token-file FILE  bearer token file instead of the policy's admin.token_file
       --address A        one client address
@@ -37,7 +39,7 @@ Options:
       argv,
       {
         config: { type: 'string', short: 'c' },
-        instance: { type: 'string', short: 'i' },
+        instance: { type: 'string', short: 'i', default: 'outbound' },
         url: { type: 'string' },
         'token-file': { type: 'string' },
         address: { type: 'string' },
@@ -52,12 +54,13 @@ Options:
     )
     const [action, ...extra] = positionals
     if (!action || !['list', 'add', 'remove'].includes(action) || extra.length) throw new UsageError('say list, add or remove')
-    const api = await apiOf(values)
+    const instance = instanceName(values.instance)
+    const api = await apiOf(values, instance)
     if (!api) return 1
-    if (action === 'list') return list(api, values.instance, values.json === true)
+    if (action === 'list') return list(api, instance, values.json === true)
     const target = targetOf(values)
     if (action === 'remove') {
-      const q = new URLSearchParams({ scope: target.scope, value: target.value, ...(values.instance ? { instance: values.instance } : {}) })
+      const q = new URLSearchParams({ scope: target.scope, value: target.value, instance })
       const r = await call(api, 'DELETE', `/api/penalty?${q.toString()}`)
       if (!r.ok) return fail(r.body)
       process.stdout.write(`removed ${target.scope} ${target.value} from the penalty box\n`)
@@ -65,7 +68,7 @@ Options:
     }
     if (!values.reason) throw new UsageError('add needs --reason: it is sent to the client')
     const body = {
-      ...(values.instance ? { instance: values.instance } : {}),
+      instance,
       scope: target.scope,
       value: target.value,
       why: values.reason,
@@ -81,40 +84,46 @@ Options:
 }
 
 interface Api {
-  base: string
+  /** Where the admin API may listen, tried in order: a relay serving one instance uses that instance's admin listener. */
+  bases: string[]
   token: string
 }
 
 interface ApiValues {
   config?: string | undefined
-  instance?: string | undefined
   url?: string | undefined
   'token-file'?: string | undefined
 }
 
 /** The API's base URL and token: from the options, else from the policy tree. */
-async function apiOf(values: ApiValues): Promise<Api | null> {
-  let base = values.url
+async function apiOf(values: ApiValues, instance: InstanceName): Promise<Api | null> {
   const tokenFile = values['token-file']
   let token = tokenFile ? secretLine(await readFile(tokenFile, 'utf8')) : undefined
   if (tokenFile && !token) throw new UsageError(`no token in ${tokenFile}`)
-  if (!base || !token) {
+  let bases = values.url ? [values.url] : []
+  if (!bases.length || !token) {
     const loaded = await loadPolicyOrReport(values.config)
     if (!loaded) return null
-    const own = values.instance ? loaded.policy.instances[values.instance as InstanceName]?.admin : undefined
-    const admin = own ?? loaded.policy.admin
-    base ??= `http://${admin.address.includes(':') ? `[${admin.address}]` : admin.address}:${admin.port}`
-    token ??= secretOf(loaded.files, loaded.policy.admin.token_file)
+    const url = (a: { address: string; port: number }) => `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`
+    const own = loaded.policy.instances[instance]?.admin
+    if (!bases.length) bases = [...new Set([...(own ? [url(own)] : []), url(loaded.policy.admin)])]
+    const file = loaded.policy.admin.token_file
+    if (!token && !file) throw new UsageError(`${loaded.file} names no admin.token_file: name one (the relay creates it at start), or give --token-file`)
+    if (!token && file && !loaded.files.has(file)) {
+      process.stderr.write(`smarthost-guard penalty: no token file ${file} yet: the relay creates it at its first start (smarthost-guard serve)\n`)
+      return null
+    }
+    token ??= secretOf(loaded.files, file)
+    if (!token) throw new UsageError(`no token in ${file}`)
   }
-  if (!token) throw new UsageError('no token: name one in admin.token_file of the policy, or give --token-file')
-  return { base: base.replace(/\/$/, ''), token }
+  return { bases: bases.map((b) => b.replace(/\/$/, '')), token }
 }
 
-async function list(api: Api, instance: string | undefined, asJson: boolean): Promise<number> {
-  const r = await call(api, 'GET', `/api/penalty${instance ? `?instance=${encodeURIComponent(instance)}` : ''}`)
+async function list(api: Api, instance: string, asJson: boolean): Promise<number> {
+  const r = await call(api, 'GET', `/api/penalty?instance=${encodeURIComponent(instance)}`)
   if (!r.ok) return fail(r.body)
   const entries = (r.body as { entries: PenaltyEntry[] }).entries
-  if (asJson) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`)
+  if (asJson) process.stdout.write(`${JSON.stringify(entries.map((e) => ({ ...e, when: isoTime(e.when), until: isoTime(e.until) })), null, 2)}\n`)
   else process.stdout.write(entries.length ? `${entries.map(line).join('\n')}\n` : 'the penalty box is empty\n')
   return 0
 }
@@ -127,16 +136,22 @@ function targetOf(values: { address?: string | undefined; subnet?: string | unde
 }
 
 async function call(api: Api, method: string, path: string, body?: unknown): Promise<{ ok: boolean; body: unknown }> {
-  let res: Response
-  try {
-    res = await fetch(`${api.base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${api.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    })
-  } catch (err) {
-    return { ok: false, body: { error: `cannot reach the relay's admin API at ${api.base}: ${(err as Error).message}` } }
+  let res: Response | undefined
+  const unreachable: string[] = []
+  for (const base of api.bases) {
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${api.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      })
+      break
+    } catch (err) {
+      // Nothing listens there (fetch fails before anything was sent): try the next address.
+      unreachable.push(`${base} (${connectError(err)})`)
+    }
   }
+  if (!res) return { ok: false, body: { error: `cannot reach the relay's admin API at ${unreachable.join(' or ')}: is the relay running?` } }
   const text = await res.text()
   let parsed: unknown = text
   try {
@@ -153,10 +168,15 @@ function fail(body: unknown): number {
   return 1
 }
 
+/** Why fetch failed: its cause's code (ECONNREFUSED), else its message. */
+function connectError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause
+  return cause?.code ?? cause?.message ?? (err as Error).message
+}
+
 /** "address 192.0.2.7 until 2025-06-01T12:00:00Z (by alice, 2025-06-01T11:00:00Z): spam run" */
 function line(e: PenaltyEntry): string {
-  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-  return `${e.scope} ${e.value} until ${iso(e.until)} (by ${e.who}, ${iso(e.when)}): ${e.why}`
+  return `${e.scope} ${e.value} until ${isoTime(e.until)} (by ${e.who}, ${isoTime(e.when)}): ${e.why}`
 }
 
 

@@ -165,6 +165,7 @@ function resolvePaths(policy: Policy, base: string): void {
     if (inst.quarantine) inst.quarantine.dir = abs(inst.quarantine.dir)
   }
   if (policy.admin.token_file) policy.admin.token_file = abs(policy.admin.token_file)
+  if (policy.pid_file) policy.pid_file = abs(policy.pid_file)
   if (policy.state.redis?.password_file) policy.state.redis.password_file = abs(policy.state.redis.password_file)
 }
 
@@ -177,7 +178,8 @@ async function readNamedFiles(
   running: readonly InstanceName[],
   issues: string[],
 ): Promise<Map<string, string>> {
-  const wanted: { path: readonly PathKey[]; name: string; parse?: (text: string) => string[] }[] = []
+  // `optional`: a file that may not exist yet (serve creates the token file; no users yet).
+  const wanted: { path: readonly PathKey[]; name: string; parse?: (text: string) => string[]; optional?: boolean }[] = []
   for (const name of running) {
     const inst = policy.instances[name]
     if (!inst) continue
@@ -188,7 +190,7 @@ async function readNamedFiles(
     })
     const creds = inst.relay.credentials
     if (creds) {
-      wanted.push({ path: [...at, 'relay', 'credentials'], name: creds, parse: (t) => parseCredentials(creds, t).issues })
+      wanted.push({ path: [...at, 'relay', 'credentials'], name: creds, parse: (t) => parseCredentials(creds, t).issues, optional: true })
     }
     for (const [domain, d] of Object.entries(inst.local.domains)) {
       if (d.valid_file) wanted.push({ path: [...at, 'local', 'domains', domain, 'valid_file'], name: d.valid_file })
@@ -202,7 +204,7 @@ async function readNamedFiles(
       if (list) wanted.push({ path: [...at, 'classes', 'networks', i, 'file'], name: list, parse: (t) => parseNetworkFile(list, t).issues })
     })
   }
-  if (policy.admin.token_file) wanted.push({ path: ['admin', 'token_file'], name: policy.admin.token_file })
+  if (policy.admin.token_file) wanted.push({ path: ['admin', 'token_file'], name: policy.admin.token_file, optional: true })
   const redisPassword = policy.state.redis?.password_file
   if (redisPassword) wanted.push({ path: ['state', 'redis', 'password_file'], name: redisPassword })
   const files = new Map<string, string>()
@@ -213,7 +215,9 @@ async function readNamedFiles(
         files.set(w.name, text)
         for (const problem of w.parse?.(text) ?? []) issues.push(problem)
       } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message
+        const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
+        if (missing && w.optional) return
+        const reason = missing ? 'no such file' : (err as Error).message
         issues.push(`${where(file, doc, lines, w.path, false)} ${keyName(w.path)}: cannot read ${w.name}: ${reason}`)
       }
     }),

@@ -102,7 +102,7 @@ export function spawnCli(args: string[]): CliProcess {
  * the embedded default tree from a temporary copy (see copyDefaultTree), removed at stop.
  */
 export async function spawnRelay(args: string[]): Promise<RelayProcess> {
-  const copy = null as DefaultTreeCopy | null
+  const copy = args.includes('--config') || args.includes('-c') ? null : await copyDefaultTree()
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...(copy ? ['--config', copy.file] : []), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
