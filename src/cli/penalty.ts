@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises'
-import { secretLine, secretOf } from '../config/load.js'
-import type { InstanceName } from '../config/schema.js'
 import type { PenaltyEntry } from '../limits/penalty-store.js'
 import { penaltyScope } from '../limits/schema.js'
+import type { AdminApi } from './admin-client.js'
+import { adminApi, adminCall } from './admin-client.js'
 import type { Command } from './args.js'
-import { UsageError, instanceName, loadPolicyOrReport, operatorName, parse } from './args.js'
+import { UsageError, instanceName, operatorName, parse } from './args.js'
 import { isoTime } from './iso-time.js'
 
 /** `smarthost-guard penalty list|add|remove`: manages the penalty box of a running relay through its admin API. */
@@ -55,13 +54,13 @@ Options:
     const [action, ...extra] = positionals
     if (!action || !['list', 'add', 'remove'].includes(action) || extra.length) throw new UsageError('say list, add or remove')
     const instance = instanceName(values.instance)
-    const api = await apiOf(values, instance)
+    const api = await adminApi(values, instance, 'penalty')
     if (!api) return 1
     if (action === 'list') return list(api, instance, values.json === true)
     const target = targetOf(values)
     if (action === 'remove') {
       const q = new URLSearchParams({ scope: target.scope, value: target.value, instance })
-      const r = await call(api, 'DELETE', `/api/penalty?${q.toString()}`)
+      const r = await adminCall(api, 'DELETE', `/api/penalty?${q.toString()}`)
       if (!r.ok) return fail(r.body)
       process.stdout.write(`removed ${target.scope} ${target.value} from the penalty box\n`)
       return 0
@@ -75,7 +74,7 @@ Options:
       who: values.by ?? operatorName(),
       ...(values.duration ? { duration: values.duration } : {}),
     }
-    const r = await call(api, 'POST', '/api/penalty', body)
+    const r = await adminCall(api, 'POST', '/api/penalty', body)
     if (!r.ok) return fail(r.body)
     const entry = (r.body as { entry: PenaltyEntry }).entry
     process.stdout.write(`added ${line(entry)}\n`)
@@ -83,44 +82,8 @@ Options:
   },
 }
 
-interface Api {
-  /** Where the admin API may listen, tried in order: a relay serving one instance uses that instance's admin listener. */
-  bases: string[]
-  token: string
-}
-
-interface ApiValues {
-  config?: string | undefined
-  url?: string | undefined
-  'token-file'?: string | undefined
-}
-
-/** The API's base URL and token: from the options, else from the policy tree. */
-async function apiOf(values: ApiValues, instance: InstanceName): Promise<Api | null> {
-  const tokenFile = values['token-file']
-  let token = tokenFile ? secretLine(await readFile(tokenFile, 'utf8')) : undefined
-  if (tokenFile && !token) throw new UsageError(`no token in ${tokenFile}`)
-  let bases = values.url ? [values.url] : []
-  if (!bases.length || !token) {
-    const loaded = await loadPolicyOrReport(values.config)
-    if (!loaded) return null
-    const url = (a: { address: string; port: number }) => `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`
-    const own = loaded.policy.instances[instance]?.admin
-    if (!bases.length) bases = [...new Set([...(own ? [url(own)] : []), url(loaded.policy.admin)])]
-    const file = loaded.policy.admin.token_file
-    if (!token && !file) throw new UsageError(`${loaded.file} names no admin.token_file: name one (the relay creates it at start), or give --token-file`)
-    if (!token && file && !loaded.files.has(file)) {
-      process.stderr.write(`smarthost-guard penalty: no token file ${file} yet: the relay creates it at its first start (smarthost-guard serve)\n`)
-      return null
-    }
-    token ??= secretOf(loaded.files, file)
-    if (!token) throw new UsageError(`no token in ${file}`)
-  }
-  return { bases: bases.map((b) => b.replace(/\/$/, '')), token }
-}
-
-async function list(api: Api, instance: string, asJson: boolean): Promise<number> {
-  const r = await call(api, 'GET', `/api/penalty?instance=${encodeURIComponent(instance)}`)
+async function list(api: AdminApi, instance: string, asJson: boolean): Promise<number> {
+  const r = await adminCall(api, 'GET', `/api/penalty?instance=${encodeURIComponent(instance)}`)
   if (!r.ok) return fail(r.body)
   const entries = (r.body as { entries: PenaltyEntry[] }).entries
   if (asJson) process.stdout.write(`${JSON.stringify(entries.map((e) => ({ ...e, when: isoTime(e.when), until: isoTime(e.until) })), null, 2)}\n`)
@@ -135,43 +98,10 @@ function targetOf(values: { address?: string | undefined; subnet?: string | unde
   return { scope, value: values[scope] as string }
 }
 
-async function call(api: Api, method: string, path: string, body?: unknown): Promise<{ ok: boolean; body: unknown }> {
-  let res: Response | undefined
-  const unreachable: string[] = []
-  for (const base of api.bases) {
-    try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${api.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      })
-      break
-    } catch (err) {
-      // Nothing listens there (fetch fails before anything was sent): try the next address.
-      unreachable.push(`${base} (${connectError(err)})`)
-    }
-  }
-  if (!res) return { ok: false, body: { error: `cannot reach the relay's admin API at ${unreachable.join(' or ')}: is the relay running?` } }
-  const text = await res.text()
-  let parsed: unknown = text
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    // not JSON: shown as it is
-  }
-  return { ok: res.ok, body: parsed }
-}
-
 function fail(body: unknown): number {
   const error = (body as { error?: string } | null)?.error ?? JSON.stringify(body)
   process.stderr.write(`smarthost-guard penalty: ${error}\n`)
   return 1
-}
-
-/** Why fetch failed: its cause's code (ECONNREFUSED), else its message. */
-function connectError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause
-  return cause?.code ?? cause?.message ?? (err as Error).message
 }
 
 /** "address 192.0.2.7 until 2025-06-01T12:00:00Z (by alice, 2025-06-01T11:00:00Z): spam run" */

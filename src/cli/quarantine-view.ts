@@ -47,7 +47,8 @@ export async function quarantineView(entry: StoredEntry, kept: Buffer | null, lo
     const value = field === 'Subject' ? header.decoded(field) : header.values(field).join(', ')
     if (value) out.push(`  ${field}: ${value}`)
   }
-  out.push(`  (${header.values('received').length} Received: fields; smarthost-guard quarantine show --raw ${entry.id} prints the message)`, '')
+  const hops = header.values('received').length
+  out.push(`  (${hops} Received: field${hops === 1 ? '' : 's'}; the whole message: smarthost-guard quarantine show --raw ${entry.id})`, '')
   out.push('explosion tree (scanned again with the current rules):', ...(await treeOf(kept, entry, loaded, name)).map((l) => `  ${l}`))
   return `${out.map((l) => printable(l)).join('\n')}\n`
 }

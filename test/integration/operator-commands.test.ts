@@ -41,7 +41,10 @@ describe('smarthost-guard reload and the pid file', () => {
   before(async () => (tree = await defaultTree()))
   after(() => tree.remove())
 
-  it('serve writes its pid file (0644), reload signals that process, a clean exit removes the file', async () => {
+  it('serve writes its pid file (0644), reload signals that process, a clean exit removes the file; reload and penalty say in one line why they cannot act without a relay', async () => {
+    const early = await runCli(['penalty', 'list', '--config', tree.file])
+    assert.equal(early.code, 1)
+    assert.equal(early.stderr, `smarthost-guard penalty: no token file ${tree.varPath('admin.token')} yet: the relay creates it at its first start (smarthost-guard serve)\n`)
     const relay = await spawnRelay(['--config', tree.file])
     const pidFile = tree.varPath('smarthost-guard.pid')
     try {
@@ -59,6 +62,9 @@ describe('smarthost-guard reload and the pid file', () => {
     const none = await runCli(['reload', '--config', tree.file])
     assert.equal(none.code, 1)
     assert.equal(none.stderr, `smarthost-guard reload: no relay runs: no pid file ${pidFile} (serve writes it at start)\n`)
+    const down = await runCli(['penalty', 'list', '--config', tree.file])
+    assert.equal(down.code, 1)
+    assert.match(down.stderr, /^smarthost-guard penalty: cannot reach the relay's admin API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): is the relay running\?\n$/)
   })
 
   it('reports a stale pid file, whose process is gone or is not the relay, and signals nothing', async () => {
