@@ -28,7 +28,8 @@ export async function adminApi(values: AdminApiOptions, instance: InstanceName, 
   if (tokenFile && !token) throw new UsageError(`no token in ${tokenFile}`)
   let bases = values.url ? [values.url] : []
   if (!bases.length || !token) {
-    const loaded = await loadPolicyOrReport(values.config)
+    // Only this instance's files: a host running one instance may lack the other's certificates.
+    const loaded = await loadPolicyOrReport(values.config, { instances: [instance] })
     if (!loaded) return null
     const url = (a: { address: string; port: number }) => `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`
     const own = loaded.policy.instances[instance]?.admin

@@ -30,7 +30,8 @@ Options:
       instance: { type: 'string', short: 'i' },
     })
     const instance = values.instance === undefined ? undefined : instanceName(values.instance)
-    const loaded = await loadPolicyOrReport(values.config)
+    // With --instance, as that relay reads it: only its instance's files.
+    const loaded = await loadPolicyOrReport(values.config, { instances: instance ? [instance] : undefined })
     if (!loaded) {
       process.stderr.write('smarthost-guard reload: not reloaded; the running policy stays\n')
       return 1

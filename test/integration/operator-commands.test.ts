@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { appendFile, readFile, stat, writeFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { freePort } from '../bench/ports.js'
 import { copyDefaultTree, runCli, spawnRelay } from '../helpers/process.js'
 import type { DefaultTreeCopy } from '../helpers/process.js'
 import type { PolicyTree } from '../helpers/relay.js'
+import { startRelay, testPolicy } from '../helpers/relay.js'
 import { SmtpDialog } from '../helpers/smtp-client.js'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
@@ -130,5 +133,26 @@ describe('the default tree, with no set-up', () => {
     assert.match(r.stdout, /smarthost-guard-outbound\.pid\): it reloads /)
     await relay.waitForLog((l) => l.msg === 'policy reloaded')
     assert.equal(await authenticate(port, 'a good password'), '235 2.7.0 Authentication successful')
+  })
+})
+
+describe('an admin token file the relay cannot create', () => {
+  it('keeps the relay serving with the admin API off, and says how to make the file', async (t) => {
+    // As /etc/smarthost-guard that the service user may not write, a folder that cannot be made
+    // even by root (the tests may run as root): a link to a place under a missing folder.
+    const dir = await mkdtemp(join(tmpdir(), 'shg-token-'))
+    await symlink(join(dir, 'missing', 'place'), join(dir, 'not-a-folder'))
+    const tree = testPolicy([1], (p) => (p.admin.token_file = join(dir, 'not-a-folder', 'admin.token')))
+    const relay = await startRelay(tree, { instances: ['outbound'] })
+    t.after(async () => {
+      await relay.close()
+      await rm(dir, { recursive: true })
+    })
+    const warning = relay.logs.lines.find((l) => String(l.msg).startsWith('cannot create admin.token_file '))
+    assert.ok(warning, 'a warning')
+    assert.equal(warning.level, 'warn')
+    assert.match(String(warning.msg), /the admin API refuses every call until it exists \(make it with: openssl rand -hex 32 > \S+\/not-a-folder\/admin\.token; then smarthost-guard reload\)$/)
+    assert.equal((await fetch(relay.adminUrl('/api/penalty'))).status, 403)
+    assert.equal((await fetch(relay.adminUrl('/readyz'))).status, 200)
   })
 })
