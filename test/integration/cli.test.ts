@@ -13,7 +13,7 @@ describe('smarthost-guard command line', () => {
   it('lists its commands and has --help for each', async () => {
     const help = await runCli(['--help'])
     assert.equal(help.code, 0)
-    for (const command of ['serve', 'check-config', 'explain-config', 'passwd', 'sink', 'penalty']) {
+    for (const command of ['serve', 'reload', 'check-config', 'explain-config', 'passwd', 'sink', 'penalty']) {
       assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'))
       const r = await runCli([command, '--help'])
       assert.equal(r.code, 0)
