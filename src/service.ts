@@ -3,9 +3,9 @@ import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
 import { compileInstance } from './config/instance-policy.js'
 import type { InstancePolicy } from './config/instance-policy.js'
-import { configIssues, loadPolicy, secretOf } from './config/load.js'
+import { configIssues, loadPolicy } from './config/load.js'
 import type { LoadedPolicy } from './config/load.js'
-import type { InstanceName } from './config/schema.js'
+import type { InstanceName, Policy } from './config/schema.js'
 import { INSTANCE_NAMES } from './config/schema.js'
 import { DnsServices } from './dns/services.js'
 import { addPenaltyApi } from './limits/admin-api.js'
@@ -17,6 +17,7 @@ import { RelayEvents } from './events/relay-events.js'
 import { logEvents } from './log/event-log.js'
 import { createLogger, setLogFormat } from './log/logger.js'
 import { AdminServer } from './metrics/admin-server.js'
+import { adminToken } from './metrics/admin-token.js'
 import { configReloadFailures, configReloads, ready } from './metrics/relay-metrics.js'
 import type { CheckDeps } from './pipeline/types.js'
 import { ScanPools } from './scan/scan-pools.js'
@@ -49,6 +50,7 @@ export class Service {
   readonly #names: readonly InstanceName[]
   readonly #instances = new Map<InstanceName, Instance>()
   #loaded: LoadedPolicy
+  #token: string | null = null
   #dns: DnsServices
   #backend: StateBackend | null = null
   /** The shared state each compiled policy's checks use (its penalty box is the instance's). */
@@ -67,7 +69,7 @@ export class Service {
     this.#dns = dns
     this.admin = new AdminServer({ ready: () => this.#state === 'ready', log })
     addPenaltyApi(this.admin, {
-      token: () => adminToken(this.#loaded),
+      token: () => this.#token,
       instances: () => this.#names,
       penaltyBox: (name) => this.penaltyBox(name as InstanceName),
     })
@@ -82,6 +84,8 @@ export class Service {
     setLogFormat(log, loaded.policy.log.format)
     for (const warning of loaded.warnings) log.warn(warning)
     const service = new Service(loaded, opts, log, await DnsServices.create(loaded, log))
+    service.#token = await adminToken(loaded, log)
+    warnMissingFiles(loaded, service.#names, log)
     service.#dns.start()
     service.#backend = await openStateBackend(loaded, log)
     for (const name of service.#names) {
@@ -100,6 +104,11 @@ export class Service {
 
   get policyFile(): string {
     return this.#loaded.file
+  }
+
+  /** The policy tree in force (the last one loaded successfully). */
+  get policy(): Policy {
+    return this.#loaded.policy
   }
 
   /**
@@ -129,8 +138,10 @@ export class Service {
     let compiled: [Instance, InstancePolicy][]
     const previous = this.#backend
     let backend = previous
+    let token: string | null
     try {
       loaded = await loadPolicy(this.#configFile, { instances: this.#names })
+      token = await adminToken(loaded, this.log)
       dns = await DnsServices.create(loaded, this.log, this.#dns)
       if (!backend || !isDeepStrictEqual(loaded.policy.state, this.#loaded.policy.state)) backend = await openStateBackend(loaded, this.log)
       const state = backend
@@ -147,6 +158,8 @@ export class Service {
       return { ok: false, issues }
     }
     this.#loaded = loaded
+    this.#token = token
+    warnMissingFiles(loaded, this.#names, this.log)
     this.#dns.stop()
     this.#dns = dns
     dns.start()
@@ -211,7 +224,15 @@ export class Service {
   }
 }
 
-/** The admin API's bearer token: the first line of admin.token_file, or null when none is named. */
-function adminToken(loaded: LoadedPolicy): string | null {
-  return secretOf(loaded.files, loaded.policy.admin.token_file) ?? null
+/** A credentials file that does not exist yet means no SMTP AUTH users yet: said at start and on reload. */
+function warnMissingFiles(loaded: LoadedPolicy, names: readonly InstanceName[], log: Logger): void {
+  for (const name of names) {
+    const file = loaded.policy.instances[name]?.relay.credentials
+    if (file && !loaded.files.has(file)) {
+      log.warn(
+        { instance: name, file },
+        `relay.credentials ${file} does not exist: no SMTP AUTH users yet (add one with: smarthost-guard passwd --user NAME >> ${file}; then smarthost-guard reload)`,
+      )
+    }
+  }
 }

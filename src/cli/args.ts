@@ -15,7 +15,7 @@ export function configPath(value: unknown): string {
   return typeof value === 'string' ? value : (process.env.SMARTHOST_GUARD_CONFIG ?? DEFAULT_CONFIG)
 }
 
-/** A command-line error: printed with the command's usage, exit status 2. */
+/** A command-line error: printed as one line with a pointer to the command's --help, exit status 2. */
 export class UsageError extends Error {}
 
 /** Parses a command's options strictly; unknown options and stray arguments are usage errors. */

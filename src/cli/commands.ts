@@ -4,9 +4,10 @@ import { explainConfig } from './explain-config.js'
 import { passwd } from './passwd.js'
 import { penalty } from './penalty.js'
 import { quarantine } from './quarantine.js'
+import { reload } from './reload.js'
 import { scan } from './scan.js'
 import { serve } from './serve.js'
 import { sink } from './sink.js'
 
 /** Every `smarthost-guard` subcommand, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, checkConfig, explainConfig, passwd, sink, penalty, scan, quarantine]
+export const COMMANDS: readonly Command[] = [serve, reload, checkConfig, explainConfig, passwd, sink, penalty, scan, quarantine]

@@ -10,20 +10,41 @@ export const passwd: Command = {
   summary: 'print a password hash for the credentials file',
   usage: `Usage: smarthost-guard passwd [--user NAME]
 
-Reads a password (asked twice on a terminal, else the first line of standard input) and
-prints its scrypt hash, or "NAME:hash" with --user: a line for relay.credentials.
+Reads a password and prints its scrypt hash, or "NAME:hash" with --user: a line for the
+file relay.credentials names. On a terminal the password is asked twice and not echoed;
+when standard input is not a terminal (a pipe, a file) its first line is the password, so
+scripts can use it:  printf '%s\\n' "$PW" | smarthost-guard passwd --user alice >> var/users.passwd
+A running relay reads the file again on smarthost-guard reload.
 
 Options:
-  -u, --user NAME       print a whole credentials line for this user
+  -u, --user NAME       print a whole credentials line for this user (no ":", white space or
+                        control characters: the file could not hold them)
 `,
   async run(argv) {
     const { values } = parse(argv, { user: { type: 'string', short: 'u' } })
+    if (values.user !== undefined) checkUserName(values.user)
     const password = process.stdin.isTTY ? await askTwice() : await firstLine()
     if (!password) throw new UsageError('empty password')
     const hash = await hashPassword(password)
     process.stdout.write(`${values.user ? `${values.user}:` : ''}${hash}\n`)
     return 0
   },
+}
+
+// The credentials file is "user:hash" per line, white space trimmed, "#" starting a comment:
+// a name with these could not be read back as written (parseCredentials).
+// eslint-disable-next-line no-control-regex
+const UNFIT = /[:\s\x00-\x1f\x7f]/
+
+/** Refuses a user name the credentials file cannot hold, before a password is asked for. */
+function checkUserName(name: string): void {
+  if (!name) throw new UsageError('--user needs a name')
+  const bad = UNFIT.exec(name)?.[0]
+  if (bad !== undefined) {
+    const what = bad === ':' ? '":"' : /\s/.test(bad) ? 'white space' : 'a control character'
+    throw new UsageError(`user name ${JSON.stringify(name)} has ${what}, which the credentials file cannot hold`)
+  }
+  if (name.startsWith('#')) throw new UsageError(`user name ${JSON.stringify(name)} starts with "#", which the credentials file reads as a comment`)
 }
 
 async function firstLine(): Promise<string> {

@@ -1,24 +1,27 @@
 import { createLogger } from '../log/logger.js'
 import { releaseMessage } from '../quarantine/release.js'
 import { quarantineStore } from '../quarantine/store.js'
-import { headerBlock } from '../scan/header-fields.js'
 import { printable } from '../scan/tree.js'
 import type { StoredEntry } from '../quarantine/store.js'
 import type { Command } from './args.js'
 import { UsageError, instanceName, loadPolicyOrReport, operatorName, parse } from './args.js'
+import { isoTime } from './iso-time.js'
+import { quarantineView } from './quarantine-view.js'
 
 /** `smarthost-guard quarantine list|show|release`: the postmaster's view of kept messages. */
 export const quarantine: Command = {
   name: 'quarantine',
   summary: 'list, show or release messages kept in the quarantine',
   usage: `Usage: smarthost-guard quarantine list [--reason R] [--sender ADDR] [--limit N] [--json]
-       smarthost-guard quarantine show ID [--raw]
+       smarthost-guard quarantine show ID [--json | --raw]
        smarthost-guard quarantine release ID [--by NAME] [--force]
   common: [--config FILE] [--instance NAME]
 
 list      one line per kept message, newest first: id, time, kind (held or refused), reason,
-          client, sender, recipients, subject, releases
-show      the index entry of a message and its header (--raw: the whole message)
+          client, sender, recipients, subject, releases (times in ISO 8601, UTC)
+show      a kept message: time, client, sender, recipients, the decision and its reasons,
+          its releases, a header summary and the explosion tree (the message scanned again
+          with the current rules); --json: the record as JSON; --raw: the stored message
 release   relays a kept message to the instance's next hops with its original envelope and
           records who released it (--by, default $SUDO_USER, else the login name); a message already
           released needs --force. Exit status 1 when the next hop refuses it.
@@ -26,6 +29,8 @@ release   relays a kept message to the instance's next hops with its original en
 Options:
   -c, --config FILE     policy tree (default: $SMARTHOST_GUARD_CONFIG or the embedded policies/relay.yaml)
   -i, --instance NAME   instance whose quarantine to use (default outbound)
+  -j, --json            list, show: print the records as JSON
+      --raw             show: print the stored message as it was kept
 `,
   async run(argv) {
     const { values, positionals } = parse(
@@ -69,10 +74,22 @@ Options:
       return 1
     }
     if (action === 'show') {
+      if (values.json && values.raw) throw new UsageError('give --json or --raw, not both')
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(entry, null, 2)}\n`)
+        return 0
+      }
       const kept = await store.read(entry).catch(() => null)
-      const shown = kept === null ? '(the message file was removed by the size limit)' : (values.raw ? kept : headerBlock(kept)).toString('utf8')
-      // A kept message may carry terminal escape sequences; the postmaster's terminal should not run them.
-      process.stdout.write(`${JSON.stringify(entry, null, 2)}\n\n${printable(shown, { keepNewlines: true })}\n`)
+      if (values.raw) {
+        if (!kept) {
+          process.stderr.write(`smarthost-guard quarantine: the message file of ${entry.id} was removed by the quarantine size limit\n`)
+          return 1
+        }
+        // Into a file or a pipe as kept; on a terminal, escape sequences in it are not run.
+        process.stdout.write(process.stdout.isTTY ? printable(kept.toString('utf8'), { keepNewlines: true }) : kept)
+        return 0
+      }
+      process.stdout.write(await quarantineView(entry, kept, loaded, name))
       return 0
     }
     if (entry.releases.some((r) => r.delivered) && !values.force) {
@@ -88,9 +105,9 @@ Options:
 
 
 function line(e: StoredEntry): string {
-  const released = e.releases.filter((r) => r.delivered).map((r) => ` released by ${r.by} ${r.when}`)
+  const released = e.releases.filter((r) => r.delivered).map((r) => ` released by ${r.by} ${isoTime(r.when)}`)
   return (
-    `${e.id} ${e.when} ${e.kind} ${e.reason} client=${e.client.address} user=${e.user ?? '-'} from=<${e.sender}> ` +
+    `${e.id} ${isoTime(e.when)} ${e.kind} ${e.reason} client=${e.client.address} user=${e.user ?? '-'} from=<${e.sender}> ` +
     `to=${e.recipients.map((r) => `<${r}>`).join(',')} size=${e.size} subject=${JSON.stringify(e.subject ?? '')}` +
     `${e.hits.length ? ` hits=${e.hits.join(',')}` : ''}${released.join('')}\n`
   )

@@ -173,6 +173,7 @@ function resolvePaths(policy: Policy, base: string): void {
     if (inst.quarantine) inst.quarantine.dir = abs(inst.quarantine.dir)
   }
   if (policy.admin.token_file) policy.admin.token_file = abs(policy.admin.token_file)
+  if (policy.pid_file) policy.pid_file = abs(policy.pid_file)
   if (policy.state.redis?.password_file) policy.state.redis.password_file = abs(policy.state.redis.password_file)
 }
 
@@ -186,7 +187,8 @@ async function readNamedFiles(
   issues: string[],
   warnings: string[],
 ): Promise<Map<string, string>> {
-  const wanted: { path: readonly PathKey[]; name: string; parse?: (text: string) => string[]; secret?: true }[] = []
+  // `optional`: a file that may not exist yet (serve creates the token file; no users yet).
+  const wanted: { path: readonly PathKey[]; name: string; parse?: (text: string) => string[]; optional?: boolean; secret?: true }[] = []
   for (const name of running) {
     const inst = policy.instances[name]
     if (!inst) continue
@@ -197,7 +199,7 @@ async function readNamedFiles(
     })
     const creds = inst.relay.credentials
     if (creds) {
-      wanted.push({ path: [...at, 'relay', 'credentials'], name: creds, parse: (t) => parseCredentials(creds, t).issues, secret: true })
+      wanted.push({ path: [...at, 'relay', 'credentials'], name: creds, parse: (t) => parseCredentials(creds, t).issues, optional: true, secret: true })
     }
     for (const [domain, d] of Object.entries(inst.local.domains)) {
       if (d.valid_file) wanted.push({ path: [...at, 'local', 'domains', domain, 'valid_file'], name: d.valid_file })
@@ -211,7 +213,7 @@ async function readNamedFiles(
       if (list) wanted.push({ path: [...at, 'classes', 'networks', i, 'file'], name: list, parse: (t) => parseNetworkFile(list, t).issues })
     })
   }
-  if (policy.admin.token_file) wanted.push({ path: ['admin', 'token_file'], name: policy.admin.token_file, secret: true })
+  if (policy.admin.token_file) wanted.push({ path: ['admin', 'token_file'], name: policy.admin.token_file, optional: true, secret: true })
   const redisPassword = policy.state.redis?.password_file
   if (redisPassword) wanted.push({ path: ['state', 'redis', 'password_file'], name: redisPassword, secret: true })
   const files = new Map<string, string>()
@@ -224,7 +226,9 @@ async function readNamedFiles(
         const loose = w.secret ? looseMode((await stat(w.name)).mode) : null
         if (loose) warnings.push(`${where(file, doc, lines, w.path, false)} ${keyName(w.path)}: warning: ${w.name} ${loose}; chmod 600 (or 640 for a service group) it`)
       } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message
+        const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
+        if (missing && w.optional) return
+        const reason = missing ? 'no such file' : (err as Error).message
         issues.push(`${where(file, doc, lines, w.path, false)} ${keyName(w.path)}: cannot read ${w.name}: ${reason}`)
       }
     }),

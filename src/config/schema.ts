@@ -318,6 +318,12 @@ export const policySchema = z
       .nullable()
       .default(null)
       .describe('URL appended to every refusal; {code}, {enhanced}, {reason} and {session} are filled in'),
+    pid_file: z
+      .string()
+      .optional()
+      .describe(
+        'File serve writes its process id to (atomically, mode 0644) and removes at a clean exit, relative to the policy file; smarthost-guard reload signals the process it names. With serve --instance NAME the name gets -NAME before .pid. Absent: no pid file',
+      ),
     admin: z
       .strictObject({
         address: ipAddress().default('127.0.0.1').describe('Admin HTTP address (/metrics, /healthz, /readyz)'),
@@ -325,7 +331,9 @@ export const policySchema = z
         token_file: z
           .string()
           .optional()
-          .describe('File whose first line is the bearer token of the admin API (/api/…); without it every API call is refused'),
+          .describe(
+            'File whose first line is the bearer token of the admin API (/api/…), relative to the policy file; serve creates it with a random token (mode 0600) when it does not exist, and the CLI reads it. Absent: every API call is refused',
+          ),
       })
       .prefault({})
       .describe('Admin HTTP listener'),

@@ -56,13 +56,16 @@ describe('penalty box: smarthost-guard penalty and the admin API', () => {
   it('lists entries with who, why, when and until, and removes them again', async () => {
     const list = await runCli(['penalty', 'list', '--config', relay.file, '--url', relay.adminUrl(''), '--json'])
     assert.equal(list.code, 0, list.stderr)
-    const entries = JSON.parse(list.stdout) as { scope: string; value: string; who: string; why: string; when: number; until: number }[]
+    const entries = JSON.parse(list.stdout) as { scope: string; value: string; who: string; why: string; when: string; until: string }[]
     const entry = entries.find((e) => e.value === '127.0.4.4')
     assert.ok(entry)
     assert.equal(entry.scope, 'address')
     assert.equal(entry.who, 'noc-anna')
     assert.equal(entry.why, 'spam run from your PC')
-    assert.ok(Math.abs(entry.until - entry.when - 2 * 3600_000) < 1000)
+    // The same ISO 8601 times as the table, not epoch milliseconds.
+    assert.match(entry.when, new RegExp(`^${ISO}$`))
+    assert.match(entry.until, new RegExp(`^${ISO}$`))
+    assert.ok(Math.abs(Date.parse(entry.until) - Date.parse(entry.when) - 2 * 3600_000) <= 1000)
     const table = await runCli(['penalty', 'list', '--config', relay.file, '--url', relay.adminUrl('')])
     assert.match(table.stdout, /^address 127\.0\.4\.4 until .* \(by noc-anna, .*\): spam run from your PC$/m)
     const removed = await runCli(['penalty', 'remove', '--config', relay.file, '--url', relay.adminUrl(''), '--address', '127.0.4.4'])
