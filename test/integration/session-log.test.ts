@@ -139,8 +139,8 @@ describe('log.format: text', () => {
   it('logs an idle client’s disconnect with the 421 it got', async () => {
     const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: '127.0.7.2' })
     await c.greeting
-    assert.equal((await c.read(5000)).line, '421 4.4.2 Timeout - closing connection')
-    const timeout = /^\S+ info outbound\/submission \S+: client=unknown\[127\.0\.7\.2\]:\d+, transactions=0, duration=\d+\.\d{3}, reason=timeout, status=disconnect \(421 4\.4\.2 Timeout - closing connection\)$/
+    assert.equal((await c.read(5000)).line, '421 4.4.2 Timeout waiting for the client; closing the connection')
+    const timeout = /^\S+ info outbound\/submission \S+: client=unknown\[127\.0\.7\.2\]:\d+, transactions=0, duration=\d+\.\d{3}, reason=timeout, status=disconnect \(421 4\.4\.2 Timeout waiting for the client; closing the connection\)$/
     await waitFor(() => text().some((l) => timeout.test(l)), 5000, 'the timeout line')
   })
 })
