@@ -5,9 +5,11 @@ import type { SessionRecord, TransactionRecord } from '../pipeline/record.js'
 /**
  * Writes the one log line of a finished transaction: the full record as JSON fields, and as
  * `msg` a one-line summary in the spirit of Postfix's maillog, so `jq -r .msg` reads like it.
+ * With `line` false it is only counted (a session over its smtp.logged_refusals).
  */
-export function logTransaction(log: Logger, session: SessionRecord, tx: TransactionRecord): void {
+export function logTransaction(log: Logger, session: SessionRecord, tx: TransactionRecord, line = true): void {
   transactionsFor(session.instance, tx.outcome ?? 'aborted').inc()
+  if (!line) return
   const level = tx.outcome === 'aborted' ? 'debug' : 'info'
   if (!log.isLevelEnabled(level)) return
   log[level]({ event: 'transaction', session: compact(session), tx: compact(tx) }, summaryLine(session, tx))

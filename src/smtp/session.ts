@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { ClassChoice } from '../classes/classifier.js'
 import type { InstancePolicy } from '../config/instance-policy.js'
 import type { ListenerConfig } from '../config/schema.js'
-import { authFailed, authUnavailable, localError, shuttingDown } from '../errors/replies.js'
+import { authUnavailable, localError, shuttingDown } from '../errors/replies.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import { logTransaction } from '../log/transaction-log.js'
 import { refusalsFor } from '../metrics/relay-metrics.js'
@@ -18,6 +18,7 @@ import { splitAddress } from '../relay/address.js'
 import type { MessageData } from '../relay/message.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { unmapIPv4 } from '../relay/networks.js'
+import { ClientErrors } from './client-errors.js'
 import { newId } from './ids.js'
 
 /** What a session needs from its listener and instance. */
@@ -39,6 +40,8 @@ export class Session {
   readonly record: SessionRecord
   readonly env: SessionEnv
   readonly log: Logger
+  /** Refusals, failed AUTH and refusal log lines of this session, against the smtp.* limits. */
+  readonly errors: ClientErrors
   tx: TransactionRecord | null = null
   /** The client greeted with EHLO (for the Received protocol keyword). */
   esmtp = true
@@ -77,6 +80,7 @@ export class Session {
       transactions: 0,
     }
     this.log = env.log.child({ sid: smtp.id, ip: address })
+    this.errors = new ClientErrors(env.policy.config.smtp)
   }
 
   get policy(): InstancePolicy {
@@ -102,8 +106,9 @@ export class Session {
     const ok = await creds.verify(username, auth.password ?? '')
     await this.#decide('auth', { auth: { username, method: auth.method, success: ok } })
     if (!ok) {
-      this.log.info({ user: username, method: auth.method }, 'authentication failed')
-      throw authFailed()
+      const reply = this.errors.authFailed()
+      if (this.errors.logRefusal()) this.log.info({ user: username, method: auth.method, reply: reply.code }, 'authentication failed')
+      throw reply
     }
     this.record.user = username
     this.#setSessionClass(this.policy.classifier.afterAuth(username))
@@ -175,7 +180,9 @@ export class Session {
     tx.outcome = outcome
     if (reply !== undefined) tx.reply = String(reply instanceof SmtpReply ? reply : localError())
     tx.timings.end = Date.now()
-    logTransaction(this.log, this.record, tx)
+    if (outcome === 'delivered') this.errors.delivered()
+    const refused = outcome === 'rejected' || outcome === 'tempfailed'
+    logTransaction(this.log, this.record, tx, !refused || this.errors.logRefusal())
   }
 
   close(): void {
@@ -183,6 +190,9 @@ export class Session {
     // after the client has gone: it may well be delivered.
     if (!this.tx?.timings.data) this.endTransaction(this.#unfinishedOutcome())
     this.#closed = true
+    if (this.errors.unlogged) {
+      this.log.info({ unlogged: this.errors.unlogged }, `${this.errors.unlogged} further refusals in this session were not logged`)
+    }
     for (const release of this.#closers.splice(0)) this.#release(release)
   }
 

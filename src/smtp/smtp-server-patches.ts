@@ -23,11 +23,19 @@ function libraryReply(code: number, data: string | string[] | undefined): string
 /** Our own server option: ms to wait before the greeting (smtp-server hard-codes 100). */
 export const GREET_PAUSE_OPTION = 'greetPauseMs'
 
+/**
+ * Our own server option: sees every reply of 400 or more sent to a session (by id), and may
+ * answer with a 421 to send after it, which closes the connection (the hard error limit).
+ */
+export const ERROR_REPLY_OPTION = 'onErrorReply'
+export type ErrorReplyHook = (session: string, code: number, text: string) => { code: number; message: string } | null
+
 interface ConnectionInternals {
   secure: boolean
   /** Set once the connection has sent a non-empty command line. */
   shgSpoke?: boolean
-  _server: { options: { allowInsecureAuth?: boolean; [GREET_PAUSE_OPTION]?: number } }
+  session: { id: string }
+  _server: { options: { allowInsecureAuth?: boolean; [GREET_PAUSE_OPTION]?: number; [ERROR_REPLY_OPTION]?: ErrorReplyHook } }
   _setListeners(done: () => void): void
   connectionReady(): void
 }
@@ -61,6 +69,8 @@ let installed = false
  *    before or after the greeting: the client must not choose its own address. The v2
  *    signature reaches the line reader as two empty lines and a NUL line; empty lines before
  *    any command are ignored so that the NUL line gets the refusal.
+ * 5. Every error reply, the library's own (syntax, sequence, unknown command) and ours, is
+ *    shown to the listener's ERROR_REPLY_OPTION hook, which counts it and may end the session.
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -78,6 +88,9 @@ export function installSmtpServerPatches(): void {
     }
     const ours = typeof text === 'string' && LEADING_ENHANCED.test(text)
     send.call(this, code, text, ours ? false : context)
+    if (code < 400 || code === 421) return
+    const closing = this._server.options[ERROR_REPLY_OPTION]?.(this.session.id, code, typeof text === 'string' ? text : '')
+    if (closing) send.call(this, closing.code, closing.message, false)
   }
   proto._onCommand = function patchedOnCommand(command, callback) {
     if (!this.shgSpoke) {
