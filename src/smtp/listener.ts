@@ -16,7 +16,8 @@ import type { NextHops } from '../relay/next-hops.js'
 import { NetworkList } from '../relay/networks.js'
 import { relayMessage } from './data.js'
 import { acceptProxyProtocol } from './proxy-listener.js'
-import { GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
+import { clientFault } from './client-faults.js'
+import { ERROR_REPLY_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
 
@@ -47,6 +48,7 @@ export class Listener {
   readonly #server: SMTPServer
   readonly #sessions = new Map<string, Session>()
   readonly #sockets = new Set<Socket>()
+  readonly #reported = new WeakSet<Error>()
   #draining = false
 
   constructor(config: ListenerConfig, tls: TlsMaterial | null, env: ListenerEnv) {
@@ -54,7 +56,7 @@ export class Listener {
     this.config = config
     this.#env = env
     this.#server = new SMTPServer({ ...this.#options(env.policy()), ...(tls ? { key: tls.key, cert: tls.cert } : {}) })
-    this.#server.on('error', (err) => env.log.error({ err, listener: config.name }, 'listener error'))
+    this.#server.on('error', (err) => this.#onError(err))
     // Every accepted socket, including ones still in a TLS handshake or PROXY header that
     // smtp-server does not count as connections yet: a drain must be able to end them all.
     this.#server.server.on('connection', (socket: Socket) => {
@@ -146,7 +148,7 @@ export class Listener {
         },
       },
       logger: false,
-      ...{ [GREET_PAUSE_OPTION]: c.greet_pause },
+      ...{ [GREET_PAUSE_OPTION]: c.greet_pause, [ERROR_REPLY_OPTION]: this.#onErrorReply },
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp)),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
@@ -208,6 +210,30 @@ export class Listener {
     await session.connect()
   }
 
+  /** A session's error reply counts towards smtp.hard_error_limit; the one that reaches it is followed by 421. */
+  readonly #onErrorReply = (id: string, code: number, text: string): SmtpReply | null => {
+    const session = this.#sessions.get(id)
+    const closing = session?.errors.replied(code, text)
+    if (!session || !closing) return null
+    session.log.info({ errors: session.errors.errors }, 'too many errors: closing the session')
+    return closing.withUrl(replyUrl(session.policy.replyUrl, closing, id))
+  }
+
+  /** A client's broken socket or TLS is one line at info (TLS) or debug (hang-up); anything else is ours. */
+  #onError(err: Error): void {
+    // smtp-server reports a failed STARTTLS handshake twice (its 'error' and '_tlsError'), with one error object.
+    if (this.#reported.has(err)) return
+    this.#reported.add(err)
+    const fault = clientFault(err)
+    if (!fault) {
+      this.#env.log.error({ err, listener: this.config.name }, 'listener error')
+      return
+    }
+    const fields = { listener: this.config.name, ip: fault.address, reason: fault.reason }
+    if (fault.kind === 'tls') this.#env.log.info(fields, 'client TLS failed')
+    else this.#env.log.debug(fields, 'client connection lost')
+  }
+
   /** Runs a hook's work and answers smtp-server's callback with its result or its refusal. */
   #hook<T>(smtp: SMTPServerSession, cb: (err: SmtpReply | null, value?: T) => void, work: () => Promise<T>): void {
     Promise.resolve()
@@ -249,7 +275,11 @@ export class Listener {
       if (err.reason === 'next-hop') return err
       return err.withUrl(replyUrl(session?.policy.replyUrl ?? null, err, smtp.id))
     }
-    ;(session?.log ?? this.#env.log).error({ err }, 'internal error, answering 451 4.3.0')
+    const log = session?.log ?? this.#env.log
+    const fault = clientFault(err)
+    // The client hung up in the middle of a command (DATA, usually): its fault, and nobody is left to answer.
+    if (fault) log.debug({ reason: fault.reason }, 'client connection lost during a command')
+    else log.error({ err }, 'internal error, answering 451 4.3.0')
     return localError().withUrl(replyUrl(session?.policy.replyUrl ?? null, localError(), smtp.id))
   }
 }
