@@ -164,7 +164,7 @@ const instanceSchema = z.strictObject({
         .max(1000)
         .default(20)
         .describe(
-          'Refusals (4xx/5xx replies, ours or for bad commands; not 4.3.x/4.4.x faults of ours) one session may get; then 421 4.7.0 and close (Postfix smtpd_hard_error_limit)',
+          'Refusals (4xx/5xx replies, ours or for bad commands; not 4.3.x/4.4.x faults of ours) one session may get; the next command gets 421 4.7.0 and the connection closes. A relayed message starts the count again (Postfix smtpd_hard_error_limit)',
         ),
       auth_failure_limit: z
         .number()

@@ -36,8 +36,9 @@ export class ClientErrors {
   }
 
   /**
-   * Counts a reply sent to the client. Returns the 421 4.7.0 that ends the session when it is
-   * the refusal that reaches the limit; a 421 closes by itself and is not counted.
+   * Counts a reply sent to the client. When it is the refusal that reaches the limit, returns
+   * the 421 4.7.0 that answers the client's next command and ends the session (as in Postfix).
+   * A 421 closes by itself and is not counted.
    */
   replied(code: number, text: string): SmtpReply | null {
     if (code < 400 || code === 421 || OUR_FAULT.test(text)) return null

@@ -25,7 +25,8 @@ export const GREET_PAUSE_OPTION = 'greetPauseMs'
 
 /**
  * Our own server option: sees every reply of 400 or more sent to a session (by id), and may
- * answer with a 421 to send after it, which closes the connection (the hard error limit).
+ * answer with a 421 that is the reply to the client's next command, which closes the
+ * connection (the hard error limit; Postfix's smtpd says it at its next command too).
  */
 export const ERROR_REPLY_OPTION = 'onErrorReply'
 export type ErrorReplyHook = (session: string, code: number, text: string) => { code: number; message: string } | null
@@ -34,6 +35,8 @@ interface ConnectionInternals {
   secure: boolean
   /** Set once the connection has sent a non-empty command line. */
   shgSpoke?: boolean
+  /** The 421 that answers the next command: the session reached its hard error limit. */
+  shgClosing?: { code: number; message: string } | null
   session: { id: string }
   _server: { options: { allowInsecureAuth?: boolean; [GREET_PAUSE_OPTION]?: number; [ERROR_REPLY_OPTION]?: ErrorReplyHook } }
   _setListeners(done: () => void): void
@@ -70,7 +73,8 @@ let installed = false
  *    signature reaches the line reader as two empty lines and a NUL line; empty lines before
  *    any command are ignored so that the NUL line gets the refusal.
  * 5. Every error reply, the library's own (syntax, sequence, unknown command) and ours, is
- *    shown to the listener's ERROR_REPLY_OPTION hook, which counts it and may end the session.
+ *    shown to the listener's ERROR_REPLY_OPTION hook, which counts it; once it says so, the
+ *    next command is answered with its 421 and the connection closes.
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -89,10 +93,10 @@ export function installSmtpServerPatches(): void {
     const ours = typeof text === 'string' && LEADING_ENHANCED.test(text)
     send.call(this, code, text, ours ? false : context)
     if (code < 400 || code === 421) return
-    const closing = this._server.options[ERROR_REPLY_OPTION]?.(this.session.id, code, typeof text === 'string' ? text : '')
-    if (closing) send.call(this, closing.code, closing.message, false)
+    this.shgClosing ??= this._server.options[ERROR_REPLY_OPTION]?.(this.session.id, code, typeof text === 'string' ? text : '')
   }
   proto._onCommand = function patchedOnCommand(command, callback) {
+    if (this.shgClosing) return send.call(this, this.shgClosing.code, this.shgClosing.message, false)
     if (!this.shgSpoke) {
       const line = command.toString()
       if (line === '') return callback?.()

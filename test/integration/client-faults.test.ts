@@ -46,7 +46,7 @@ async function raw(port: number): Promise<{ socket: net.Socket; until: (pattern:
 describe('the hard error limit (smtp.hard_error_limit, default 20)', () => {
   const env = relayWithSink()
 
-  it('answers the 20th refusal and then 421 4.7.0 Too many errors, and closes: 5,000 refused RCPTs are not possible', async () => {
+  it('answers the command after the 20th refusal with 421 4.7.0 Too many errors and closes: 5,000 refused RCPTs are not possible', async () => {
     const c = await greeted(env.relay.port('submission'), '127.0.8.1')
     const replies = await pipeline(c, ['MAIL FROM:<bot@spam.test>', ...Array.from({ length: 5000 }, (_, i) => `RCPT TO:<u${i}@remote.test>`)])
     assert.equal(replies[0]?.code, 250)
