@@ -9,7 +9,7 @@ import type { ListenerConfig } from '../config/schema.js'
 import { listenerBusy, localError, shuttingDown } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
-import { connectionsActiveFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
+import { clientFaultsFor, connectionsActiveFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { Tarpit } from '../limits/tarpit.js'
 import type { NextHops } from '../relay/next-hops.js'
@@ -215,6 +215,7 @@ export class Listener {
     const session = this.#sessions.get(id)
     const closing = session?.errors.replied(code, text)
     if (!session || !closing) return null
+    clientFaultsFor(session.record.instance, this.config.name, 'hard_error_limit').inc()
     session.log.info({ errors: session.errors.errors }, 'too many errors: closing the session')
     return closing.withUrl(replyUrl(session.policy.replyUrl, closing, id))
   }
@@ -229,6 +230,7 @@ export class Listener {
       this.#env.log.error({ err, listener: this.config.name }, 'listener error')
       return
     }
+    clientFaultsFor(this.#env.policy().name, this.config.name, fault.kind).inc()
     const fields = { listener: this.config.name, ip: fault.address, reason: fault.reason }
     if (fault.kind === 'tls') this.#env.log.info(fields, 'client TLS failed')
     else this.#env.log.debug(fields, 'client connection lost')
@@ -278,7 +280,10 @@ export class Listener {
     const log = session?.log ?? this.#env.log
     const fault = clientFault(err)
     // The client hung up in the middle of a command (DATA, usually): its fault, and nobody is left to answer.
-    if (fault) log.debug({ reason: fault.reason }, 'client connection lost during a command')
+    if (fault) {
+      clientFaultsFor(this.#env.policy().name, this.config.name, fault.kind).inc()
+      log.debug({ reason: fault.reason }, 'client connection lost during a command')
+    }
     else log.error({ err }, 'internal error, answering 451 4.3.0')
     return localError().withUrl(replyUrl(session?.policy.replyUrl ?? null, localError(), smtp.id))
   }

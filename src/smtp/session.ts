@@ -6,7 +6,7 @@ import type { ListenerConfig } from '../config/schema.js'
 import { authUnavailable, localError, shuttingDown } from '../errors/replies.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import { logTransaction } from '../log/transaction-log.js'
-import { refusalsFor } from '../metrics/relay-metrics.js'
+import { clientFaultsFor, refusalsFor } from '../metrics/relay-metrics.js'
 import { decideScore } from '../pipeline/decide.js'
 import type { RecipientRecord, SessionRecord, TransactionOutcome, TransactionRecord } from '../pipeline/record.js'
 import { newTransactionRecord } from '../pipeline/record.js'
@@ -107,6 +107,7 @@ export class Session {
     await this.#decide('auth', { auth: { username, method: auth.method, success: ok } })
     if (!ok) {
       const reply = this.errors.authFailed()
+      if (reply.code === 421) clientFaultsFor(this.record.instance, this.record.listener, 'auth_session_limit').inc()
       if (this.errors.logRefusal()) this.log.info({ user: username, method: auth.method, reply: reply.code }, 'authentication failed')
       throw reply
     }

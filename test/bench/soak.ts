@@ -42,7 +42,7 @@ const policy = testPolicy([sink.port], (p) => {
   p.log = { level: 'info' }
 })
 await writeFile(join(dir, 'relay.yaml'), stringify(policy))
-const relay = await spawnRelay(['--config', join(dir, 'relay.yaml')])
+const relay = await spawnRelay(['--config', join(dir, 'relay.yaml')], 120_000)
 const pid = relay.child.pid ?? 0
 const target = { submission: relay.port('submission'), submissions: relay.port('submissions'), mx: relay.port('mx') }
 

@@ -29,8 +29,8 @@ export async function runCli(args: string[], input?: string): Promise<{ code: nu
   return { code, stdout, stderr }
 }
 
-/** Starts `smarthost-guard serve` and waits until it says it is ready. */
-export async function spawnRelay(args: string[]): Promise<RelayProcess> {
+/** Starts `smarthost-guard serve` and waits until it says it is ready (stopping it if it does not). */
+export async function spawnRelay(args: string[], readyMs = 20_000): Promise<RelayProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: Record<string, unknown>[] = []
   let pending = ''
@@ -65,6 +65,11 @@ export async function spawnRelay(args: string[]): Promise<RelayProcess> {
       return exited
     },
   }
-  await proc.waitForLog((l) => l.msg === 'smarthost-guard ready', 20_000, 'the ready line')
+  try {
+    await proc.waitForLog((l) => l.msg === 'smarthost-guard ready', readyMs, 'the ready line')
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err
+  }
   return proc
 }

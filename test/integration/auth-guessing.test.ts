@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
 import { parse } from 'yaml'
+import { clientFaults } from '../../src/metrics/relay-metrics.js'
 import { eventually } from '../helpers/eventually.js'
+import { metricValue } from '../helpers/metrics.js'
 import type { PolicyTree } from '../helpers/relay.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
 import { SmtpDialog } from '../helpers/smtp-client.js'
@@ -53,6 +55,7 @@ describe('password guessing with the default policy', () => {
   })
 
   it('closes a connection with 421 4.7.0 at the third wrong password: 300 guesses on one connection are not possible', async () => {
+    const before = await metricValue(clientFaults, { fault: 'auth_session_limit' })
     const c = await secured(env.relay.port('submission'), '127.0.5.1')
     const replies = await guess(c, 'alice', Array.from({ length: 300 }, (_, i) => `guess${i}`))
     assert.deepEqual(replies.map((r) => r.code), [535, 535, 421])
@@ -62,6 +65,7 @@ describe('password guessing with the default policy', () => {
       '421 4.7.0 Too many failed authentication attempts in this session (limit 3); check the user name and password, then reconnect; see https://postmaster.example.net/why/auth-session-limit',
     )
     await waitFor(() => c.closed, 5000, 'the relay to close the connection')
+    assert.equal(await metricValue(clientFaults, { fault: 'auth_session_limit' }), before + 1)
   })
 
   it('locks the address out after five failures: the sixth guess and then the right password get 454 4.7.0', async () => {
@@ -89,25 +93,23 @@ describe('password guessing with the default policy', () => {
 describe('password guessing: the lockout ends with its window', () => {
   const env = relayWithSink({}, (p) => {
     p.instances.outbound.relay.networks = ['127.0.0.1/32']
-    p.instances.outbound.checks = [{ check: 'auth.failures', limits: { address: { default: '2/1s' }, user: { default: '100/1s' } } }]
+    p.instances.outbound.smtp = { auth_failure_limit: 10 } // one connection holds the whole lockout
+    p.instances.outbound.checks = [{ check: 'auth.failures', limits: { address: { default: '2/3s' }, user: { default: '100/3s' } } }]
   })
 
   it('refuses the right password until the window has passed, then accepts it', async () => {
     const c = await secured(env.relay.port('submission'), '127.0.5.9')
-    assert.deepEqual((await guess(c, 'alice', ['x', 'y'])).map((r) => r.code), [535, 535])
-    c.destroy()
-    const d = await secured(env.relay.port('submission'), '127.0.5.9')
-    assert.equal((await d.cmd(plain('alice', 'z'))).code, 454, 'the third failure in the window')
-    const locked = await d.cmd(plain(USER.name, RIGHT))
+    assert.deepEqual((await guess(c, 'alice', ['x', 'y', 'z'])).map((r) => r.code), [535, 535, 454])
+    const locked = await c.cmd(plain(USER.name, RIGHT))
     assert.equal(locked.code, 454, locked.line)
-    d.destroy()
+    c.destroy()
     const attempt = async () => {
       const e = await secured(env.relay.port('submission'), '127.0.5.9')
       const r = await e.cmd(plain(USER.name, RIGHT))
       await e.quit()
       return r
     }
-    const { value } = await eventually(attempt, (r) => r.code !== 454, { what: 'the lockout to end' })
+    const { value } = await eventually(attempt, (r) => r.code !== 454, { ms: 15_000, what: 'the lockout to end' })
     assert.equal(value.code, 235)
   })
 })

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { describe, it } from 'node:test'
+import { clientFaults } from '../../src/metrics/relay-metrics.js'
+import { metricValue } from '../helpers/metrics.js'
 import { relayWithSink, waitFor } from '../helpers/relay.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
@@ -47,6 +49,7 @@ describe('the hard error limit (smtp.hard_error_limit, default 20)', () => {
   const env = relayWithSink()
 
   it('answers the command after the 20th refusal with 421 4.7.0 Too many errors and closes: 5,000 refused RCPTs are not possible', async () => {
+    const before = await metricValue(clientFaults, { listener: 'submission', fault: 'hard_error_limit' })
     const c = await greeted(env.relay.port('submission'), '127.0.8.1')
     const replies = await pipeline(c, ['MAIL FROM:<bot@spam.test>', ...Array.from({ length: 5000 }, (_, i) => `RCPT TO:<u${i}@remote.test>`)])
     assert.equal(replies[0]?.code, 250)
@@ -54,6 +57,7 @@ describe('the hard error limit (smtp.hard_error_limit, default 20)', () => {
     assert.equal(replies[21]?.line, TOO_MANY)
     assert.equal(replies.length, 22)
     await waitFor(() => c.closed, 5000, 'the connection to close')
+    assert.equal(await metricValue(clientFaults, { listener: 'submission', fault: 'hard_error_limit' }), before + 1)
   })
 
   it('counts the library’s syntax and sequence errors too', async () => {
@@ -105,6 +109,7 @@ describe('client faults in the log', () => {
 
   it('logs garbage after STARTTLS as one info line with the TLS reason, no stack', async () => {
     const mark = env.relay.logs.lines.length
+    const before = await metricValue(clientFaults, { listener: 'submission', fault: 'tls' })
     const { socket: s, until } = await raw(env.relay.port('submission'))
     s.write('EHLO pc.test\r\nSTARTTLS\r\n')
     await until(/\r\n220 /)
@@ -117,6 +122,7 @@ describe('client faults in the log', () => {
     assert.match(String(lines[0]?.reason), /^[a-z ]+$/i, 'a one-line reason such as "wrong version number"')
     assert.ok(!hasStack(lines[0] ?? {}))
     assert.deepEqual(errorLines(), [])
+    assert.equal(await metricValue(clientFaults, { listener: 'submission', fault: 'tls' }), before + 1, 'smarthost_client_faults_total{fault="tls"}')
   })
 
   it('logs a failed handshake on the implicit TLS port as one info line', async () => {
