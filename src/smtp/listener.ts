@@ -31,6 +31,9 @@ export interface ListenerEnv {
   readonly tarpit: Tarpit
 }
 
+/** Open sockets below which the socket set is not swept for closed ones. */
+const SWEEP_MIN = 256
+
 interface Connection {
   session: { id: string }
   send(code: number, text: string): void
@@ -49,6 +52,7 @@ export class Listener {
   readonly #sessions = new Map<string, Session>()
   readonly #sockets = new Set<Socket>()
   readonly #reported = new WeakSet<Error>()
+  #sweepAt = SWEEP_MIN
   #draining = false
 
   constructor(config: ListenerConfig, tls: TlsMaterial | null, env: ListenerEnv) {
@@ -62,6 +66,13 @@ export class Listener {
     this.#server.server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
+      // STARTTLS removes every listener from the plain socket (smtp-server's upgrade()), this
+      // 'close' one included: such sockets are dropped here once closed, or they would be kept
+      // for ever with their session. Amortized: a sweep each time the set has doubled.
+      if (this.#sockets.size >= this.#sweepAt) {
+        for (const s of this.#sockets) if (s.destroyed) this.#sockets.delete(s)
+        this.#sweepAt = Math.max(SWEEP_MIN, this.#sockets.size * 2)
+      }
     })
     if (config.proxy_from.length) {
       acceptProxyProtocol(this.#server, new NetworkList(config.proxy_from), { implicitTls: config.tls === 'implicit', log: env.log })
