@@ -26,6 +26,14 @@ const SEED = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31)
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 96)
 const BOUND = Number(process.env.SOAK_BOUND ?? 0.1)
 
+/** The relay's V8 heap in use (prom-client's default metric), in MB: RSS also holds what V8 has not returned yet. */
+async function heapMb(port: number | undefined): Promise<number> {
+  if (!port) return NaN
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const bytes = Number(/^smarthost_process_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN)
+  return Math.round((bytes / 2 ** 20) * 10) / 10
+}
+
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? NaN)
@@ -44,11 +52,12 @@ const policy = testPolicy([sink.port], (p) => {
 await writeFile(join(dir, 'relay.yaml'), stringify(policy))
 const relay = await spawnRelay(['--config', join(dir, 'relay.yaml')], 120_000)
 const pid = relay.child.pid ?? 0
+const admin = (relay.lines.find((l) => l.msg === 'smarthost-guard ready')?.admin as { port: number } | undefined)?.port
 const target = { submission: relay.port('submission'), submissions: relay.port('submissions'), mx: relay.port('mx') }
 
 console.log(`soak: seed ${SEED}, ${ROUNDS} rounds of ${SESSIONS} sessions, ${CONCURRENCY} at a time; relay pid ${pid}`)
-console.log(`round  sessions  seconds  controls  error-lines  rss-MB`)
-console.log(`    0         0        0         0            0  ${await rssMb(pid)}`)
+console.log(`round  sessions  seconds  controls  error-lines  rss-MB  heap-MB`)
+console.log(`    0         0        0         0            0  ${await rssMb(pid)}  ${await heapMb(admin)}`)
 const rss: number[] = []
 let failures = 0
 let errorLines = 0
@@ -71,7 +80,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   failures += result.controlFailures.length + result.stuck.length
   rss.push(await rssMb(pid))
   console.log(
-    `${String(round).padStart(5)}  ${String(result.sessions).padStart(8)}  ${(result.ms / 1000).toFixed(0).padStart(7)}  ${String(result.controls - result.controlFailures.length).padStart(4)}/${String(result.controls).padEnd(4)}  ${String(errors.length).padStart(11)}  ${rss.at(-1)}`,
+    `${String(round).padStart(5)}  ${String(result.sessions).padStart(8)}  ${(result.ms / 1000).toFixed(0).padStart(7)}  ${String(result.controls - result.controlFailures.length).padStart(4)}/${String(result.controls).padEnd(4)}  ${String(errors.length).padStart(11)}  ${rss.at(-1)}  ${await heapMb(admin)}`,
   )
 }
 await relay.stop()
