@@ -223,6 +223,27 @@ const instanceSchema = z.strictObject({
         .enum(['normalize', 'reject'])
         .default('normalize')
         .describe('Bare CR or LF in DATA: normalize to CRLF before relaying, or reject with 550 5.6.11'),
+      hard_error_limit: z
+        .number()
+        .int()
+        .positive()
+        .max(1000)
+        .default(20)
+        .describe(
+          'Refusals (4xx/5xx replies, ours or for bad commands; not 4.3.x/4.4.x faults of ours) one session may get; the next command gets 421 4.7.0 and the connection closes. A relayed message starts the count again (Postfix smtpd_hard_error_limit)',
+        ),
+      auth_failure_limit: z
+        .number()
+        .int()
+        .positive()
+        .default(3)
+        .describe('Failed AUTH attempts in one session; the last is answered 421 4.7.0 and the connection closed'),
+      logged_refusals: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(10)
+        .describe('Refusal log lines per session (refused transactions, failed AUTH); further ones are counted in one line at the end'),
     })
     .prefault({})
     .describe('Protocol behaviour'),
@@ -366,5 +387,6 @@ export type Policy = z.output<typeof policySchema>
 export type InstanceName = 'outbound' | 'inbound'
 export type InstanceConfig = z.output<typeof instanceSchema>
 export type ListenerConfig = z.output<typeof listenerSchema>
+export type SmtpConfig = InstanceConfig['smtp']
 export type NextHopConfig = z.output<typeof nextHopObject>
 export const INSTANCE_NAMES: readonly InstanceName[] = ['outbound', 'inbound']

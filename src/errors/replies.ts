@@ -217,6 +217,24 @@ export const authLocked = (whom: string, retryMs: number) =>
     'auth-locked',
   )
 
+/** 421 4.7.0: the client failed AUTH `limit` times in this session (closes the connection). */
+export const authSessionLimit = (limit: number) =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    `Too many failed authentication attempts in this session (limit ${limit}); check the user name and password, then reconnect`,
+    'auth-session-limit',
+  )
+
+/** 421 4.7.0: the session reached smtp.hard_error_limit refused commands (Postfix's smtpd_hard_error_limit; closes). */
+export const tooManyErrors = (limit: number) =>
+  new SmtpReply(
+    421,
+    '4.7.0',
+    `Too many errors in this session (limit ${limit}); check the commands your mail program sends, then reconnect`,
+    'too-many-errors',
+  )
+
 /**
  * The penalty box reply: `tempfail` is 421 4.7.1 at connect (closes) and 454 4.7.1 at AUTH;
  * `reject` is 554 5.7.1. Says who is held, until when, and why.

@@ -41,6 +41,8 @@ export interface SessionEvent {
   readonly reason: DisconnectReason | null
   /** For `auth`: the user name the client gave (the session's `user` is set only on success). */
   readonly user: string | null
+  /** The session is past smtp.logged_refusals: subscribers count it, the log writes no line. */
+  readonly quiet?: boolean
 }
 
 /** One finished transaction (MAIL … DATA, RSET or the end of the session), with its record. */
@@ -53,6 +55,8 @@ export interface TransactionEvent {
   /** The check that refused, or null (delivered, or refused by the next hop or the library). */
   readonly check: string | null
   readonly reply: EventReply | null
+  /** The session is past smtp.logged_refusals: subscribers count it, the log writes no line. */
+  readonly quiet?: boolean
 }
 
 export type RelayEvent = SessionEvent | TransactionEvent

@@ -22,7 +22,8 @@ export function logEvents(events: RelayEvents, log: Logger): () => void {
 }
 
 function write(log: Logger, level: Level, summary: string, e: SessionEvent | TransactionEvent): void {
-  if (!log.isLevelEnabled(level)) return
+  // Over the session's smtp.logged_refusals: counted by the session, which logs how many at its end.
+  if (e.quiet || !log.isLevelEnabled(level)) return
   const out = logOutput(log)
   if (!out) {
     // A logger the relay did not make (an embedding application's): through pino.

@@ -111,6 +111,14 @@ export const refusalsTotal = new Counter({
   registers: [registry],
 })
 
+/** What clients did wrong at the protocol level, and the sessions ended for it. */
+export const clientFaults = new Counter({
+  name: 'smarthost_client_faults_total',
+  help: 'Client faults: tls (handshake failed), gone (hung up or reset mid-session), hard_error_limit and auth_session_limit (session closed with 421)',
+  labelNames: ['relay_instance', 'listener', 'fault'] as const,
+  registers: [registry],
+})
+
 /** Configuration reloads that took effect. */
 export const configReloads = new Counter({
   name: 'smarthost_config_reloads_total',
@@ -159,3 +167,5 @@ export const checkResultFor = bound((...v) => checkResults.labels(...v))
 export const checkDurationFor = bound((...v) => checkDuration.labels(...v))
 /** (relay_instance, stage, code) */
 export const refusalsFor = bound((...v) => refusalsTotal.labels(...v))
+/** (relay_instance, listener, fault) */
+export const clientFaultsFor = bound((...v) => clientFaults.labels(...v))

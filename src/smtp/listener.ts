@@ -10,7 +10,7 @@ import { localError, shuttingDown } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import type { RelayEvents } from '../events/relay-events.js'
-import { connectionsActiveFor, connectionsTimedOutFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
+import { clientFaultsFor, connectionsActiveFor, connectionsTimedOutFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { Tarpit } from '../limits/tarpit.js'
 import type { NextHops } from '../relay/next-hops.js'
@@ -20,7 +20,8 @@ import type { Admission } from './admission.js'
 import { relayMessage } from './data.js'
 import { replyUrl } from './reply-url.js'
 import { acceptProxyProtocol } from './proxy-listener.js'
-import { DEADLINES_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches, saidQuit } from './smtp-server-patches.js'
+import { clientFault } from './client-faults.js'
+import { DEADLINES_OPTION, ERROR_REPLY_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches, saidQuit } from './smtp-server-patches.js'
 import type { DeadlinePhase, SessionDeadlines } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
@@ -36,6 +37,9 @@ export interface ListenerEnv {
   /** Where sessions emit their outcomes and transactions. */
   readonly events: RelayEvents
 }
+
+/** Open sockets below which the socket set is not swept for closed ones. */
+const SWEEP_MIN = 256
 
 interface Connection {
   session: { id: string }
@@ -55,6 +59,8 @@ export class Listener {
   readonly #sessions = new Map<string, Session>()
   readonly #sockets = new Set<Socket>()
   readonly #admission: Admission
+  readonly #reported = new WeakSet<Error>()
+  #sweepAt = SWEEP_MIN
   #draining = false
 
   constructor(config: ListenerConfig, tls: TlsMaterial | null, env: ListenerEnv) {
@@ -62,16 +68,19 @@ export class Listener {
     this.config = config
     this.#env = env
     this.#server = new SMTPServer({ ...this.#options(env.policy()), ...(tls ? { key: tls.key, cert: tls.cert } : {}) })
-    this.#server.on('error', (err: Error & { meta?: { stage?: string } }) => {
-      // A client that leaves or is cut during the TLS handshake, before any session: no fault of ours.
-      if (err.meta?.stage === 'connect') env.log.info({ err: err.message, listener: config.name }, 'TLS handshake not completed')
-      else env.log.error({ err, listener: config.name }, 'listener error')
-    })
+    this.#server.on('error', (err) => this.#onError(err))
     // Every accepted socket, including ones still in a TLS handshake or PROXY header that
     // smtp-server does not count as connections yet: a drain must be able to end them all.
     this.#server.server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
+      // STARTTLS removes every listener from the plain socket (smtp-server's upgrade()), this
+      // 'close' one included: such sockets are dropped here once closed, or they would be kept
+      // for ever with their session. Amortized: a sweep each time the set has doubled.
+      if (this.#sockets.size >= this.#sweepAt) {
+        for (const s of this.#sockets) if (s.destroyed) this.#sockets.delete(s)
+        this.#sweepAt = Math.max(SWEEP_MIN, this.#sockets.size * 2)
+      }
     })
     if (config.proxy_from.length) {
       acceptProxyProtocol(this.#server, new NetworkList(config.proxy_from), { implicitTls: config.tls === 'implicit', log: env.log })
@@ -167,7 +176,7 @@ export class Listener {
         },
       },
       logger: false,
-      ...{ [GREET_PAUSE_OPTION]: c.greet_pause, [DEADLINES_OPTION]: this.#deadlines(policy) },
+      ...{ [GREET_PAUSE_OPTION]: c.greet_pause, [DEADLINES_OPTION]: this.#deadlines(policy), [ERROR_REPLY_OPTION]: this.#onErrorReply },
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp), 'connect'),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
@@ -251,6 +260,34 @@ export class Listener {
     }
   }
 
+  /** A session's error reply counts towards smtp.hard_error_limit; the one that reaches it is followed by 421. */
+  readonly #onErrorReply = (id: string, code: number, text: string): SmtpReply | null => {
+    const session = this.#sessions.get(id)
+    const closing = session?.errors.replied(code, text)
+    if (!session || !closing) return null
+    clientFaultsFor(session.record.instance, this.config.name, 'hard_error_limit').inc()
+    session.log.info({ errors: session.errors.errors }, 'too many errors: closing the session')
+    return closing.withUrl(replyUrl(session.policy.replyUrl, closing, id))
+  }
+
+  /** A client's broken socket or TLS is one line at info (TLS) or debug (hang-up); anything else is ours. */
+  #onError(err: Error): void {
+    // smtp-server reports a failed STARTTLS handshake twice (its 'error' and '_tlsError'), with one error object.
+    if (this.#reported.has(err)) return
+    this.#reported.add(err)
+    const fault = clientFault(err)
+    if (!fault) {
+      // A client that leaves or is cut during the implicit-TLS handshake, before any session: no fault of ours.
+      if ((err as Error & { meta?: { stage?: string } }).meta?.stage === 'connect') this.#env.log.info({ err: err.message, listener: this.config.name }, 'TLS handshake not completed')
+      else this.#env.log.error({ err, listener: this.config.name }, 'listener error')
+      return
+    }
+    clientFaultsFor(this.#env.policy().name, this.config.name, fault.kind).inc()
+    const fields = { listener: this.config.name, ip: fault.address, reason: fault.reason }
+    if (fault.kind === 'tls') this.#env.log.info(fields, 'client TLS failed')
+    else this.#env.log.debug(fields, 'client connection lost')
+  }
+
   /**
    * Runs a hook's work and answers smtp-server's callback with its result or its refusal. A
    * refusal at a session stage (connect, TLS, AUTH, with the `user` tried) is a session event.
@@ -302,12 +339,13 @@ export class Listener {
       if (err.reason === 'next-hop') return err
       return err.withUrl(replyUrl(session?.policy.replyUrl ?? null, err, smtp.id))
     }
-    if ((err as { code?: unknown }).code === 'ECONNECTION') {
-      // The connection closed during DATA (the client left, or a deadline cut it): nobody is answered.
-      ;(session?.log ?? this.#env.log).info('connection closed during DATA; nothing relayed')
-      return localError()
-    }
-    ;(session?.log ?? this.#env.log).error({ err }, 'internal error, answering 451 4.3.0')
+    const log = session?.log ?? this.#env.log
+    const fault = clientFault(err)
+    // The client hung up in the middle of a command (DATA, usually), or a deadline cut it: nobody is left to answer.
+    if (fault) {
+      clientFaultsFor(this.#env.policy().name, this.config.name, fault.kind).inc()
+      log.debug({ reason: fault.reason }, 'client connection lost during a command')
+    } else log.error({ err }, 'internal error, answering 451 4.3.0')
     return localError().withUrl(replyUrl(session?.policy.replyUrl ?? null, localError(), smtp.id))
   }
 }

@@ -3,11 +3,11 @@ import type { Logger } from 'pino'
 import type { ClassChoice } from '../classes/classifier.js'
 import type { InstancePolicy } from '../config/instance-policy.js'
 import type { ListenerConfig } from '../config/schema.js'
-import { authFailed, authUnavailable, localError, shuttingDown } from '../errors/replies.js'
+import { authUnavailable, localError, shuttingDown } from '../errors/replies.js'
 import { SmtpReply } from '../errors/smtp-reply.js'
 import type { RelayEvents } from '../events/relay-events.js'
 import type { DisconnectReason, EventReply, SessionEventStage, SessionOutcome } from '../events/types.js'
-import { refusalsFor, transactionsFor } from '../metrics/relay-metrics.js'
+import { clientFaultsFor, refusalsFor, transactionsFor } from '../metrics/relay-metrics.js'
 import { decideScore } from '../pipeline/decide.js'
 import type { RecipientRecord, SessionRecord, TransactionOutcome, TransactionRecord } from '../pipeline/record.js'
 import { newTransactionRecord } from '../pipeline/record.js'
@@ -20,6 +20,7 @@ import type { MessageData } from '../relay/message.js'
 import type { HopTransaction } from '../relay/hop-transaction.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { unmapIPv4 } from '../relay/networks.js'
+import { ClientErrors } from './client-errors.js'
 import { newId } from './ids.js'
 
 /** What a session needs from its listener and instance. */
@@ -43,6 +44,8 @@ export class Session {
   readonly record: SessionRecord
   readonly env: SessionEnv
   readonly log: Logger
+  /** Refusals, failed AUTH and refusal log lines of this session, against the smtp.* limits. */
+  readonly errors: ClientErrors
   tx: TransactionRecord | null = null
   /** The client greeted with EHLO (for the Received protocol keyword). */
   esmtp = true
@@ -84,6 +87,7 @@ export class Session {
       transactions: 0,
     }
     this.log = env.log.child({ sid: smtp.id, ip: address })
+    this.errors = new ClientErrors(env.policy.config.smtp)
   }
 
   get policy(): InstancePolicy {
@@ -109,7 +113,11 @@ export class Session {
     const ok = await creds.verify(username, auth.password ?? '')
     await this.#decide('auth', { auth: { username, method: auth.method, success: ok } })
     // The refusal's event (with the name tried) comes from the listener, as for every AUTH refusal.
-    if (!ok) throw authFailed()
+    if (!ok) {
+      const reply = this.errors.authFailed()
+      if (reply.code === 421) clientFaultsFor(this.record.instance, this.record.listener, 'auth_session_limit').inc()
+      throw reply
+    }
     this.record.user = username
     this.#setSessionClass(this.policy.classifier.afterAuth(username))
     this.#emitSession('auth', 'authenticated', null, null)
@@ -122,7 +130,7 @@ export class Session {
   refused(stage: 'connect' | 'tls' | 'auth', err: unknown, user: string | null = null): void {
     const reply = err instanceof SmtpReply ? err : localError()
     if (stage === 'connect') this.#refusedAtConnect = true
-    this.#emitSession(stage, reply.isTemporary ? 'tempfailed' : 'rejected', reply, user)
+    this.#emitSession(stage, reply.isTemporary ? 'tempfailed' : 'rejected', reply, user, null, !this.errors.logRefusal())
   }
 
   async mailFrom(address: SMTPServerAddress, smtp: SMTPServerSession): Promise<void> {
@@ -216,12 +224,14 @@ export class Session {
     if (given) tx.reply = String(given)
     tx.timings.end = Date.now()
     transactionsFor(this.record.instance, outcome).inc()
+    if (outcome === 'delivered') this.errors.delivered()
     const events = this.env.events
     if (events.wantsTransactions) {
       // A refusal by a check of this transaction, else by the HELO checks (given again at every MAIL).
       const decided = given && given.code >= 400 && given.reason !== 'next-hop'
       const check = decided ? (decidingCheck(tx.checks, null) ?? decidingCheck(this.record.checks, 'helo')) : null
-      events.emitTransaction({ type: 'transaction', time: tx.timings.end, session: this.record, tx, check, reply: given })
+      const quiet = (outcome === 'rejected' || outcome === 'tempfailed') && !this.errors.logRefusal()
+      events.emitTransaction({ type: 'transaction', time: tx.timings.end, session: this.record, tx, check, reply: given, ...(quiet ? { quiet } : {}) })
     }
   }
 
@@ -241,6 +251,9 @@ export class Session {
       const last = lastError && reason !== 'quit' && reason !== 'lost' ? SmtpReply.parse(lastError) : null
       const reply = last && { code: last.code, enhanced: last.enhanced, text: last.text, reason }
       this.#emitSession('close', 'disconnected', reply, null, reason)
+    }
+    if (this.errors.unlogged) {
+      this.log.info({ unlogged: this.errors.unlogged }, `${this.errors.unlogged} further refusals in this session were not logged`)
     }
     for (const release of this.#closers.splice(0)) this.#release(release)
   }
@@ -307,7 +320,7 @@ export class Session {
       this.#helo = { name: helo, refusal: null }
     } catch (err) {
       if (err instanceof SmtpReply && err.isPermanent) this.#helo = { name: helo, refusal: err }
-      if (err instanceof SmtpReply) this.#emitSession('helo', err.isTemporary ? 'tempfailed' : 'rejected', err, null)
+      if (err instanceof SmtpReply) this.#emitSession('helo', err.isTemporary ? 'tempfailed' : 'rejected', err, null, null, !this.errors.logRefusal())
       throw err
     }
   }
@@ -319,11 +332,12 @@ export class Session {
     reply: EventReply | null,
     user: string | null,
     reason: DisconnectReason | null = null,
+    quiet = false,
   ): void {
     const events = this.env.events
     if (!events.wantsSessions) return
     const check = reply && stage !== 'close' ? decidingCheck(this.record.checks, stage) : null
-    events.emitSession({ type: 'session', time: Date.now(), session: this.record, stage, outcome, check, reply, reason, user })
+    events.emitSession({ type: 'session', time: Date.now(), session: this.record, stage, outcome, check, reply, reason, user, ...(quiet ? { quiet } : {}) })
   }
 
   /** Runs a stage and throws its refusal, if any; a quarantine is remembered for DATA. */

@@ -29,6 +29,14 @@ function libraryReply(code: number, data: string | string[] | undefined): string
 /** Our own server option: ms to wait before the greeting (smtp-server hard-codes 100). */
 export const GREET_PAUSE_OPTION = 'greetPauseMs'
 
+/**
+ * Our own server option: sees every reply of 400 or more sent to a session (by id), and may
+ * answer with a 421 that is the reply to the client's next command, which closes the
+ * connection (the hard error limit; Postfix's smtpd says it at its next command too).
+ */
+export const ERROR_REPLY_OPTION = 'onErrorReply'
+export type ErrorReplyHook = (session: string, code: number, text: string) => { code: number; message: string } | null
+
 /** Our own server option: the deadlines of a session's phases (see armDeadline). */
 export const DEADLINES_OPTION = 'shgDeadlines'
 
@@ -52,6 +60,7 @@ interface ServerOptions {
   allowInsecureAuth?: boolean
   [GREET_PAUSE_OPTION]?: number
   [DEADLINES_OPTION]?: SessionDeadlines
+  [ERROR_REPLY_OPTION]?: ErrorReplyHook
 }
 
 interface ConnectionInternals {
@@ -67,7 +76,9 @@ interface ConnectionInternals {
   /** The DATA phase: since when, and the rate allowance (ms) as of the last check. */
   shgData?: { since: number; checkedAt: number; bytes: number; allowance: number }
   shgTimer?: NodeJS.Timeout
-  session: { [QUIT]?: boolean }
+  /** The 421 that answers the next command: the session reached its hard error limit. */
+  shgClosing?: { code: number; message: string } | null
+  session: { id: string; [QUIT]?: boolean }
   _server: { options: ServerOptions }
   _socket: Socket
   _ready: boolean
@@ -96,7 +107,7 @@ type ConnectionProto = ConnectionInternals & {
 /** Marks a session whose client said QUIT (smtp-server keeps no trace of it). */
 const QUIT = Symbol('quit')
 
-/** The client ended the session with QUIT (see installSmtpServerPatches, 6). */
+/** The client ended the session with QUIT (see installSmtpServerPatches, 7). */
 export function saidQuit(session: object): boolean {
   return (session as { [QUIT]?: boolean })[QUIT] === true
 }
@@ -135,7 +146,10 @@ let installed = false
  *    first command, each later command line, a TLS handshake (STARTTLS and implicit), and
  *    DATA as a whole and by rate. smtp-server's own timeout is an idle timer that any byte
  *    restarts, so a client sending one byte now and then held a connection for ever.
- * 6. A QUIT is marked on the session, so that its end can say whether the client quit or went away.
+ * 6. Every error reply, the library's own (syntax, sequence, unknown command) and ours, is
+ *    shown to the listener's ERROR_REPLY_OPTION hook, which counts it; once it says so, the
+ *    next command is answered with its 421 and the connection closes.
+ * 7. A QUIT is marked on the session, so that its end can say whether the client quit or went away.
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -159,8 +173,11 @@ export function installSmtpServerPatches(): void {
     }
     const ours = typeof text === 'string' && LEADING_ENHANCED.test(text)
     send.call(this, code, text, ours ? false : context)
+    if (code < 400 || code === 421) return
+    this.shgClosing ??= this._server.options[ERROR_REPLY_OPTION]?.(this.session.id, code, typeof text === 'string' ? text : '')
   }
   proto._onCommand = function patchedOnCommand(command, callback) {
+    if (this.shgClosing) return send.call(this, this.shgClosing.code, this.shgClosing.message, false)
     if (!this.shgSpoke) {
       const line = command.toString()
       if (line === '') return callback?.()

@@ -100,9 +100,10 @@ export function spawnCli(args: string[]): CliProcess {
 
 /**
  * Starts `smarthost-guard serve` and waits until it says it is ready. Without --config it runs
- * the embedded default tree from a temporary copy (see copyDefaultTree), removed at stop.
+ * the embedded default tree from a temporary copy (see copyDefaultTree), removed at stop. A
+ * relay that does not become ready within `readyMs` is stopped.
  */
-export async function spawnRelay(args: string[]): Promise<RelayProcess> {
+export async function spawnRelay(args: string[], readyMs = 20_000): Promise<RelayProcess> {
   const copy = args.includes('--config') || args.includes('-c') ? null : await copyDefaultTree()
   const child = spawnChild(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...(copy ? ['--config', copy.file] : []), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,7 +145,7 @@ export async function spawnRelay(args: string[]): Promise<RelayProcess> {
     },
   }
   try {
-    await proc.waitForLog((l) => l.msg === 'smarthost-guard ready', 20_000, 'the ready line')
+    await proc.waitForLog((l) => l.msg === 'smarthost-guard ready', readyMs, 'the ready line')
   } catch (err) {
     // Nobody gets this relay to stop it: a relay left running would keep the test process alive.
     await proc.stop('SIGKILL')
