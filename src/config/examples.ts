@@ -45,6 +45,11 @@ export const SECTION_EXAMPLES: Readonly<Record<string, string>> = {
     password_file: /etc/smarthost-guard/redis.password
     on_failure: fail-open
 `,
+  stats: `stats:
+  max_clients: 100000
+  snapshot_dir: /var/lib/smarthost-guard    # memory backend: baselines kept across restarts
+  snapshot_every: 5m
+`,
   log: `log:
   level: info
 `,

@@ -174,6 +174,7 @@ function resolvePaths(policy: Policy, base: string): void {
   }
   if (policy.admin.token_file) policy.admin.token_file = abs(policy.admin.token_file)
   if (policy.pid_file) policy.pid_file = abs(policy.pid_file)
+  if (policy.stats.snapshot_dir) policy.stats.snapshot_dir = abs(policy.stats.snapshot_dir)
   if (policy.state.redis?.password_file) policy.state.redis.password_file = abs(policy.state.redis.password_file)
 }
 

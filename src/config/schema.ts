@@ -9,6 +9,7 @@ import { checkDnsListReferences } from './dns-lists-refs.js'
 import { dnsListsSchema, egressSchema } from './dns-lists-schema.js'
 import { dnsSchema } from './dns-schema.js'
 import { quarantineSchema } from './quarantine-schema.js'
+import { statsSchema } from '../stats/schema.js'
 import { scanSchema } from './scan-schema.js'
 import { byteSize, cidr, duration, host, hostname, ipAddress, port } from './units.js'
 
@@ -362,6 +363,7 @@ export const policySchema = z
     dns_lists: dnsListsSchema,
     egress: egressSchema,
     state: stateSchema,
+    stats: statsSchema,
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Lowest level logged'),

@@ -53,7 +53,7 @@ function fields(e: SessionEvent | TransactionEvent): Record<string, unknown> {
 
 /** Fields of the records the log leaves out: in the summary or the message, or said twice. */
 const SESSION_SKIP = new Set<string>(['headers'])
-const TX_SKIP = new Set<string>(['headers', 'session'])
+const TX_SKIP = new Set<string>(['headers', 'session', 'evidence'])
 
 const compactSession = (s: SessionRecord) => compact(s, SESSION_SKIP)
 const compactTx = (tx: TransactionRecord) => compact(tx, TX_SKIP)

@@ -61,6 +61,8 @@ export interface TransactionRecord {
   scan?: ScanSummary
   nextHop: { host: string; reply: string; ms: number; attempts: NextHopAttempt[] } | null
   reply: string | null
+  /** Subject and Message-ID of the message, for the per-client statistics' samples (not logged). */
+  evidence: { subject: string | null; messageId: string | null } | null
   outcome: TransactionOutcome | null
   timings: { start: number; data: number | null; end: number | null }
 }
@@ -92,6 +94,7 @@ export function newTransactionRecord(
     quarantine: null,
     nextHop: null,
     reply: null,
+    evidence: null,
     outcome: null,
     timings: { start: now, data: null, end: null },
   }

@@ -5,6 +5,7 @@ import { dataReplyDurationFor } from '../metrics/relay-metrics.js'
 import { holdForReview, keepRefused } from '../quarantine/hold.js'
 import { normalizeLineEndings, readMessage } from '../relay/message.js'
 import { formatHeaders, receivedHeader } from '../relay/received.js'
+import { headerFields } from '../scan/header-fields.js'
 import type { Session } from './session.js'
 
 /**
@@ -28,6 +29,8 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
   const started = performance.now()
   tx.timings.data = Date.now()
   tx.size = message.size
+  const fields = headerFields(message)
+  tx.evidence = { subject: fields.decoded('subject'), messageId: fields.values('message-id')[0] ?? null }
   try {
     const decision = await session.dataChecks(message)
     if (decision?.kind === 'reject' || decision?.kind === 'tempfail') {

@@ -17,7 +17,7 @@ export const COUNTERS = [
 export type CounterName = (typeof COUNTERS)[number]
 
 /** Why a message or session was refused, as the abuse desk groups it. */
-export const REFUSAL_REASONS = ['limit', 'penalty_box', 'dnsbl', 'spf', 'helo_rdns', 'header', 'content', 'next_hop', 'access', 'other'] as const
+export const REFUSAL_REASONS = ['limit', 'penalty_box', 'dnsbl', 'spf', 'helo_rdns', 'header', 'content', 'next_hop', 'access', 'auth', 'other'] as const
 export type RefusalReason = (typeof REFUSAL_REASONS)[number]
 
 /** Slot of each counter, then of each refusal reason, in a bucket. */
@@ -39,6 +39,7 @@ const REASON_OF: readonly [RegExp, RefusalReason][] = [
   [/^data\./, 'header'],
   [/access|relay_auth|local_recipient/, 'access'],
   [/next_hop/, 'next_hop'],
+  [/^auth\b/, 'auth'],
 ]
 
 /** The refusal reason of the check that refused (e.g. `connect.dnsbl` → `dnsbl`). */

@@ -1,40 +1,34 @@
+import type { SessionEvent, TransactionEvent } from '../events/types.js'
 import { subnetOf } from '../limits/dimensions.js'
-import type { SessionRecord, TransactionRecord } from '../pipeline/record.js'
-import type { CheckResult } from '../pipeline/types.js'
+import type { SessionRecord } from '../pipeline/record.js'
 import { refusalReason } from './counters.js'
-import type { CounterName } from './counters.js'
+import type { CounterName, RefusalReason } from './counters.js'
 import type { Observation } from './client-stats.js'
 import type { ClientKey } from './store.js'
 
 /** The client keys an event counts for: address and subnet always, user and sender domain when known. */
-export function clientKeys(session: SessionRecord, mailFrom?: string): ClientKey[] {
+export function clientKeys(session: SessionRecord, user: string | null = session.user, mailFrom?: string): ClientKey[] {
   const keys: ClientKey[] = [`address:${session.client.address}`]
   const subnet = subnetOf(session.client.address)
   if (subnet) keys.push(`subnet:${subnet}`)
-  if (session.user) keys.push(`user:${session.user}`)
+  if (user) keys.push(`user:${user}`)
   const at = mailFrom ? mailFrom.lastIndexOf('@') : -1
   if (mailFrom && at > 0) keys.push(`sender_domain:${mailFrom.slice(at + 1).toLowerCase()}`)
   return keys
 }
 
-/** The check whose refusal decided, if any: the last reject, tempfail or quarantine of the record. */
-export function decidingCheck(checks: readonly CheckResult[]): CheckResult | undefined {
-  for (let i = checks.length - 1; i >= 0; i--) {
-    const c = checks[i]!
-    if (!c.warn && (c.outcome === 'reject' || c.outcome === 'tempfail' || c.outcome === 'quarantine')) return c
-  }
-  return undefined
+/** The refusal reason of an event: its check's, else what its reply says (`next-hop`, `penalty-box`, …). */
+function reasonOf(check: string | null, replyReason: string | undefined): RefusalReason {
+  if (check) return refusalReason(check)
+  if (replyReason === 'next-hop' || replyReason?.startsWith('next-hop')) return 'next_hop'
+  return refusalReason(replyReason?.replace(/-/g, '_'))
 }
 
-/** Optional message facts for the evidence samples. */
-export interface MessageFacts {
-  subject?: string
-  messageId?: string
-}
-
-/** What a finished transaction adds to its client keys. */
-export function transactionObservation(session: SessionRecord, tx: TransactionRecord, facts: MessageFacts = {}, at = Date.now()): Observation {
+/** What a finished transaction adds to its client keys (null: an aborted one with nothing in it). */
+export function transactionObservation(e: TransactionEvent): Observation | null {
+  const { tx } = e
   const outcome = tx.outcome ?? 'aborted'
+  if (outcome === 'aborted' && !tx.rcpts.length) return null
   const counts: Partial<Record<CounterName, number>> = { transactions: 1, recipients: tx.rcpts.length }
   if (outcome === 'delivered') counts.accepted = 1
   else if (outcome === 'rejected' || outcome === 'quarantined') counts.refused = 1
@@ -42,34 +36,43 @@ export function transactionObservation(session: SessionRecord, tx: TransactionRe
   if (tx.mailFrom === '') counts.null_sender = 1
   if (tx.size) counts.bytes = tx.size
   const domains = [...new Set(tx.rcpts.map((r) => r.domain).filter(Boolean))]
-  const o: Observation = { at, counts, recipientDomains: domains }
+  const o: Observation = { at: e.time, counts, recipientDomains: domains }
+  const reply = e.reply ? `${e.reply.code} ${e.reply.enhanced} ${e.reply.text}` : (tx.reply ?? '')
   if (outcome === 'rejected' || outcome === 'tempfailed' || outcome === 'quarantined') {
-    const check = decidingCheck(tx.checks)?.check ?? (tx.nextHop ? 'next_hop' : 'other')
-    o.refusal = { reason: refusalReason(check), check, reply: tx.reply ?? '' }
+    o.refusal = { reason: reasonOf(e.check, e.reply?.reason), check: e.check ?? e.reply?.reason ?? 'other', reply }
   }
   if (outcome !== 'aborted') {
-    o.sample = { at, id: tx.id, outcome, from: tx.mailFrom, recipientDomains: domains.slice(0, 10), ...facts, ...(tx.reply ? { reply: tx.reply } : {}) }
+    o.sample = {
+      at: e.time,
+      id: tx.id,
+      outcome,
+      from: tx.mailFrom,
+      recipientDomains: domains.slice(0, 10),
+      ...(tx.evidence?.subject ? { subject: tx.evidence.subject.slice(0, 200) } : {}),
+      ...(tx.evidence?.messageId ? { messageId: tx.evidence.messageId.slice(0, 200) } : {}),
+      ...(reply ? { reply } : {}),
+    }
   }
   return o
 }
 
-/** How a session ended, for the statistics. */
-export interface SessionEnd {
-  /** The session was refused before any transaction (connect, TLS, HELO or AUTH), with this reply. */
-  refusal?: { check: string; reply: string }
-  authFailures: number
-  authSuccesses: number
-}
-
-/** What a finished session adds to its client keys: a connection, its AUTH results, a refusal before MAIL. */
-export function sessionObservation(end: SessionEnd, at = Date.now()): Observation {
-  const counts: Partial<Record<CounterName, number>> = { connections: 1 }
-  if (end.authFailures) counts.auth_failures = end.authFailures
-  if (end.authSuccesses) counts.auth_successes = end.authSuccesses
-  const o: Observation = { at, counts }
-  if (end.refusal) {
-    counts.refused = 1
-    o.refusal = { reason: refusalReason(end.refusal.check), check: end.refusal.check, reply: end.refusal.reply }
+/**
+ * What a session outcome adds: a connection when it ends, an AUTH success or failure (also
+ * under the user tried, so an attacked account shows), a refusal before MAIL.
+ */
+export function sessionObservation(e: SessionEvent): { keys: ClientKey[]; observation: Observation } | null {
+  const at = e.time
+  if (e.outcome === 'disconnected') return { keys: clientKeys(e.session), observation: { at, counts: { connections: 1 } } }
+  if (e.outcome === 'authenticated') return { keys: clientKeys(e.session, e.user ?? e.session.user), observation: { at, counts: { auth_successes: 1 } } }
+  const reply = e.reply ? `${e.reply.code} ${e.reply.enhanced} ${e.reply.text}` : ''
+  if (e.stage === 'auth') {
+    return {
+      keys: clientKeys(e.session, e.user || null),
+      observation: { at, counts: { auth_failures: 1 }, refusal: { reason: 'auth', check: e.check ?? 'auth', reply } },
+    }
   }
-  return o
+  return {
+    keys: clientKeys(e.session),
+    observation: { at, counts: { refused: 1 }, refusal: { reason: reasonOf(e.check, e.reply?.reason), check: e.check ?? e.reply?.reason ?? e.stage, reply } },
+  }
 }

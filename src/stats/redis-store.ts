@@ -41,7 +41,12 @@ export class RedisStatsStore implements StatsStore {
   readonly #timer: NodeJS.Timeout
   #flushing: Promise<void> = Promise.resolve()
 
-  constructor(client: RedisClient, instance: string, local: MemoryStatsStore, log: Logger, flushMs = 1000) {
+  /** Runs a Redis operation (through the state backend's circuit breaker). */
+  readonly #gate: <T>(op: () => Promise<T>) => Promise<T>
+
+  constructor(client: RedisClient, instance: string, local: MemoryStatsStore, log: Logger, opts: { flushMs?: number; gate?: <T>(op: () => Promise<T>) => Promise<T> } = {}) {
+    const flushMs = opts.flushMs ?? 1000
+    this.#gate = opts.gate ?? ((op) => op())
     this.#client = client
     this.#prefix = `${instance}:st:`
     this.local = local
@@ -110,8 +115,8 @@ export class RedisStatsStore implements StatsStore {
       }
     }
     try {
-      await Promise.all(ops)
-      await Promise.all([...hours].map(([key, hour]) => this.#learn(key, hour)))
+      await this.#gate(() => Promise.all(ops))
+      await this.#gate(() => Promise.all([...hours].map(([key, hour]) => this.#learn(key, hour))))
       statsFlushes.labels('ok').inc()
     } catch (err) {
       statsFlushes.labels('failed').inc()

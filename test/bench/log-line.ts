@@ -46,6 +46,7 @@ export const sampleTransaction = (): TransactionRecord => ({
   session: 'k3d9x0a1b2c3d4e5',
   mailFrom: 'alice@customer.example',
   params: { BODY: '8BITMIME', SIZE: '48211' },
+  evidence: null,
   rcpts: [{ address: 'bob@remote.example', domain: 'remote.example', local: false, accepted: true }],
   size: 48211,
   score: 0,

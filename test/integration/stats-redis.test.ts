@@ -18,7 +18,7 @@ describe('per-client statistics shared through Redis', () => {
     const client = connectRedis({ url: redis.url, key_prefix: prefix, connect_timeout: 2000, command_timeout: 500, on_failure: 'fail-open' } as never, undefined, log)
     clients.push(client)
     assert.ok(await whenReady(client, 5000), 'Redis answers')
-    return new RedisStatsStore(client, 'outbound', new MemoryStatsStore({ maxClients: 1000, maxBaselines: 1000, snapshotFile: null }), log, 60_000)
+    return new RedisStatsStore(client, 'outbound', new MemoryStatsStore({ maxClients: 1000, maxBaselines: 1000, snapshotFile: null }), log, { flushMs: 60_000 })
   }
 
   before(async () => {
