@@ -13,6 +13,8 @@ import type { StateBackend } from './limits/backend.js'
 import { InstanceState } from './limits/instance-state.js'
 import type { PenaltyBox } from './limits/penalty-box.js'
 import { openStateBackend } from './limits/state-backend.js'
+import { addStatsApi } from './stats/admin-api.js'
+import { RelayStats } from './stats/relay-stats.js'
 import { RelayEvents } from './events/relay-events.js'
 import { logEvents } from './log/event-log.js'
 import { createLogger, setLogFormat } from './log/logger.js'
@@ -53,6 +55,8 @@ export class Service {
   #token: string | null = null
   #dns: DnsServices
   #backend: StateBackend | null = null
+  /** Per-client statistics, fed by `events`; null when the policy turns them off. */
+  #stats: RelayStats | null = null
   /** The shared state each compiled policy's checks use (its penalty box is the instance's). */
   readonly #states = new WeakMap<InstancePolicy, InstanceState>()
   #adminAddress: AddressInfo | null = null
@@ -73,6 +77,7 @@ export class Service {
       instances: () => this.#names,
       penaltyBox: (name) => this.penaltyBox(name as InstanceName),
     })
+    addStatsApi(this.admin, { token: () => this.#token, stats: () => this.#stats })
     this.#scanPools = new ScanPools(log)
   }
 
@@ -88,6 +93,7 @@ export class Service {
     warnMissingFiles(loaded, service.#names, log)
     service.#dns.start()
     service.#backend = await openStateBackend(loaded, log)
+    await service.#openStats(loaded, service.#backend)
     for (const name of service.#names) {
       if (!loaded.policy.instances[name]) throw new Error(`instance ${name} is not defined in ${loaded.file}`)
       const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#dns.resolver, events: service.events })
@@ -157,6 +163,7 @@ export class Service {
       this.log.error({ code: 'RELAY_ERR_CONFIG_INVALID', issues }, 'reload refused; the running policy stays')
       return { ok: false, issues }
     }
+    const statsChanged = !isDeepStrictEqual(loaded.policy.stats, this.#loaded.policy.stats)
     this.#loaded = loaded
     this.#token = token
     warnMissingFiles(loaded, this.#names, this.log)
@@ -164,6 +171,10 @@ export class Service {
     this.#dns = dns
     dns.start()
     this.#backend = backend
+    if (statsChanged || backend !== previous) {
+      await this.#stats?.close()
+      await this.#openStats(loaded, backend)
+    }
     // Sessions of the old policy may still count on the old backend until they drain.
     if (previous && previous !== backend) setTimeout(() => void previous.close(), loaded.policy.instances[this.#names[0] as InstanceName]?.limits.drain_timeout ?? 30_000).unref()
     this.log.level = loaded.policy.log.level
@@ -194,6 +205,7 @@ export class Service {
     this.#dns.stop()
     await this.#scanPools.close()
     await this.admin.close()
+    await this.#stats?.close()
     await this.#backend?.close()
     this.log.info('stopped')
     this.log.flush()
@@ -216,6 +228,12 @@ export class Service {
     const policy = compileInstance(loaded, name, deps)
     if (state) this.#states.set(policy, state)
     return policy
+  }
+
+  /** Opens the statistics of the running instances on `backend` and feeds them the event stream. */
+  async #openStats(loaded: LoadedPolicy, backend: StateBackend): Promise<void> {
+    this.#stats = await RelayStats.open(loaded, this.#names, backend, this.log.child({ component: 'stats' }))
+    this.#stats?.subscribe(this.events)
   }
 
   #adminSettings(): { address: string; port: number } {

@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
 import { duration } from '../config/units.js'
 import type { AdminServer } from '../metrics/admin-server.js'
+import { authorized } from '../metrics/admin-auth.js'
 import { json } from '../metrics/admin-server.js'
 import type { PenaltyBox } from './penalty-box.js'
 import { MAX_PENALTY_MS, PenaltyRequestError } from './penalty-box.js'
@@ -51,12 +51,12 @@ function requestError(error: z.ZodError): string {
  */
 export function addPenaltyApi(admin: AdminServer, deps: PenaltyApiDeps): void {
   admin.route('GET', '/api/penalty', async (req, res, url) => {
-    if (!authorized(req, res, deps)) return
+    if (!authorized(req, res, deps.token())) return
     const box = boxOf(res, deps, url.searchParams.get('instance'))
     if (box) json(res, 200, { instance: box.instance, entries: await box.list() })
   })
   admin.route('POST', '/api/penalty', async (req, res) => {
-    if (!authorized(req, res, deps)) return
+    if (!authorized(req, res, deps.token())) return
     const body = await readJson(req)
     if (!body) return json(res, 400, { error: 'expected a JSON object' })
     const parsed = addRequest.safeParse(body)
@@ -73,7 +73,7 @@ export function addPenaltyApi(admin: AdminServer, deps: PenaltyApiDeps): void {
     }
   })
   admin.route('DELETE', '/api/penalty', async (req, res, url) => {
-    if (!authorized(req, res, deps)) return
+    if (!authorized(req, res, deps.token())) return
     const box = boxOf(res, deps, url.searchParams.get('instance'))
     if (!box) return
     const scope = penaltyScope.safeParse(url.searchParams.get('scope'))
@@ -86,23 +86,6 @@ export function addPenaltyApi(admin: AdminServer, deps: PenaltyApiDeps): void {
       throw err
     }
   })
-}
-
-function authorized(req: IncomingMessage, res: ServerResponse, deps: PenaltyApiDeps): boolean {
-  const token = deps.token()
-  if (!token) {
-    json(res, 403, { error: 'the admin API is off: name a token file in admin.token_file' })
-    return false
-  }
-  const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? ''
-  const a = Buffer.from(given)
-  const b = Buffer.from(token)
-  if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    res.setHeader('www-authenticate', 'Bearer')
-    json(res, 401, { error: 'missing or wrong bearer token' })
-    return false
-  }
-  return true
 }
 
 function boxOf(res: ServerResponse, deps: PenaltyApiDeps, instance: string | null): PenaltyBox | undefined {
