@@ -8,6 +8,7 @@ import { reload } from './reload.js'
 import { scan } from './scan.js'
 import { serve } from './serve.js'
 import { sink } from './sink.js'
+import { stats } from './stats.js'
 
 /** Every `smarthost-guard` subcommand, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, reload, checkConfig, explainConfig, passwd, sink, penalty, scan, quarantine]
+export const COMMANDS: readonly Command[] = [serve, reload, checkConfig, explainConfig, passwd, sink, penalty, stats, scan, quarantine]

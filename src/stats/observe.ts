@@ -1,6 +1,7 @@
 import type { SessionEvent, TransactionEvent } from '../events/types.js'
 import { subnetOf } from '../limits/dimensions.js'
 import type { SessionRecord } from '../pipeline/record.js'
+import type { CheckResult } from '../pipeline/types.js'
 import { refusalReason } from './counters.js'
 import type { CounterName, RefusalReason } from './counters.js'
 import type { Observation } from './client-stats.js'
@@ -39,7 +40,10 @@ export function transactionObservation(e: TransactionEvent): Observation | null 
   const o: Observation = { at: e.time, counts, recipientDomains: domains }
   const reply = e.reply ? `${e.reply.code} ${e.reply.enhanced} ${e.reply.text}` : (tx.reply ?? '')
   if (outcome === 'rejected' || outcome === 'tempfailed' || outcome === 'quarantined') {
-    o.refusal = { reason: reasonOf(e.check, e.reply?.reason), check: e.check ?? e.reply?.reason ?? 'other', reply }
+    // A transaction whose every recipient was refused ends without a reply of its own: its RCPT refusal says why.
+    const refusing = e.check ? null : lastRefusal(tx.checks)
+    const check = e.check ?? refusing?.check ?? null
+    o.refusal = { reason: reasonOf(check, e.reply?.reason), check: check ?? e.reply?.reason ?? 'other', reply: reply || refusing?.reply || '' }
   }
   if (outcome !== 'aborted') {
     o.sample = {
@@ -54,6 +58,15 @@ export function transactionObservation(e: TransactionEvent): Observation | null 
     }
   }
   return o
+}
+
+/** The last refusal a check gave in a record (not in warn mode). */
+function lastRefusal(checks: readonly CheckResult[]): CheckResult | undefined {
+  for (let i = checks.length - 1; i >= 0; i--) {
+    const c = checks[i]!
+    if (!c.warn && (c.outcome === 'reject' || c.outcome === 'tempfail' || c.outcome === 'quarantine')) return c
+  }
+  return undefined
 }
 
 /**
