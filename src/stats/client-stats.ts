@@ -71,18 +71,9 @@ export class ClientStats {
     if (o.at > this.lastSeen) this.lastSeen = o.at
     const m = bucket(this.#minutes, bucketOf(o.at, MINUTE), MINUTES_KEPT)
     const h = bucket(this.#hours, bucketOf(o.at, HOUR), HOURS_KEPT)
-    for (const name in o.counts) {
-      const n = o.counts[name as CounterName] ?? 0
-      const slot = SLOT[name as CounterName]
-      m.slots[slot] = m.slots[slot]! + n
-      h.slots[slot] = h.slots[slot]! + n
-    }
-    if (o.refusal) {
-      const slot = SLOT[`refused_${o.refusal.reason}`]
-      m.slots[slot] = m.slots[slot]! + 1
-      h.slots[slot] = h.slots[slot]! + 1
-      push(this.refusals, { at: o.at, ...o.refusal }, REFUSALS_KEPT)
-    }
+    addCounts(m.slots, o)
+    addCounts(h.slots, o)
+    if (o.refusal) push(this.refusals, { at: o.at, ...o.refusal }, REFUSALS_KEPT)
     if (o.recipientDomains?.length) {
       m.domains ??= new HyperLogLog()
       h.domains ??= new HyperLogLog()
@@ -117,6 +108,18 @@ export class ClientStats {
   /** True when nothing of it is inside the longest window any more. */
   expired(now: number): boolean {
     return now - this.lastSeen > HOURS_KEPT * HOUR
+  }
+}
+
+/** Adds an observation's counters (and its refusal, under its reason) to a bucket's slots. */
+export function addCounts(slots: Float64Array, o: Observation): void {
+  for (const name in o.counts) {
+    const slot = SLOT[name as CounterName]
+    slots[slot] = slots[slot]! + (o.counts[name as CounterName] ?? 0)
+  }
+  if (o.refusal) {
+    const slot = SLOT[`refused_${o.refusal.reason}`]
+    slots[slot] = slots[slot]! + 1
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { HyperLogLog } from '../../src/stats/hyperloglog.js'
 import { MemoryStatsStore } from '../../src/stats/memory-store.js'
 import { refusalReason } from '../../src/stats/counters.js'
@@ -123,4 +123,3 @@ describe('refusal reasons', () => {
     assert.equal(refusalReason(undefined), 'other')
   })
 })
-after(() => undefined)

@@ -1,0 +1,243 @@
+import type { Logger } from 'pino'
+import type { RedisClient } from '../limits/redis-client.js'
+import { statsFlushes } from '../metrics/stats-metrics.js'
+import { compare, foldHours, newBaseline } from './baseline.js'
+import type { Baseline } from './baseline.js'
+import { BUCKET_SLOTS, COUNTERS, REFUSAL_REASONS, SLOT } from './counters.js'
+import { addCounts } from './client-stats.js'
+import type { Observation, RecentRefusal, Sample, WindowCounts } from './client-stats.js'
+import type { MemoryStatsStore } from './memory-store.js'
+import { SORT_COUNTER, SORT_FIELDS } from './store.js'
+import type { ClientKey, ClientView, StatsStore, TopQuery, TopRow } from './store.js'
+import { HOUR, MINUTE, WINDOW_NAMES, bucketOf, windowBuckets } from './windows.js'
+import type { WindowName } from './windows.js'
+
+const SLOT_NAMES = [...COUNTERS, ...REFUSAL_REASONS.map((r) => `refused_${r}`)]
+/** How long bucket keys live: a little over the longest window they serve. */
+const TTL = { m: 3_660, h: 90_000 } as const
+const EVIDENCE_KEPT = 10
+
+interface Pending {
+  slots: Float64Array
+  domains: Set<string>
+}
+
+/**
+ * Statistics shared by every node through Redis. Each event is added at once to this node's
+ * memory store (which answers when Redis cannot) and to a pending batch that is written to Redis
+ * once a second, summed per client key and bucket, so the per-message cost stays that of the
+ * memory store. Keys of one client share a hash tag (`{address:192.0.2.7}`), so the commands of
+ * one read go to one Cluster node. Baselines are learned by the node whose write first lands in
+ * a new hour (a SET NX claim), from the hour buckets every node wrote.
+ */
+export class RedisStatsStore implements StatsStore {
+  readonly kind = 'redis'
+  readonly local: MemoryStatsStore
+  readonly #client: RedisClient
+  readonly #prefix: string
+  readonly #log: Logger
+  #pending = new Map<string, Pending>()
+  #evidence = new Map<ClientKey, { refusals: RecentRefusal[]; samples: Sample[] }>()
+  readonly #timer: NodeJS.Timeout
+  #flushing: Promise<void> = Promise.resolve()
+
+  constructor(client: RedisClient, instance: string, local: MemoryStatsStore, log: Logger, flushMs = 1000) {
+    this.#client = client
+    this.#prefix = `${instance}:st:`
+    this.local = local
+    this.#log = log
+    this.#timer = setInterval(() => void this.flush(), flushMs).unref()
+  }
+
+  observe(keys: readonly ClientKey[], o: Observation): void {
+    this.local.observe(keys, o)
+    const minute = bucketOf(o.at, MINUTE)
+    const hour = bucketOf(o.at, HOUR)
+    for (const key of keys) {
+      for (const id of [`${key}\0m\0${minute}`, `${key}\0h\0${hour}`]) {
+        let p = this.#pending.get(id)
+        if (!p) this.#pending.set(id, (p = { slots: new Float64Array(BUCKET_SLOTS), domains: new Set() }))
+        addCounts(p.slots, o)
+        if (o.recipientDomains) for (const d of o.recipientDomains) p.domains.add(d)
+      }
+      if (o.refusal || o.sample) {
+        let e = this.#evidence.get(key)
+        if (!e) this.#evidence.set(key, (e = { refusals: [], samples: [] }))
+        if (o.refusal) e.refusals.push({ at: o.at, ...o.refusal })
+        if (o.sample) e.samples.push(o.sample)
+      }
+    }
+  }
+
+  /** Writes the pending batch to Redis; on a fault the batch is dropped (this node's memory still holds it) and counted. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#write())
+    return this.#flushing
+  }
+
+  async #write(): Promise<void> {
+    const pending = this.#pending
+    const evidence = this.#evidence
+    if (!pending.size && !evidence.size) return
+    this.#pending = new Map()
+    this.#evidence = new Map()
+    const c = this.#client
+    const ops: Promise<unknown>[] = []
+    const hours = new Map<ClientKey, number>()
+    for (const [id, p] of pending) {
+      const [key, unit, index] = id.split('\0') as [ClientKey, 'm' | 'h', string]
+      const bucket = this.#key(key, `${unit}:${index}`)
+      for (let i = 0; i < BUCKET_SLOTS; i++) if (p.slots[i]) ops.push(c.hincrbyfloat(bucket, SLOT_NAMES[i]!, p.slots[i]!))
+      ops.push(c.expire(bucket, TTL[unit]))
+      if (p.domains.size) {
+        const sketch = this.#key(key, `d${unit}:${index}`)
+        ops.push(c.pfadd(sketch, ...p.domains), c.expire(sketch, TTL[unit]))
+      }
+      const dimension = key.slice(0, key.indexOf(':'))
+      for (const sort of SORT_FIELDS) {
+        const n = p.slots[SLOT[SORT_COUNTER[sort]]]!
+        if (!n) continue
+        const top = this.#topKey(dimension, sort, `${unit}:${index}`)
+        ops.push(c.zincrby(top, n, key), c.expire(top, TTL[unit]))
+      }
+      if (unit === 'h') hours.set(key, Number(index))
+    }
+    for (const [key, e] of evidence) {
+      for (const [name, items] of [['refusals', e.refusals], ['samples', e.samples]] as const) {
+        if (!items.length) continue
+        const list = this.#key(key, name)
+        ops.push(c.lpush(list, ...items.map((x) => JSON.stringify(x))), c.ltrim(list, 0, EVIDENCE_KEPT - 1), c.expire(list, TTL.h))
+      }
+    }
+    try {
+      await Promise.all(ops)
+      await Promise.all([...hours].map(([key, hour]) => this.#learn(key, hour)))
+      statsFlushes.labels('ok').inc()
+    } catch (err) {
+      statsFlushes.labels('failed').inc()
+      this.#log.warn({ err: { message: (err as Error).message }, code: 'RELAY_ERR_STATE_UNAVAILABLE', dropped: pending.size }, 'statistics not written to Redis; this node keeps them in memory')
+    }
+  }
+
+  /** Folds the closed hours into the key's baseline, once per hour across the cluster. */
+  async #learn(key: ClientKey, hour: number): Promise<void> {
+    const c = this.#client
+    const claim = await c.set(this.#key(key, `bl:${hour}`), '1', 'EX', 7200, 'NX')
+    if (claim !== 'OK') return
+    const stored = await c.get(this.#key(key, 'bl'))
+    const b: Baseline = stored ? (JSON.parse(stored) as Baseline) : newBaseline(hour - 1)
+    if (hour - 1 <= b.lastHour) return
+    const from = Math.max(b.lastHour + 1, hour - 24)
+    const volumes = new Map<number, number[]>()
+    for (let h = from; h < hour; h++) {
+      const counts = toCounts(await c.hgetall(this.#key(key, `h:${h}`)), 0)
+      if (counts.accepted || counts.recipients || counts.refused) volumes.set(h, [counts.accepted, counts.recipients, counts.refused])
+    }
+    foldHours(b, volumes, hour)
+    await c.set(this.#key(key, 'bl'), JSON.stringify(b), 'EX', 90 * 86_400)
+  }
+
+  async top(q: TopQuery, now = Date.now()): Promise<TopRow[]> {
+    try {
+      const { size, from, to, fromWeight } = windowBuckets(q.window, now)
+      const unit = size === MINUTE ? 'm' : 'h'
+      // Summed here rather than by ZUNION: the buckets are few, and the key prefix stays ioredis's business.
+      const buckets = await Promise.all(
+        Array.from({ length: to - from + 1 }, (_, i) => this.#client.zrange(this.#topKey(q.by, q.sort, `${unit}:${from + i}`), '0', '-1', 'WITHSCORES')),
+      )
+      const sums = new Map<ClientKey, number>()
+      buckets.forEach((flat, i) => {
+        const weight = i === 0 ? fromWeight : 1
+        for (let j = 0; j < flat.length; j += 2) sums.set(flat[j] as ClientKey, (sums.get(flat[j] as ClientKey) ?? 0) + weight * Number(flat[j + 1]))
+      })
+      const ranked = [...sums].map(([key, n]) => ({ key, n }))
+      const rows = await Promise.all(ranked.slice(0, q.limit).map(async ({ key }) => ({ key, counts: await this.#window(key, q.window, now) })))
+      return rows.filter((r) => r.counts[SORT_COUNTER[q.sort]] > 0)
+    } catch (err) {
+      this.#fellBack(err)
+      return this.local.top(q, now)
+    }
+  }
+
+  async show(key: ClientKey, now = Date.now()): Promise<ClientView | null> {
+    try {
+      const windows = Object.fromEntries(await Promise.all(WINDOW_NAMES.map(async (w) => [w, await this.#window(key, w, now)] as const))) as ClientView['windows']
+      if (COUNTERS.every((name) => !windows['24h'][name])) return null
+      const c = this.#client
+      const [stored, refusals, samples] = await Promise.all([c.get(this.#key(key, 'bl')), c.lrange(this.#key(key, 'refusals'), 0, -1), c.lrange(this.#key(key, 'samples'), 0, -1)])
+      const b = stored ? (JSON.parse(stored) as Baseline) : null
+      const hour = bucketOf(now, HOUR)
+      const h = windows['1h']
+      const parsedSamples = samples.map((s) => JSON.parse(s) as Sample)
+      const parsedRefusals = refusals.map((s) => JSON.parse(s) as RecentRefusal)
+      const times = [...parsedSamples.map((s) => s.at), ...parsedRefusals.map((r) => r.at)]
+      return {
+        key,
+        firstSeen: times.length ? Math.min(...times) : now,
+        lastSeen: times.length ? Math.max(...times) : now,
+        windows,
+        baseline: b && b.hours ? { hours: b.hours, messages: compare(b, 'messages', hour, h.accepted), recipients: compare(b, 'recipients', hour, h.recipients), refused: compare(b, 'refused', hour, h.refused) } : null,
+        refusals: parsedRefusals,
+        samples: parsedSamples,
+      }
+    } catch (err) {
+      this.#fellBack(err)
+      return this.local.show(key, now)
+    }
+  }
+
+  async #window(key: ClientKey, window: WindowName, now: number): Promise<WindowCounts> {
+    const { size, from, to, fromWeight } = windowBuckets(window, now)
+    const unit = size === MINUTE ? 'm' : 'h'
+    const c = this.#client
+    const sum = new Float64Array(BUCKET_SLOTS)
+    const sketches: string[] = []
+    const hashes = await Promise.all(
+      Array.from({ length: to - from + 1 }, (_, i) => {
+        if (i > 0 || fromWeight >= 0.5) sketches.push(this.#key(key, `d${unit}:${from + i}`))
+        return c.hgetall(this.#key(key, `${unit}:${from + i}`))
+      }),
+    )
+    hashes.forEach((hash, i) => {
+      const weight = i === 0 ? fromWeight : 1
+      for (const [field, value] of Object.entries(hash)) {
+        const slot = SLOT[field as keyof typeof SLOT]
+        if (slot !== undefined) sum[slot] = sum[slot]! + weight * Number(value)
+      }
+    })
+    return toCounts(sum, sketches.length ? await c.pfcount(...sketches) : 0)
+  }
+
+  #fellBack(err: unknown): void {
+    statsFlushes.labels('read_local').inc()
+    this.#log.warn({ err: { message: (err as Error).message }, code: 'RELAY_ERR_STATE_UNAVAILABLE' }, 'statistics read from this node only: Redis is not answering')
+  }
+
+  #key(client: ClientKey, rest: string): string {
+    return `${this.#prefix}{${client}}:${rest}`
+  }
+
+  #topKey(dimension: string, sort: string, bucket: string): string {
+    return `${this.#prefix}{top}:${dimension}:${sort}:${bucket}`
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.flush()
+    await this.local.close()
+  }
+}
+
+/** Counters from a Redis hash or a slot array (fields absent = 0). */
+function toCounts(source: Record<string, string> | Float64Array, recipientDomains: number): WindowCounts {
+  const slots = source instanceof Float64Array ? source : Float64Array.from(SLOT_NAMES, (name) => Number(source[name] ?? 0))
+  const counts = {} as WindowCounts
+  for (const name of COUNTERS) counts[name] = Math.round(slots[SLOT[name]]!)
+  counts.refused_by = {}
+  for (const r of REFUSAL_REASONS) {
+    const n = Math.round(slots[SLOT[`refused_${r}`]]!)
+    if (n) counts.refused_by[r] = n
+  }
+  counts.recipient_domains = recipientDomains
+  return counts
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { pino } from 'pino'
+import { connectRedis, whenReady } from '../../src/limits/redis-client.js'
+import type { RedisClient } from '../../src/limits/redis-client.js'
+import { MemoryStatsStore } from '../../src/stats/memory-store.js'
+import { RedisStatsStore } from '../../src/stats/redis-store.js'
+import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
+import type { RedisServer } from '../helpers/redis.js'
+
+const log = pino({ level: 'silent' })
+
+describe('per-client statistics shared through Redis', () => {
+  let redis: RedisServer
+  const clients: RedisClient[] = []
+  const prefix = testKeyPrefix('stats')
+  const node = async () => {
+    const client = connectRedis({ url: redis.url, key_prefix: prefix, connect_timeout: 2000, command_timeout: 500, on_failure: 'fail-open' } as never, undefined, log)
+    clients.push(client)
+    assert.ok(await whenReady(client, 5000), 'Redis answers')
+    return new RedisStatsStore(client, 'outbound', new MemoryStatsStore({ maxClients: 1000, maxBaselines: 1000, snapshotFile: null }), log, 60_000)
+  }
+
+  before(async () => {
+    redis = await startRedisServer()
+  })
+  after(async () => {
+    for (const c of clients) c.disconnect()
+    await redis.close()
+  })
+
+  it('shows on either node the sum of what both nodes saw, with top and evidence', async () => {
+    const [a, b] = [await node(), await node()]
+    const now = Date.now()
+    for (let i = 0; i < 3; i++) a.observe(['address:192.0.2.7', 'user:alice'], { at: now, counts: { accepted: 1, recipients: 2 }, recipientDomains: ['a.example', `x${i}.example`] })
+    for (let i = 0; i < 4; i++) b.observe(['address:192.0.2.7'], { at: now, counts: { accepted: 1, recipients: 1 }, recipientDomains: ['b.example'] })
+    b.observe(['address:192.0.2.8'], {
+      at: now,
+      counts: { transactions: 1, refused: 1 },
+      refusal: { reason: 'dnsbl', check: 'connect.dnsbl', reply: '554 5.7.1 listed' },
+    })
+    await Promise.all([a.flush(), b.flush()])
+    for (const store of [a, b]) {
+      const view = await store.show('address:192.0.2.7', now + 1000)
+      assert.equal(view?.windows['5m'].accepted, 7)
+      assert.equal(view.windows['24h'].recipients, 10)
+      assert.equal(view.windows['1h'].recipient_domains, 5)
+    }
+    const top = await a.top({ by: 'address', window: '15m', sort: 'messages', limit: 5 }, now + 1000)
+    assert.deepEqual(top.map((r) => [r.key, r.counts.accepted]), [['address:192.0.2.7', 7]])
+    const refused = await a.show('address:192.0.2.8', now + 1000)
+    assert.deepEqual(refused?.windows['1m'].refused_by, { dnsbl: 1 })
+    assert.equal(refused.refusals[0]?.check, 'connect.dnsbl')
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('keeps counting in memory and answers from it while Redis is down', async () => {
+    const a = await node()
+    const now = Date.now()
+    a.observe(['address:192.0.2.50'], { at: now, counts: { accepted: 1 } })
+    await a.flush()
+    await redis.stop()
+    try {
+      a.observe(['address:192.0.2.50'], { at: now + 10, counts: { accepted: 1 } })
+      await a.flush()
+      const view = await a.show('address:192.0.2.50', now + 1000)
+      assert.equal(view?.windows['5m'].accepted, 2, 'this node still counts both messages')
+    } finally {
+      await redis.start()
+    }
+    await a.close()
+  })
+})
