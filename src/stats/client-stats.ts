@@ -1,6 +1,6 @@
 import { BUCKET_SLOTS, COUNTERS, REFUSAL_REASONS, SLOT } from './counters.js'
 import type { CounterName, RefusalReason } from './counters.js'
-import { HyperLogLog } from './hyperloglog.js'
+import { DistinctCounter } from './hyperloglog.js'
 import { HOUR, HOURS_KEPT, MINUTE, MINUTES_KEPT, bucketOf, windowBuckets } from './windows.js'
 import type { WindowName } from './windows.js'
 
@@ -34,8 +34,8 @@ export type WindowCounts = Record<CounterName, number> & {
 
 interface Bucket {
   index: number
-  slots: Float64Array
-  domains: HyperLogLog | null
+  slots: number[]
+  domains: DistinctCounter | null
 }
 
 const SAMPLES_KEPT = 10
@@ -75,8 +75,8 @@ export class ClientStats {
     addCounts(h.slots, o)
     if (o.refusal) push(this.refusals, { at: o.at, ...o.refusal }, REFUSALS_KEPT)
     if (o.recipientDomains?.length) {
-      m.domains ??= new HyperLogLog()
-      h.domains ??= new HyperLogLog()
+      m.domains ??= new DistinctCounter()
+      h.domains ??= new DistinctCounter()
       for (const d of o.recipientDomains) {
         m.domains.add(d)
         h.domains.add(d)
@@ -88,8 +88,8 @@ export class ClientStats {
   /** The counters of `window` ending at `now`. */
   window(window: WindowName, now: number): WindowCounts {
     const { size, from, to, fromWeight } = windowBuckets(window, now)
-    const sum = new Float64Array(BUCKET_SLOTS)
-    const domains = new HyperLogLog()
+    const sum = zeros()
+    const domains = new DistinctCounter()
     for (const b of size === MINUTE ? this.#minutes : this.#hours) {
       if (b.index < from || b.index > to) continue
       const weight = b.index === from ? fromWeight : 1
@@ -112,7 +112,7 @@ export class ClientStats {
 }
 
 /** Adds an observation's counters (and its refusal, under its reason) to a bucket's slots. */
-export function addCounts(slots: Float64Array, o: Observation): void {
+export function addCounts(slots: number[], o: Observation): void {
   for (const name in o.counts) {
     const slot = SLOT[name as CounterName]
     slots[slot] = slots[slot]! + (o.counts[name as CounterName] ?? 0)
@@ -128,11 +128,16 @@ function bucket(list: Bucket[], index: number, kept: number): Bucket {
   const last = list[list.length - 1]
   if (last?.index === index) return last
   for (let i = list.length - 1; i >= 0; i--) if (list[i]!.index === index) return list[i]!
-  const b: Bucket = { index, slots: new Float64Array(BUCKET_SLOTS), domains: null }
+  const b: Bucket = { index, slots: zeros(), domains: null }
   list.push(b)
   list.sort((x, y) => x.index - y.index)
   while (list.length && list[0]!.index <= index - kept) list.shift()
   return b
+}
+
+/** An empty bucket's slots: a plain array, cheaper than a small typed array to make and collect. */
+export function zeros(): number[] {
+  return new Array<number>(BUCKET_SLOTS).fill(0)
 }
 
 function push<T>(list: T[], item: T, kept: number): void {

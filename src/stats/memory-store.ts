@@ -76,10 +76,15 @@ export class MemoryStatsStore implements StatsStore {
   }
 
   /** Folds the client's closed hours into its baseline once an event lands in a later hour. */
-  #learn(key: ClientKey, stats: ClientStats, at: number): Baseline {
+  #learn(key: ClientKey, stats: ClientStats, at: number): Baseline | null {
     const hour = bucketOf(at, HOUR)
     let b = this.#baselines.get(key)
-    if (!b) this.#baselines.set(key, (b = newBaseline(hour - 1)))
+    if (!b) {
+      // A key gets a baseline once its first hour has closed: one-off clients cost no baseline.
+      const first = bucketOf(stats.firstSeen, HOUR)
+      if (first >= hour) return null
+      this.#baselines.set(key, (b = newBaseline(first - 1)))
+    }
     if (hour - 1 > b.lastHour) {
       const volumes = new Map(stats.closedHours(b.lastHour + 1, at).map(({ hour: h, counts }) => [h, [counts.accepted, counts.recipients, counts.refused]]))
       foldHours(b, volumes, hour)
@@ -108,7 +113,7 @@ export class MemoryStatsStore implements StatsStore {
     const hour = bucketOf(now, HOUR)
     const lastHour = windows['1h']
     const baseline =
-      b.hours === 0
+      !b || b.hours === 0
         ? null
         : {
             hours: b.hours,

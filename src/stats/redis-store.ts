@@ -4,7 +4,7 @@ import { statsFlushes } from '../metrics/stats-metrics.js'
 import { compare, foldHours, newBaseline } from './baseline.js'
 import type { Baseline } from './baseline.js'
 import { BUCKET_SLOTS, COUNTERS, REFUSAL_REASONS, SLOT } from './counters.js'
-import { addCounts } from './client-stats.js'
+import { addCounts, zeros } from './client-stats.js'
 import type { Observation, RecentRefusal, Sample, WindowCounts } from './client-stats.js'
 import type { MemoryStatsStore } from './memory-store.js'
 import { SORT_COUNTER, SORT_FIELDS } from './store.js'
@@ -18,7 +18,7 @@ const TTL = { m: 3_660, h: 90_000 } as const
 const EVIDENCE_KEPT = 10
 
 interface Pending {
-  slots: Float64Array
+  slots: number[]
   domains: Set<string>
 }
 
@@ -56,7 +56,7 @@ export class RedisStatsStore implements StatsStore {
     for (const key of keys) {
       for (const id of [`${key}\0m\0${minute}`, `${key}\0h\0${hour}`]) {
         let p = this.#pending.get(id)
-        if (!p) this.#pending.set(id, (p = { slots: new Float64Array(BUCKET_SLOTS), domains: new Set() }))
+        if (!p) this.#pending.set(id, (p = { slots: zeros(), domains: new Set() }))
         addCounts(p.slots, o)
         if (o.recipientDomains) for (const d of o.recipientDomains) p.domains.add(d)
       }
@@ -190,7 +190,7 @@ export class RedisStatsStore implements StatsStore {
     const { size, from, to, fromWeight } = windowBuckets(window, now)
     const unit = size === MINUTE ? 'm' : 'h'
     const c = this.#client
-    const sum = new Float64Array(BUCKET_SLOTS)
+    const sum = zeros()
     const sketches: string[] = []
     const hashes = await Promise.all(
       Array.from({ length: to - from + 1 }, (_, i) => {
@@ -229,8 +229,8 @@ export class RedisStatsStore implements StatsStore {
 }
 
 /** Counters from a Redis hash or a slot array (fields absent = 0). */
-function toCounts(source: Record<string, string> | Float64Array, recipientDomains: number): WindowCounts {
-  const slots = source instanceof Float64Array ? source : Float64Array.from(SLOT_NAMES, (name) => Number(source[name] ?? 0))
+function toCounts(source: Record<string, string> | number[], recipientDomains: number): WindowCounts {
+  const slots = Array.isArray(source) ? source : SLOT_NAMES.map((name) => Number(source[name] ?? 0))
   const counts = {} as WindowCounts
   for (const name of COUNTERS) counts[name] = Math.round(slots[SLOT[name]]!)
   counts.refused_by = {}

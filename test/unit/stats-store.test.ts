@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { HyperLogLog } from '../../src/stats/hyperloglog.js'
+import { DistinctCounter } from '../../src/stats/hyperloglog.js'
 import { MemoryStatsStore } from '../../src/stats/memory-store.js'
 import { refusalReason } from '../../src/stats/counters.js'
 import { HOUR, MINUTE } from '../../src/stats/windows.js'
@@ -100,14 +100,20 @@ describe('per-client statistics in memory', () => {
   })
 })
 
-describe('HyperLogLog', () => {
-  it('counts small sets exactly enough and large ones within 15 %', () => {
-    const small = new HyperLogLog()
+describe('distinct counter', () => {
+  it('counts small sets exactly and large ones within 15 %, merged too', () => {
+    const small = new DistinctCounter()
     for (let i = 0; i < 10; i++) small.add(`d${i}.example`)
-    assert.ok(Math.abs(small.count() - 10) <= 1, String(small.count()))
-    const large = new HyperLogLog()
+    small.add('d3.example')
+    assert.equal(small.count(), 10)
+    const large = new DistinctCounter()
     for (let i = 0; i < 20_000; i++) large.add(`d${i}.example`)
     assert.ok(Math.abs(large.count() - 20_000) < 3000, String(large.count()))
+    const other = new DistinctCounter()
+    for (let i = 10_000; i < 30_000; i++) other.add(`d${i}.example`)
+    other.merge(small)
+    large.merge(other)
+    assert.ok(Math.abs(large.count() - 30_000) < 4500, String(large.count()))
   })
 })
 
