@@ -87,7 +87,8 @@ export function addPenaltyApi(admin: AdminServer, deps: PenaltyApiDeps): void {
   })
 }
 
-function authorized(req: IncomingMessage, res: ServerResponse, deps: PenaltyApiDeps): boolean {
+/** Checks the admin API's bearer token; answers 403 (no token configured) or 401 itself when it fails. */
+export function authorized(req: IncomingMessage, res: ServerResponse, deps: Pick<PenaltyApiDeps, 'token'>): boolean {
   const token = deps.token()
   if (!token) {
     json(res, 403, { error: 'the admin API is off: name a token file in admin.token_file' })
@@ -116,7 +117,8 @@ function boxOf(res: ServerResponse, deps: PenaltyApiDeps, instance: string | nul
   return box
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
+/** The request's JSON object body (at most 16 KiB), or null. */
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
   let text = ''
   for await (const chunk of req) {
     text += String(chunk)

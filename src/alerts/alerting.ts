@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { EgressFinding } from '../dns/egress-watch.js'
+import type { PenaltyBox } from '../limits/penalty-box.js'
+import { alertsRaised } from '../metrics/alert-metrics.js'
+import type { ClientKey, StatsStore } from '../stats/store.js'
+import { AuthTrail } from './auth-trail.js'
+import type { AuthAttempt } from './auth-trail.js'
+import type { Dispatcher } from './dispatcher.js'
+import { detailsEvidence } from './evidence.js'
+import { openIncident } from './incident.js'
+import type { Finding, Incident, IncidentEvent } from './incident.js'
+import { evaluateRule, isStatsRule, sortFieldsOf, windowOf } from './rules.js'
+import { defaultRules } from './schema.js'
+import type { AlertRule, AlertsConfig } from './schema.js'
+import type { IncidentStore, Lease, Outbox } from './store.js'
+
+/** What the alerting needs from the running relay. */
+export interface AlertingDeps {
+  config: AlertsConfig
+  /** The per-client statistics the rules read; null: only the AUTH and egress rules run. */
+  stats: StatsStore | null
+  incidents: IncidentStore
+  outbox: Outbox
+  dispatcher: Dispatcher
+  lease: Lease
+  /** The penalty box actions put clients in (the outbound instance's). */
+  penaltyBox?: () => PenaltyBox | undefined
+  /** The policy class of a client key; `default` when not given. */
+  classOf?: (key: string) => string
+  log: Logger
+}
+
+/** A request about an incident the desk cannot make (unknown id). */
+export class IncidentNotFound extends Error {}
+
+const PENALTY_SCOPES = new Set(['address', 'subnet', 'user'])
+
+/**
+ * Anomaly rules → incidents → outbox. Every `evaluate_every` the node holding the lease reads
+ * the busiest client keys from the statistics, runs each key's class rules, the AUTH trail and
+ * the egress findings, and turns what fires into incidents: a new one fires (and takes its
+ * action), one still firing is updated at most every `update_every` when its figures changed,
+ * and one whose rule stayed quiet for `resolve_after` is resolved. Every event goes to every
+ * sender through the outbox.
+ */
+export class Alerting {
+  readonly #d: AlertingDeps
+  readonly auth = new AuthTrail()
+  #egress: EgressFinding[] = []
+  #timers: NodeJS.Timeout[] = []
+  #leader = false
+  #round: Promise<void> | null = null
+
+  constructor(deps: AlertingDeps) {
+    this.#d = deps
+  }
+
+  start(): void {
+    const every = this.#d.config.evaluate_every
+    this.#timers.push(setInterval(() => void this.evaluate().catch((err: unknown) => this.#d.log.error({ err }, 'alert evaluation failed')), every).unref())
+    // Retries come due between evaluations; only the lease holder sends.
+    this.#timers.push(setInterval(() => void (this.#leader ? this.#d.dispatcher.run() : Promise.resolve()).catch(() => undefined), Math.min(every, 1000)).unref())
+    void this.#d.lease.hold().then((held) => {
+      this.#leader = held
+      if (held) void this.#d.dispatcher.run().catch(() => undefined)
+    })
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t)
+    this.#timers = []
+    await this.#round
+    await this.#d.lease.release()
+  }
+
+  /** An AUTH attempt from the relay's session events. */
+  noteAuth(a: AuthAttempt): void {
+    this.auth.record(a)
+  }
+
+  /** The egress watch's latest round: listed addresses fire `egress_listed`. */
+  noteEgress(findings: readonly EgressFinding[]): void {
+    this.#egress = findings.filter((f) => f.status === 'listed')
+  }
+
+  /** The rules of a client key's class, and the class. */
+  rulesOf(key: string): { rules: readonly AlertRule[]; clientClass: string } {
+    const clientClass = this.#d.classOf?.(key) ?? 'default'
+    const byClass = this.#d.config.rules
+    const rules = Object.hasOwn(byClass, clientClass) ? byClass[clientClass]! : (byClass.default ?? BUILT_IN)
+    return { rules, clientClass }
+  }
+
+  /** One evaluation round (when this node holds the lease); a round already running is shared. */
+  evaluate(now = Date.now()): Promise<void> {
+    this.#round ??= this.#evaluate(now).finally(() => (this.#round = null))
+    return this.#round
+  }
+
+  async #evaluate(now: number): Promise<void> {
+    this.#leader = await this.#d.lease.hold()
+    if (!this.#leader) return
+    const findings = [...(await this.#statsFindings(now)), ...this.auth.evaluate((k) => this.rulesOf(k), now), ...this.#egressFindings()]
+    await this.apply(findings, now)
+    await this.#d.incidents.prune(now - this.#d.config.keep_resolved)
+    await this.#d.dispatcher.run(now)
+  }
+
+  async #statsFindings(now: number): Promise<Finding[]> {
+    const stats = this.#d.stats
+    if (!stats) return []
+    const allRules = [...Object.values(this.#d.config.rules).flat(), ...(this.#d.config.rules.default ? [] : BUILT_IN)].filter(isStatsRule)
+    const queries = new Map<string, Parameters<StatsStore['top']>[0]>()
+    for (const r of allRules) {
+      for (const sort of sortFieldsOf(r)) {
+        const q = { by: r.dimension, window: windowOf(r), sort, limit: this.#d.config.candidates }
+        queries.set(JSON.stringify(q), q)
+      }
+    }
+    const keys = new Set<ClientKey>()
+    for (const q of queries.values()) for (const row of await stats.top(q, now)) keys.add(row.key)
+    const findings: Finding[] = []
+    for (const key of keys) {
+      const view = await stats.show(key, now)
+      if (!view) continue
+      const { rules, clientClass } = this.rulesOf(key)
+      for (const rule of rules) {
+        if (!isStatsRule(rule) || !key.startsWith(`${rule.dimension}:`)) continue
+        const f = evaluateRule(rule, view, clientClass)
+        if (f) findings.push(f)
+      }
+    }
+    return findings
+  }
+
+  #egressFindings(): Finding[] {
+    return this.#egress.flatMap((e) => {
+      const key = `address:${e.egress}`
+      const { rules, clientClass } = this.rulesOf(key)
+      return rules
+        .filter((r) => r.kind === 'egress_listed')
+        .map((rule) => ({
+          rule,
+          key,
+          clientClass,
+          window: 'now',
+          observed: 1,
+          baseline: null,
+          threshold: 1,
+          summary: `egress address ${e.egress} is listed in ${e.list}${e.detail ? `: ${e.detail}` : ''}`,
+          evidence: detailsEvidence({ egress: e.egress, list: e.list, detail: e.detail ?? null }),
+        }))
+    })
+  }
+
+  /** Turns a round's findings into incident events. */
+  async apply(findings: readonly Finding[], now = Date.now()): Promise<void> {
+    const at = new Date(now).toISOString()
+    const seen = new Set<string>()
+    for (const f of findings) {
+      const slot = `${f.key}\0${f.rule.name}`
+      if (seen.has(slot)) continue
+      seen.add(slot)
+      const open = await this.#d.incidents.firing(f.key, f.rule.name)
+      if (!open) {
+        const incident = openIncident(f, now)
+        await this.#act(incident, f)
+        await this.#d.incidents.put(incident)
+        alertsRaised.labels(incident.rule, incident.severity).inc()
+        this.#d.log.warn({ incident: incident.id, rule: incident.rule, client: incident.client_key, summary: incident.summary }, 'incident opened')
+        await this.#enqueue(incident, 'firing', now)
+        continue
+      }
+      const changed = f.observed !== open.observed
+      const next: Incident = { ...open, observed: f.observed, baseline: f.baseline, summary: f.summary, evidence: f.evidence, window: f.window, last_seen: at }
+      if (changed && now - Date.parse(open.updated_at) >= this.#d.config.update_every) {
+        next.updated_at = at
+        next.updates++
+        await this.#d.incidents.put(next)
+        await this.#enqueue(next, 'updated', now)
+      } else {
+        await this.#d.incidents.put(next)
+      }
+    }
+    for (const i of await this.#d.incidents.list()) {
+      if (i.status !== 'firing' || seen.has(`${i.client_key}\0${i.rule}`)) continue
+      if (now - Date.parse(i.last_seen) >= this.#d.config.resolve_after) await this.#resolve(i, now)
+    }
+  }
+
+  /** The rule's action on a new incident: the penalty box, the customer e-mail flag. */
+  async #act(incident: Incident, f: Finding): Promise<void> {
+    const ms = f.rule.action.penalty_box
+    const scope = f.key.slice(0, f.key.indexOf(':'))
+    const box = this.#d.penaltyBox?.()
+    if (ms && box && PENALTY_SCOPES.has(scope)) {
+      try {
+        const entry = await box.add({ scope: scope as 'address' | 'subnet' | 'user', value: f.key.slice(scope.length + 1), who: `alert:${f.rule.name}`, why: f.summary, durationMs: ms })
+        incident.action.penalty_box_until = new Date(entry.until).toISOString()
+      } catch (err) {
+        this.#d.log.error({ err, incident: incident.id }, 'could not put the client in the penalty box')
+      }
+    }
+    incident.action.customer_notified = f.rule.action.notify_customer && Object.hasOwn(this.#d.config.contacts, f.key)
+  }
+
+  async #resolve(i: Incident, now: number, by?: string): Promise<Incident> {
+    const at = new Date(now).toISOString()
+    const next: Incident = { ...i, status: 'resolved', resolved_at: at, updated_at: at, updates: i.updates + 1, ...(by ? { acked: i.acked ?? { by, at } } : {}) }
+    await this.#d.incidents.put(next)
+    this.#d.log.info({ incident: i.id, by: by ?? 'quiet' }, 'incident resolved')
+    await this.#enqueue(next, 'resolved', now)
+    return next
+  }
+
+  async #enqueue(incident: Incident, event: IncidentEvent, now: number): Promise<void> {
+    for (const s of this.#d.dispatcher.senders) {
+      if (!s.wants(incident, event)) continue
+      await this.#d.outbox.put({ id: `evt_${randomUUID()}`, sender: s.name, incident_id: incident.id, event, incident, attempts: 0, next_at: now, created_at: now })
+    }
+  }
+
+  list(): Promise<Incident[]> {
+    return this.#d.incidents.list()
+  }
+
+  get(id: string): Promise<Incident | null> {
+    return this.#d.incidents.get(id)
+  }
+
+  /** The desk has seen it: recorded on the incident (no event is sent). */
+  async ack(id: string, by: string): Promise<Incident> {
+    const i = await this.#d.incidents.get(id)
+    if (!i) throw new IncidentNotFound(`no incident ${id}`)
+    const next: Incident = { ...i, acked: { by, at: new Date().toISOString() } }
+    await this.#d.incidents.put(next)
+    return next
+  }
+
+  /** The desk closes it by hand: resolved now, and the resolution is delivered. */
+  async resolve(id: string, by: string): Promise<Incident> {
+    const i = await this.#d.incidents.get(id)
+    if (!i) throw new IncidentNotFound(`no incident ${id}`)
+    if (i.status === 'resolved') return i
+    const next = await this.#resolve(i, Date.now(), by)
+    if (this.#leader) void this.#d.dispatcher.run().catch(() => undefined)
+    return next
+  }
+}
+
+const BUILT_IN = defaultRules()
