@@ -154,38 +154,66 @@ export class Alerting {
     })
   }
 
-  /** Turns a round's findings into incident events. */
+  /**
+   * Turns a round's findings into incident events. Several rules firing for one client key make
+   * one incident (the most severe rule's; the others are listed in its details), so a bot that
+   * trips the burst and the rise rules is one ticket.
+   */
   async apply(findings: readonly Finding[], now = Date.now()): Promise<void> {
-    const at = new Date(now).toISOString()
     const seen = new Set<string>()
-    for (const f of findings) {
-      const slot = `${f.key}\0${f.rule.name}`
-      if (seen.has(slot)) continue
-      seen.add(slot)
-      const open = await this.#d.incidents.firing(f.key, f.rule.name)
-      if (!open) {
-        const incident = openIncident(f, now)
-        await this.#act(incident, f)
-        await this.#d.incidents.put(incident)
-        alertsRaised.labels(incident.rule, incident.severity).inc()
-        this.#d.log.warn({ incident: incident.id, rule: incident.rule, client: incident.client_key, summary: incident.summary }, 'incident opened')
-        await this.#enqueue(incident, 'firing', now)
-        continue
+    const firing = (await this.#d.incidents.list()).filter((i) => i.status === 'firing')
+    const byKey = new Map<string, Finding[]>()
+    for (const f of findings) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f])
+    for (const group of byKey.values()) {
+      group.sort((a, b) => SEVERITY[b.rule.severity] - SEVERITY[a.rule.severity])
+      for (const f of group) seen.add(`${f.key}\0${f.rule.name}`)
+      const ofKey = firing.filter((i) => i.client_key === group[0]!.key)
+      const open: [Finding, Incident][] = []
+      for (const f of group) {
+        const i = ofKey.find((x) => x.rule === f.rule.name)
+        if (i) open.push([f, i])
       }
-      const changed = f.observed !== open.observed
-      const next: Incident = { ...open, observed: f.observed, baseline: f.baseline, summary: f.summary, evidence: f.evidence, window: f.window, last_seen: at }
-      if (changed && now - Date.parse(open.updated_at) >= this.#d.config.update_every) {
-        next.updated_at = at
-        next.updates++
-        await this.#d.incidents.put(next)
-        await this.#enqueue(next, 'updated', now)
+      const others = (f: Finding) => group.filter((g) => g !== f).map((g) => `${g.rule.name}: ${g.summary}`)
+      if (open.length) {
+        for (const [f, i] of open) await this.#update(i, f, others(f), now)
+      } else if (ofKey.length) {
+        // Another rule's incident for this client is still open: it stays open, with these as news.
+        for (const i of ofKey) {
+          seen.add(`${i.client_key}\0${i.rule}`)
+          const details = { ...i.evidence.details, also_firing: group.map((g) => `${g.rule.name}: ${g.summary}`) }
+          await this.#d.incidents.put({ ...i, last_seen: new Date(now).toISOString(), evidence: { ...i.evidence, details } })
+        }
       } else {
-        await this.#d.incidents.put(next)
+        await this.#open(group[0]!, others(group[0]!), now)
       }
     }
-    for (const i of await this.#d.incidents.list()) {
-      if (i.status !== 'firing' || seen.has(`${i.client_key}\0${i.rule}`)) continue
+    for (const i of firing) {
+      if (seen.has(`${i.client_key}\0${i.rule}`)) continue
       if (now - Date.parse(i.last_seen) >= this.#d.config.resolve_after) await this.#resolve(i, now)
+    }
+  }
+
+  async #open(f: Finding, alsoFiring: string[], now: number): Promise<void> {
+    const incident = openIncident(withAlso(f, alsoFiring), now)
+    await this.#act(incident, f)
+    await this.#d.incidents.put(incident)
+    alertsRaised.labels(incident.rule, incident.severity).inc()
+    this.#d.log.warn({ incident: incident.id, rule: incident.rule, client: incident.client_key, summary: incident.summary }, 'incident opened')
+    await this.#enqueue(incident, 'firing', now)
+  }
+
+  /** New figures for a firing incident; delivered when they changed and the last delivery is `update_every` old. */
+  async #update(open: Incident, f: Finding, alsoFiring: string[], now: number): Promise<void> {
+    const at = new Date(now).toISOString()
+    const g = withAlso(f, alsoFiring)
+    const next: Incident = { ...open, observed: g.observed, baseline: g.baseline, summary: g.summary, evidence: g.evidence, window: g.window, last_seen: at }
+    if (g.observed !== open.observed && now - Date.parse(open.updated_at) >= this.#d.config.update_every) {
+      next.updated_at = at
+      next.updates++
+      await this.#d.incidents.put(next)
+      await this.#enqueue(next, 'updated', now)
+    } else {
+      await this.#d.incidents.put(next)
     }
   }
 
@@ -250,3 +278,10 @@ export class Alerting {
 }
 
 const BUILT_IN = defaultRules()
+
+const SEVERITY = { info: 0, warning: 1, critical: 2 } as const
+
+/** The finding with the other rules that fired for its client key in its details. */
+function withAlso(f: Finding, alsoFiring: string[]): Finding {
+  return alsoFiring.length ? { ...f, evidence: { ...f.evidence, details: { ...f.evidence.details, also_firing: alsoFiring } } } : f
+}
