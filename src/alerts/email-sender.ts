@@ -64,7 +64,7 @@ export class EmailSender implements Sender {
       from: this.#config.from,
       to: [...to],
       subject: `${label}[${i.id}] ${i.severity} ${i.rule}: ${i.summary}`.slice(0, 250),
-      messageId: first ? root : `<${i.id}.${d.id}@${this.#domain}>`,
+      messageId: this.#customer ? `<${i.id}.customer@${this.#domain}>` : first ? root : `<${i.id}.${d.id}@${this.#domain}>`,
       ...(first ? {} : { inReplyTo: root, references: [root] }),
       headers: { 'Auto-Submitted': 'auto-generated', 'X-Smarthost-Guard-Incident': i.id },
       text,
