@@ -7,9 +7,10 @@ import type { MemoryStatsStore } from '../../src/stats/memory-store.js'
 import type { StatsStore } from '../../src/stats/store.js'
 
 /** A policy tree with an `alerts` section (YAML text, indented under `alerts:`), in a directory of its own. */
-export async function alertsPolicy(alertsYaml: string, dir?: string): Promise<LoadedPolicy & { dir: string }> {
+export async function alertsPolicy(alertsYaml: string, dir?: string, topLevel = ''): Promise<LoadedPolicy & { dir: string }> {
   const d = dir ?? (await mkdtemp(join(tmpdir(), 'shg-alerts-')))
-  const text = `instances:
+  const text = `${topLevel}
+instances:
   outbound:
     listeners: [{ name: submission, address: 127.0.0.1, port: 0, tls: none }]
     next_hops: ["127.0.0.1:2525"]

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { pino } from 'pino'
+import { startAlerting } from '../../src/alerts/start.js'
+import type { RunningAlerting } from '../../src/alerts/start.js'
+import { RedisBackend } from '../../src/limits/backend.js'
+import { MemoryStatsStore } from '../../src/stats/memory-store.js'
+import { RedisStatsStore } from '../../src/stats/redis-store.js'
+import { alertsPolicy, observeSpam, secretFile } from '../helpers/alerts.js'
+import { eventually } from '../helpers/eventually.js'
+import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
+import type { RedisServer } from '../helpers/redis.js'
+import { startReceiver } from '../helpers/webhook-receiver.js'
+
+const log = pino({ level: 'silent' })
+const SECRET = 'a shared secret in plain text'
+
+describe('alerting in a cluster of two nodes on one Redis', () => {
+  let redis: RedisServer
+  const stops: (() => Promise<void>)[] = []
+  before(async () => {
+    redis = await startRedisServer()
+  })
+  after(async () => {
+    for (const stop of stops.reverse()) await stop()
+    await redis.close()
+  })
+
+  it('raises one incident, delivered once, for a bot whose traffic is split across both nodes', async () => {
+    const r = await startReceiver(SECRET)
+    stops.push(() => r.close())
+    const prefix = testKeyPrefix('alerts')
+    const policy = await alertsPolicy(
+      `evaluate_every: 200ms
+lease: 2s
+retry: { min: 100ms, max: 400ms }
+webhooks:
+  - { name: desk, url: "${r.url}", secret_file: hook.secret }
+`,
+      undefined,
+      `state:\n  backend: redis\n  redis: { url: "${redis.url}", key_prefix: "${prefix}" }\n`,
+    )
+    await secretFile(policy.dir, 'hook.secret', SECRET)
+    const nodes: { stats: RedisStatsStore; running: RunningAlerting }[] = []
+    for (let i = 0; i < 2; i++) {
+      const backend = await RedisBackend.connect(policy.policy.state, undefined, log)
+      const stats = new RedisStatsStore(backend.client, 'outbound', new MemoryStatsStore({ maxClients: 1000, maxBaselines: 100, snapshotFile: null }), log, 100)
+      const running = (await startAlerting({ loaded: policy, stats, backend, log })) as RunningAlerting
+      stops.push(async () => {
+        await running.stop()
+        await stats.close()
+        await backend.close()
+      })
+      nodes.push({ stats, running })
+    }
+    // 350 + 350 messages: under the 500 of message_burst on either node alone.
+    const now = Date.now()
+    observeSpam(nodes[0]!.stats, '127.0.9.90', 350, now)
+    observeSpam(nodes[1]!.stats, '127.0.9.90', 350, now)
+    await eventually(() => Promise.resolve(r.received.length), (n) => n >= 1, { ms: 30_000, what: 'the incident at the receiver' })
+    // Further rounds on both nodes change nothing.
+    await Promise.all(nodes.map((n) => n.running.alerting.evaluate()))
+    await Promise.all(nodes.map((n) => n.running.alerting.evaluate()))
+    const [a, b] = await Promise.all(nodes.map((n) => n.running.alerting.list()))
+    assert.deepEqual(a!.map((i) => [i.client_key, i.rule, i.observed]), [['address:127.0.9.90', 'message_burst', 700]])
+    assert.deepEqual(b, a, 'both nodes see the same incident')
+    assert.equal(r.unique().size, 1)
+    assert.equal(r.received[0]!.body.data.id, a![0]!.id)
+    assert.ok(r.received[0]!.validSignature)
+  })
+})
