@@ -190,8 +190,9 @@ export const alertsSchema = z
     keep_resolved: duration().prefault('7d').describe('Resolved incidents stay listed this long'),
     dir: z
       .string()
-      .default('/var/lib/smarthost-guard/alerts')
-      .describe('Memory backend: directory of the outbox journal and the incidents file (kept across restarts)'),
+      .min(1)
+      .default('alerts')
+      .describe('Memory backend: folder of the outbox journal and the incidents file (kept across restarts), relative to the policy file'),
     retry: z
       .strictObject({
         min: duration().prefault('1s').describe('First retry after a failed delivery'),
@@ -213,10 +214,10 @@ export const alertsSchema = z
       .describe('Rules per client class; a class not listed takes `default`, and without `default` the built-in rules'),
   })
   .refine((a) => a.lease >= 2 * a.evaluate_every, { message: 'lease must be at least twice evaluate_every, or it lapses between renewals', path: ['lease'] })
-  .prefault({})
-  .describe('Anomaly rules, incidents and their delivery')
+  .optional()
+  .describe('Anomaly rules, incidents and their delivery; without this section nothing is evaluated or sent')
 
-export type AlertsConfig = z.output<typeof alertsSchema>
+export type AlertsConfig = NonNullable<z.output<typeof alertsSchema>>
 export type WebhookConfig = z.output<typeof webhookSchema>
 export type EmailConfig = z.output<typeof emailSchema>
 export type RequestTrackerConfig = z.output<typeof requestTrackerSchema>

@@ -43,11 +43,11 @@ export interface RunningAlerting {
  * Builds the alerting from the policy's `alerts` section: the outbox and incidents in files
  * (memory backend) or in Redis (the state backend's client, shared by the cluster), the
  * senders with their secrets, the evaluation lease, the admin API; then starts evaluating.
- * Null when `alerts.enabled` is false.
+ * Null without an `alerts` section or with `enabled: false`.
  */
 export async function startAlerting(opts: StartAlertingOptions): Promise<RunningAlerting | null> {
   const config = opts.loaded.policy.alerts
-  if (!config.enabled) return null
+  if (!config?.enabled) return null
   const log = opts.log.child({ component: 'alerts' })
   const base = dirname(opts.loaded.file)
   const path = (p: string) => (isAbsolute(p) ? p : resolve(base, p))

@@ -1,3 +1,4 @@
+import { alerts } from './alerts.js'
 import type { Command } from './args.js'
 import { checkConfig } from './check-config.js'
 import { explainConfig } from './explain-config.js'
@@ -9,4 +10,4 @@ import { serve } from './serve.js'
 import { sink } from './sink.js'
 
 /** Every `smarthost-guard` subcommand, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, checkConfig, explainConfig, passwd, sink, penalty, scan, quarantine]
+export const COMMANDS: readonly Command[] = [serve, checkConfig, explainConfig, passwd, sink, penalty, alerts, scan, quarantine]
