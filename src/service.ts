@@ -89,6 +89,7 @@ export class Service {
       stats: null,
       backend: service.#backend,
       penaltyBox: () => service.penaltyBox('outbound'),
+      egress: () => service.#dns.egress.lastRound,
       admin: { server: service.admin, token: () => adminToken(service.#loaded) },
       log,
     })

@@ -26,6 +26,8 @@ export interface AlertingDeps {
   lease: Lease
   /** The penalty box actions put clients in (the outbound instance's). */
   penaltyBox?: () => PenaltyBox | undefined
+  /** The egress watch's latest round: listed addresses fire `egress_listed`. */
+  egress?: () => readonly EgressFinding[]
   /** The policy class of a client key; `default` when not given. */
   classOf?: (key: string) => string
   log: Logger
@@ -47,7 +49,6 @@ const PENALTY_SCOPES = new Set(['address', 'subnet', 'user'])
 export class Alerting {
   readonly #d: AlertingDeps
   readonly auth = new AuthTrail()
-  #egress: EgressFinding[] = []
   #timers: NodeJS.Timeout[] = []
   #leader = false
   #round: Promise<void> | null = null
@@ -77,11 +78,6 @@ export class Alerting {
   /** An AUTH attempt from the relay's session events. */
   noteAuth(a: AuthAttempt): void {
     this.auth.record(a)
-  }
-
-  /** The egress watch's latest round: listed addresses fire `egress_listed`. */
-  noteEgress(findings: readonly EgressFinding[]): void {
-    this.#egress = findings.filter((f) => f.status === 'listed')
   }
 
   /** The rules of a client key's class, and the class. */
@@ -135,7 +131,8 @@ export class Alerting {
   }
 
   #egressFindings(): Finding[] {
-    return this.#egress.flatMap((e) => {
+    const listed = (this.#d.egress?.() ?? []).filter((f) => f.status === 'listed')
+    return listed.flatMap((e) => {
       const key = `address:${e.egress}`
       const { rules, clientClass } = this.rulesOf(key)
       return rules

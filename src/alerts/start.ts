@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { secretLine } from '../config/load.js'
 import type { LoadedPolicy } from '../config/load.js'
+import type { EgressFinding } from '../dns/egress-watch.js'
 import { RedisBackend } from '../limits/backend.js'
 import type { StateBackend } from '../limits/backend.js'
 import type { PenaltyBox } from '../limits/penalty-box.js'
@@ -28,6 +29,8 @@ export interface StartAlertingOptions {
   backend: StateBackend | null
   penaltyBox?: () => PenaltyBox | undefined
   classOf?: (key: string) => string
+  /** The egress watch's latest round, for `egress_listed`. */
+  egress?: () => readonly EgressFinding[]
   /** Where the alerts API goes; the bearer token is the admin API's. */
   admin?: { server: AdminServer; token: () => string | null }
   log: Logger
@@ -79,6 +82,7 @@ export async function startAlerting(opts: StartAlertingOptions): Promise<Running
     log,
     ...(opts.penaltyBox ? { penaltyBox: opts.penaltyBox } : {}),
     ...(opts.classOf ? { classOf: opts.classOf } : {}),
+    ...(opts.egress ? { egress: opts.egress } : {}),
   })
   if (opts.admin) addAlertsApi(opts.admin.server, { token: opts.admin.token, alerting: () => alerting })
   alerting.start()
