@@ -26,33 +26,43 @@ describe('alerting in a cluster of two nodes on one Redis', () => {
     await redis.close()
   })
 
-  it('raises one incident, delivered once, for a bot whose traffic is split across both nodes', async () => {
-    const r = await startReceiver(SECRET)
-    stops.push(() => r.close())
+  /** Two nodes on the shared Redis, with a webhook to `url`. */
+  async function cluster(url: string) {
     const prefix = testKeyPrefix('alerts')
     const policy = await alertsPolicy(
       `evaluate_every: 200ms
 lease: 2s
 retry: { min: 100ms, max: 400ms }
 webhooks:
-  - { name: desk, url: "${r.url}", secret_file: hook.secret }
+  - { name: desk, url: "${url}", secret_file: hook.secret }
 `,
       undefined,
       `state:\n  backend: redis\n  redis: { url: "${redis.url}", key_prefix: "${prefix}" }\n`,
     )
     await secretFile(policy.dir, 'hook.secret', SECRET)
-    const nodes: { stats: RedisStatsStore; running: RunningAlerting }[] = []
+    const nodes: { stats: RedisStatsStore; running: RunningAlerting; stop: () => Promise<void> }[] = []
     for (let i = 0; i < 2; i++) {
       const backend = await RedisBackend.connect(policy.policy.state, undefined, log)
       const stats = new RedisStatsStore(backend.client, 'outbound', new MemoryStatsStore({ maxClients: 1000, maxBaselines: 100, snapshotFile: null }), log, 100)
       const running = (await startAlerting({ loaded: policy, stats, backend, log })) as RunningAlerting
-      stops.push(async () => {
+      let stopped = false
+      const stop = async () => {
+        if (stopped) return
+        stopped = true
         await running.stop()
         await stats.close()
         await backend.close()
-      })
-      nodes.push({ stats, running })
+      }
+      stops.push(stop)
+      nodes.push({ stats, running, stop })
     }
+    return nodes
+  }
+
+  it('raises one incident, delivered once, for a bot whose traffic is split across both nodes', async () => {
+    const r = await startReceiver(SECRET)
+    stops.push(() => r.close())
+    const nodes = await cluster(r.url)
     // 350 + 350 messages: under the 500 of message_burst on either node alone.
     const now = Date.now()
     observeSpam(nodes[0]!.stats, '127.0.9.90', 350, now)
@@ -67,5 +77,19 @@ webhooks:
     assert.equal(r.unique().size, 1)
     assert.equal(r.received[0]!.body.data.id, a![0]!.id)
     assert.ok(r.received[0]!.validSignature)
+  })
+  it('keeps an undelivered incident in Redis and delivers it from the other node once the first one is gone', async () => {
+    const probe = await startReceiver(SECRET)
+    const port = probe.port
+    await probe.close() // the receiver is down
+    const nodes = await cluster(`http://127.0.0.1:${port}/hooks/abuse`)
+    observeSpam(nodes[0]!.stats, '127.0.9.91', 600)
+    await eventually(() => nodes[1]!.running.alerting.list(), (l) => l.length === 1, { ms: 30_000, what: 'the incident' })
+    await nodes[0]!.stop()
+    const r = await startReceiver(SECRET, port)
+    stops.push(() => r.close())
+    await eventually(() => Promise.resolve(r.received.length), (n) => n >= 1, { ms: 30_000, what: 'the delivery from the remaining node' })
+    assert.equal(r.unique().size, 1)
+    assert.equal(r.received[0]!.body.data.client_key, 'address:127.0.9.91')
   })
 })
