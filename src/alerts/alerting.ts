@@ -6,6 +6,8 @@ import { alertsRaised } from '../metrics/alert-metrics.js'
 import type { ClientKey, StatsStore } from '../stats/store.js'
 import { AuthTrail } from './auth-trail.js'
 import type { AuthAttempt } from './auth-trail.js'
+import { ClientClasses, authAttemptOf } from './session-feed.js'
+import type { SessionOutcome } from './session-feed.js'
 import type { Dispatcher } from './dispatcher.js'
 import { detailsEvidence } from './evidence.js'
 import { openIncident } from './incident.js'
@@ -28,7 +30,7 @@ export interface AlertingDeps {
   penaltyBox?: () => PenaltyBox | undefined
   /** The egress watch's latest round: listed addresses fire `egress_listed`. */
   egress?: () => readonly EgressFinding[]
-  /** The policy class of a client key; `default` when not given. */
+  /** The policy class of a client key; by default the class its sessions had (see noteSession), else `default`. */
   classOf?: (key: string) => string
   log: Logger
 }
@@ -49,6 +51,7 @@ const PENALTY_SCOPES = new Set(['address', 'subnet', 'user'])
 export class Alerting {
   readonly #d: AlertingDeps
   readonly auth = new AuthTrail()
+  readonly classes = new ClientClasses()
   #timers: NodeJS.Timeout[] = []
   #leader = false
   #round: Promise<void> | null = null
@@ -80,9 +83,20 @@ export class Alerting {
     this.auth.record(a)
   }
 
+  /**
+   * A session outcome from the relay's event stream: its client's class, and its AUTH attempt.
+   *
+   * @example events.onSession((e) => alerting.noteSession(e))
+   */
+  noteSession(e: SessionOutcome): void {
+    this.classes.record(e.session)
+    const attempt = authAttemptOf(e)
+    if (attempt) this.auth.record(attempt)
+  }
+
   /** The rules of a client key's class, and the class. */
   rulesOf(key: string): { rules: readonly AlertRule[]; clientClass: string } {
-    const clientClass = this.#d.classOf?.(key) ?? 'default'
+    const clientClass = this.#d.classOf?.(key) ?? this.classes.classOf(key)
     const byClass = this.#d.config.rules
     const rules = Object.hasOwn(byClass, clientClass) ? byClass[clientClass]! : (byClass.default ?? BUILT_IN)
     return { rules, clientClass }

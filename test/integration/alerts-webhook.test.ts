@@ -139,4 +139,25 @@ describe('incidents delivered to a webhook receiver', () => {
     assert.ok(r.received[0]!.validSignature)
     assert.equal((await second.alerting.get(id))?.status, 'firing', 'the incident itself survived the restart too')
   })
+  it('raises one AUTH incident naming the account when guessing from many addresses ends in a login from a new one', async () => {
+    const r = await receiver()
+    const policy = await alertsPolicy(section(r.url, 'hook.secret'))
+    await secretFile(policy.dir, 'hook.secret', SECRET)
+    const { alerting } = await start({ loaded: policy, stats: newStats(), backend: null, log })
+    const session = (address: string, user: string | null) => ({ client: { address, port: 40000, ptr: null }, clientClass: 'authenticated-user', user })
+    const auth = (address: string, user: string, ok: boolean) =>
+      alerting.noteSession({ time: Date.now(), stage: 'auth', outcome: ok ? 'authenticated' : 'rejected', user, session: session(address, ok ? user : null) })
+    auth('127.0.2.2', 'alice', true) // her usual address
+    await alerting.evaluate()
+    for (let i = 0; i < 25; i++) auth(`127.0.9.${100 + (i % 5)}`, 'alice', false)
+    auth('127.0.9.200', 'alice', true)
+    const { value } = await eventually(() => Promise.resolve(r.received), (got) => got.length >= 1, { ms: 20_000, what: 'the AUTH incident' })
+    await alerting.evaluate()
+    const data = value[0]!.body.data as unknown as { rule: string; client_key: string; client_class: string; summary: string; evidence: { details: { success_from: string; failure_addresses: unknown[]; also_firing: string[] } } }
+    assert.deepEqual([data.rule, data.client_key, data.client_class], ['auth_cracked', 'user:alice', 'authenticated-user'])
+    assert.equal(data.summary, 'alice logged in from new address 127.0.9.200 after 25 AUTH failures')
+    assert.equal(data.evidence.details.failure_addresses.length, 5)
+    assert.match(data.evidence.details.also_firing[0] ?? '', /^auth_burst: 25 AUTH failures for alice from 5 addresses/)
+    assert.equal(r.unique().size, 1, 'the burst of failures is part of the same incident, not a second one')
+  })
 })
