@@ -35,11 +35,6 @@ export class FileIncidentStore implements IncidentStore {
     return Promise.resolve(this.#byId.get(id) ?? null)
   }
 
-  firing(key: string, rule: string): Promise<Incident | null> {
-    for (const i of this.#byId.values()) if (i.status === 'firing' && i.client_key === key && i.rule === rule) return Promise.resolve(i)
-    return Promise.resolve(null)
-  }
-
   list(): Promise<Incident[]> {
     return Promise.resolve([...this.#byId.values()].sort((a, b) => (a.last_seen < b.last_seen ? 1 : -1)))
   }

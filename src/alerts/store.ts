@@ -38,8 +38,6 @@ export interface Outbox {
 /** Where incidents are kept: a file (memory backend) or Redis (a cluster), so a restart or another node knows them. */
 export interface IncidentStore {
   get(id: string): Promise<Incident | null>
-  /** The firing incident of a client key and rule, if any. */
-  firing(key: string, rule: string): Promise<Incident | null>
   /** Every kept incident, the most recently seen first. */
   list(): Promise<Incident[]>
   put(incident: Incident): Promise<void>
