@@ -4,6 +4,8 @@ import type { EgressFinding } from '../dns/egress-watch.js'
 import type { PenaltyBox } from '../limits/penalty-box.js'
 import { alertsRaised } from '../metrics/alert-metrics.js'
 import type { ClientKey, StatsStore } from '../stats/store.js'
+import { LocalAuthFeed } from './auth-feed.js'
+import type { AuthFeed } from './auth-feed.js'
 import { AuthTrail } from './auth-trail.js'
 import type { AuthAttempt } from './auth-trail.js'
 import { ClientClasses, authAttemptOf } from './session-feed.js'
@@ -26,6 +28,8 @@ export interface AlertingDeps {
   outbox: Outbox
   dispatcher: Dispatcher
   lease: Lease
+  /** Where AUTH attempts wait for the evaluating node; this process's memory when not given. */
+  authFeed?: AuthFeed
   /** The penalty box actions put clients in (the outbound instance's). */
   penaltyBox?: () => PenaltyBox | undefined
   /** The egress watch's latest round: listed addresses fire `egress_listed`. */
@@ -52,12 +56,14 @@ export class Alerting {
   readonly #d: AlertingDeps
   readonly auth = new AuthTrail()
   readonly classes = new ClientClasses()
+  readonly #feed: AuthFeed
   #timers: NodeJS.Timeout[] = []
   #leader = false
   #round: Promise<void> | null = null
 
   constructor(deps: AlertingDeps) {
     this.#d = deps
+    this.#feed = deps.authFeed ?? new LocalAuthFeed()
   }
 
   start(): void {
@@ -80,7 +86,7 @@ export class Alerting {
 
   /** An AUTH attempt from the relay's session events. */
   noteAuth(a: AuthAttempt): void {
-    this.auth.record(a)
+    this.#feed.push(a)
   }
 
   /**
@@ -91,7 +97,7 @@ export class Alerting {
   noteSession(e: SessionOutcome): void {
     this.classes.record(e.session)
     const attempt = authAttemptOf(e)
-    if (attempt) this.auth.record(attempt)
+    if (attempt) this.#feed.push(attempt)
   }
 
   /** The rules of a client key's class, and the class. */
@@ -111,6 +117,7 @@ export class Alerting {
   async #evaluate(now: number): Promise<void> {
     this.#leader = await this.#d.lease.hold()
     if (!this.#leader) return
+    for (const a of await this.#feed.drain()) this.auth.record(a)
     const findings = [...(await this.#statsFindings(now)), ...this.auth.evaluate((k) => this.rulesOf(k), now), ...this.#egressFindings()]
     await this.apply(findings, now)
     await this.#d.incidents.prune(now - this.#d.config.keep_resolved)

@@ -11,6 +11,7 @@ import type { AdminServer } from '../metrics/admin-server.js'
 import type { StatsStore } from '../stats/store.js'
 import { addAlertsApi } from './admin-api.js'
 import { Alerting } from './alerting.js'
+import { RedisAuthFeed } from './auth-feed.js'
 import { Dispatcher } from './dispatcher.js'
 import { EmailSender } from './email-sender.js'
 import { FileIncidentStore } from './file-incidents.js'
@@ -79,6 +80,7 @@ export async function startAlerting(opts: StartAlertingOptions): Promise<Running
     outbox,
     dispatcher,
     lease,
+    ...(redis ? { authFeed: new RedisAuthFeed(redis) } : {}),
     log,
     ...(opts.penaltyBox ? { penaltyBox: opts.penaltyBox } : {}),
     ...(opts.classOf ? { classOf: opts.classOf } : {}),

@@ -92,4 +92,29 @@ webhooks:
     assert.equal(r.unique().size, 1)
     assert.equal(r.received[0]!.body.data.client_key, 'address:127.0.9.91')
   })
+  it('sees AUTH guessing spread over both nodes as one cracked account', async () => {
+    const r = await startReceiver(SECRET)
+    stops.push(() => r.close())
+    const nodes = await cluster(r.url)
+    const auth = (node: number, address: string, ok: boolean) =>
+      nodes[node]!.running.alerting.noteSession({
+        time: Date.now(),
+        stage: 'auth',
+        outcome: ok ? 'authenticated' : 'rejected',
+        user: 'bob',
+        session: { client: { address, port: 40000, ptr: null }, clientClass: 'authenticated-user', user: ok ? 'bob' : null },
+      })
+    // 6 failures on each node: under the 10 of auth_cracked on either alone.
+    for (let i = 0; i < 6; i++) {
+      auth(0, `127.0.9.${110 + i}`, false)
+      auth(1, `127.0.9.${120 + i}`, false)
+    }
+    auth(1, '127.0.9.130', true)
+    await eventually(() => Promise.resolve(r.received.length), (n) => n >= 1, { ms: 30_000, what: 'the AUTH incident' })
+    await Promise.all(nodes.map((n) => n.running.alerting.evaluate()))
+    const data = r.received[0]!.body.data as unknown as { rule: string; client_key: string; summary: string }
+    assert.deepEqual([data.rule, data.client_key], ['auth_cracked', 'user:bob'])
+    assert.equal(data.summary, 'bob logged in from new address 127.0.9.130 after 12 AUTH failures')
+    assert.equal(r.unique().size, 1)
+  })
 })
