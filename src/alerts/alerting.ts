@@ -198,6 +198,7 @@ export class Alerting {
         // Another rule's incident for this client is still open: it stays open, with these as news.
         for (const i of ofKey) {
           seen.add(`${i.client_key}\0${i.rule}`)
+          if (now - Date.parse(i.last_seen) < LAST_SEEN_EVERY) continue
           const details = { ...i.evidence.details, also_firing: group.map((g) => `${g.rule.name}: ${g.summary}`) }
           await this.#d.incidents.put({ ...i, last_seen: new Date(now).toISOString(), evidence: { ...i.evidence, details } })
         }
@@ -230,7 +231,7 @@ export class Alerting {
       next.updates++
       await this.#d.incidents.put(next)
       await this.#enqueue(next, 'updated', now)
-    } else {
+    } else if (g.observed !== open.observed || now - Date.parse(open.last_seen) >= LAST_SEEN_EVERY) {
       await this.#d.incidents.put(next)
     }
   }
@@ -298,6 +299,9 @@ export class Alerting {
 const BUILT_IN = defaultRules()
 
 const SEVERITY = { info: 0, warning: 1, critical: 2 } as const
+
+/** A firing incident whose figures did not change is written back (its last_seen) at most this often. */
+const LAST_SEEN_EVERY = 60_000
 
 /** The finding with the other rules that fired for its client key in its details. */
 function withAlso(f: Finding, alsoFiring: string[]): Finding {
