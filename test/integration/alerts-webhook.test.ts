@@ -160,4 +160,39 @@ describe('incidents delivered to a webhook receiver', () => {
     assert.match(data.evidence.details.also_firing[0] ?? '', /^auth_burst: 25 AUTH failures for alice from 5 addresses/)
     assert.equal(r.unique().size, 1, 'the burst of failures is part of the same incident, not a second one')
   })
+  it('delivers new figures at most every update_every, and the resolution once the client was quiet for resolve_after', async () => {
+    const r = await receiver()
+    const policy = await alertsPolicy(`evaluate_every: 1h
+lease: 2h
+update_every: 10m
+resolve_after: 30m
+dir: ./alerts
+webhooks:
+  - { name: desk, url: "${r.url}", secret_file: hook.secret }
+`)
+    await secretFile(policy.dir, 'hook.secret', SECRET)
+    const stats = newStats()
+    const { alerting } = await start({ loaded: policy, stats, backend: null, log })
+    const MINUTE = 60_000
+    const t0 = Date.now()
+    const at = async (minutes: number, spam: number) => {
+      if (spam) observeSpam(stats, '127.0.9.72', spam, t0 + minutes * MINUTE)
+      await alerting.evaluate(t0 + minutes * MINUTE)
+    }
+    await at(0, 600)
+    await at(1, 100) // new figures, but within update_every of the firing
+    await at(6, 700) // figures of a newer window, still within 10 minutes
+    await at(11, 800) // now an update is due
+    await at(12, 900) // and not again so soon
+    await at(120, 0) // quiet since minute 12
+    await eventually(() => Promise.resolve(r.received.length), (n) => n >= 3, { ms: 20_000, what: 'three deliveries' })
+    await alerting.evaluate(t0 + 121 * MINUTE)
+    // The 5m window slides: minute 11 reads all of minute 11 and part of minute 6.
+    assert.deepEqual(r.received.map((x) => x.body.type), ['incident.firing', 'incident.updated', 'incident.resolved'])
+    const [firing, updated, resolved] = r.received.map((x) => x.body.data as unknown as { observed: number; updates: number; status: string })
+    assert.equal(firing!.observed, 600)
+    assert.ok(updated!.observed >= 800, `updated with ${updated!.observed}`)
+    assert.deepEqual([updated!.updates, resolved!.updates, resolved!.status], [1, 2, 'resolved'])
+    assert.equal(new Set(r.received.map((x) => x.body.data.id)).size, 1, 'one incident throughout')
+  })
 })
