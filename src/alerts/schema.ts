@@ -164,7 +164,7 @@ const emailSchema = z.strictObject({
   smtp: smtpTarget.describe('Where abuse-report e-mails are handed over'),
   from: z.email().describe('From address of the reports'),
   to: z.array(z.email()).min(1).describe('The abuse desk (its ticket system address)'),
-  reporter_org: z.string().min(1).default('smarthost-guard').describe('Organisation named in the X-ARF report'),
+  reporter_org: z.string().min(1).default('smarthost-guard').describe('Organisation named in the XARF report'),
 })
 
 const requestTrackerSchema = z.strictObject({
@@ -202,7 +202,7 @@ export const alertsSchema = z
       .describe('Retries of a failed delivery: for ever, with exponential backoff'),
     lease: duration().prefault('15s').describe('Redis backend: the evaluating node holds a lease this long, renewed at each evaluation; when it stops, another node takes over after this'),
     webhooks: z.array(webhookSchema).default([]).describe('Webhook receivers, each gets every incident event'),
-    email: emailSchema.optional().describe('Abuse-report e-mail (text and an X-ARF 4 JSON part) to the abuse desk'),
+    email: emailSchema.optional().describe('Abuse-report e-mail (a text part and an XARF 4.0.0 JSON part) to the abuse desk'),
     request_tracker: requestTrackerSchema.optional().describe('Request Tracker: one ticket per incident, updates as comments'),
     contacts: z
       .record(z.string().regex(/^(address|subnet|user|sender_domain):.+$/, 'a client key such as address:192.0.2.7'), z.email())
