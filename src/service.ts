@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
+import { startAlerting } from './alerts/start.js'
+import type { RunningAlerting } from './alerts/start.js'
 import { compileInstance } from './config/instance-policy.js'
 import type { InstancePolicy } from './config/instance-policy.js'
 import { configIssues, loadPolicy } from './config/load.js'
@@ -62,6 +64,7 @@ export class Service {
   #adminAddress: AddressInfo | null = null
   #state: 'starting' | 'ready' | 'draining' = 'starting'
   readonly #scanPools: ScanPools
+  #alerting: RunningAlerting | null = null
 
   private constructor(loaded: LoadedPolicy, opts: ServiceOptions, log: Logger, dns: DnsServices) {
     this.#configFile = opts.configFile
@@ -100,6 +103,18 @@ export class Service {
       service.#instances.set(name, instance)
       await instance.start()
     }
+    // Anomaly rules and incident delivery (policy `alerts`); its settings take effect at start.
+    service.#alerting = await startAlerting({
+      loaded,
+      stats: service.#stats?.store('outbound') ?? null,
+      backend: service.#backend,
+      penaltyBox: () => service.penaltyBox('outbound'),
+      egress: () => service.#dns.egress.lastRound,
+      admin: { server: service.admin, token: () => service.#token },
+      log,
+    })
+    const alerting = service.#alerting
+    if (alerting) service.events.onSession((e) => alerting.alerting.noteSession(e))
     const admin = service.#adminSettings()
     service.#adminAddress = await service.admin.listen(admin.port, admin.address)
     log.info({ admin: service.#adminAddress, instances: service.#names }, 'smarthost-guard ready')
@@ -204,6 +219,7 @@ export class Service {
     )
     this.#dns.stop()
     await this.#scanPools.close()
+    await this.#alerting?.stop()
     await this.admin.close()
     await this.#stats?.close()
     await this.#backend?.close()

@@ -1,3 +1,4 @@
+import { alerts } from './alerts.js'
 import type { Command } from './args.js'
 import { checkConfig } from './check-config.js'
 import { explainConfig } from './explain-config.js'
@@ -11,4 +12,4 @@ import { sink } from './sink.js'
 import { stats } from './stats.js'
 
 /** Every `smarthost-guard` subcommand, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, reload, checkConfig, explainConfig, passwd, sink, penalty, stats, scan, quarantine]
+export const COMMANDS: readonly Command[] = [serve, reload, checkConfig, explainConfig, passwd, sink, penalty, stats, alerts, scan, quarantine]

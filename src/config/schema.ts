@@ -2,6 +2,7 @@ import { isIPv4 } from 'node:net'
 import { z } from 'zod'
 import { CHECKS } from '../checks/index.js'
 import { classesSchema } from '../classes/schema.js'
+import { alertsSchema } from '../alerts/schema.js'
 import { penaltyBoxSchema, stateSchema, tarpitSchema } from '../limits/schema.js'
 import { STAGES } from '../pipeline/types.js'
 import { checkEntrySchema } from './check-entry.js'
@@ -364,6 +365,7 @@ export const policySchema = z
     egress: egressSchema,
     state: stateSchema,
     stats: statsSchema,
+    alerts: alertsSchema,
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Lowest level logged'),

@@ -31,6 +31,7 @@ export class EgressWatch {
   readonly #listed = new Set<string>()
   #timer: NodeJS.Timeout | null = null
   #round: Promise<EgressFinding[]> | null = null
+  #last: readonly EgressFinding[] = []
 
   constructor(config: EgressConfig, lists: DnsLists, resolver: Resolver, log: Logger) {
     this.#addresses = config.addresses
@@ -59,6 +60,11 @@ export class EgressWatch {
     this.#timer.unref()
   }
 
+  /** What the latest finished round found (the alerting reads it). */
+  get lastRound(): readonly EgressFinding[] {
+    return this.#last
+  }
+
   stop(): void {
     if (this.#timer) clearInterval(this.#timer)
     this.#timer = null
@@ -74,6 +80,7 @@ export class EgressWatch {
     const lookups = this.#addresses.flatMap((egress) => this.#names.map((name) => this.#one(egress, name)))
     const findings = await Promise.all(lookups)
     egressLastCheck.set(Date.now() / 1000)
+    this.#last = findings
     return findings
   }
 

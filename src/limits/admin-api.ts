@@ -100,7 +100,8 @@ function boxOf(res: ServerResponse, deps: PenaltyApiDeps, instance: string | nul
   return box
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
+/** The request's JSON object body (at most 16 KiB), or null. */
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
   let text = ''
   for await (const chunk of req) {
     text += String(chunk)

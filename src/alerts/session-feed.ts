@@ -1,0 +1,47 @@
+import { LRUCache } from 'lru-cache'
+import { subnetOf } from '../limits/dimensions.js'
+import type { SessionRecord } from '../pipeline/record.js'
+import type { AuthAttempt } from './auth-trail.js'
+
+/**
+ * What the alerting reads of one session outcome: the fields of the relay's session events
+ * (stage `auth` with outcome `authenticated` or `rejected` and the user name the client gave).
+ */
+export interface SessionOutcome {
+  time: number
+  stage: string
+  outcome: string
+  user: string | null
+  session: Pick<SessionRecord, 'client' | 'clientClass' | 'user'>
+}
+
+/** The AUTH attempt a session outcome reports, if it is one. */
+export function authAttemptOf(e: SessionOutcome): AuthAttempt | null {
+  if (e.stage !== 'auth' || !e.user) return null
+  if (e.outcome !== 'authenticated' && e.outcome !== 'rejected') return null
+  return { user: e.user, address: e.session.client.address, ok: e.outcome === 'authenticated', at: e.time }
+}
+
+const KEYS_KEPT = 50_000
+
+/**
+ * The policy class last seen for each client key (address, subnet, user), learned from the
+ * sessions, so a rule set per class applies to the statistics' client keys. Bounded (LRU).
+ */
+export class ClientClasses {
+  readonly #byKey = new LRUCache<string, string>({ max: KEYS_KEPT })
+
+  record(session: SessionOutcome['session']): void {
+    const c = session.clientClass
+    if (!c || c === 'unknown') return
+    this.#byKey.set(`address:${session.client.address}`, c)
+    const subnet = subnetOf(session.client.address)
+    if (subnet) this.#byKey.set(`subnet:${subnet}`, c)
+    if (session.user) this.#byKey.set(`user:${session.user}`, c)
+  }
+
+  /** The class of a client key; `default` when never seen. */
+  classOf(key: string): string {
+    return this.#byKey.get(key) ?? 'default'
+  }
+}
