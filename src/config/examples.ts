@@ -50,6 +50,17 @@ export const SECTION_EXAMPLES: Readonly<Record<string, string>> = {
   snapshot_dir: /var/lib/smarthost-guard    # memory backend: baselines kept across restarts
   snapshot_every: 5m
 `,
+  alerts: `alerts:
+  evaluate_every: 5s
+  webhooks:
+    - { name: desk, url: "https://desk.example.net/hooks/relay", secret_file: /etc/smarthost-guard/webhook.secret }
+  email:
+    smtp: { host: 127.0.0.1, port: 25 }
+    from: abuse-reports@relay.example.net
+    to: [abuse@example.net]
+    reporter_org: Example ISP
+  request_tracker: { url: "https://rt.example.net", queue: Abuse, token_file: /etc/smarthost-guard/rt.token }
+`,
   log: `log:
   level: info
 `,

@@ -40,6 +40,7 @@ export class RedisStatsStore implements StatsStore {
   #evidence = new Map<ClientKey, { refusals: RecentRefusal[]; samples: Sample[] }>()
   readonly #timer: NodeJS.Timeout
   #flushing: Promise<void> = Promise.resolve()
+  #warnedAt = 0
 
   /** Runs a Redis operation (through the state backend's circuit breaker). */
   readonly #gate: <T>(op: () => Promise<T>) => Promise<T>
@@ -86,6 +87,23 @@ export class RedisStatsStore implements StatsStore {
     if (!pending.size && !evidence.size) return
     this.#pending = new Map()
     this.#evidence = new Map()
+    try {
+      // Commands are issued inside the gate: while the breaker is open none is sent at all.
+      const hours = await this.#gate(() => this.#send(pending, evidence))
+      await this.#gate(() => Promise.all([...hours].map(([key, hour]) => this.#learn(key, hour))))
+      statsFlushes.labels('ok').inc()
+    } catch (err) {
+      statsFlushes.labels('failed').inc()
+      // Once a minute at most: a Redis outage would otherwise log a line per flush.
+      if (Date.now() - this.#warnedAt > 60_000) {
+        this.#warnedAt = Date.now()
+        this.#log.warn({ err: { message: (err as Error).message }, code: 'RELAY_ERR_STATE_UNAVAILABLE', dropped: pending.size }, 'statistics not written to Redis; this node keeps them in memory')
+      }
+    }
+  }
+
+  /** Sends one batch; resolves with the hour each client key was written in, once Redis took every command. */
+  async #send(pending: Map<string, Pending>, evidence: Map<ClientKey, { refusals: RecentRefusal[]; samples: Sample[] }>): Promise<Map<ClientKey, number>> {
     const c = this.#client
     const ops: Promise<unknown>[] = []
     const hours = new Map<ClientKey, number>()
@@ -114,14 +132,8 @@ export class RedisStatsStore implements StatsStore {
         ops.push(c.lpush(list, ...items.map((x) => JSON.stringify(x))), c.ltrim(list, 0, EVIDENCE_KEPT - 1), c.expire(list, TTL.h))
       }
     }
-    try {
-      await this.#gate(() => Promise.all(ops))
-      await this.#gate(() => Promise.all([...hours].map(([key, hour]) => this.#learn(key, hour))))
-      statsFlushes.labels('ok').inc()
-    } catch (err) {
-      statsFlushes.labels('failed').inc()
-      this.#log.warn({ err: { message: (err as Error).message }, code: 'RELAY_ERR_STATE_UNAVAILABLE', dropped: pending.size }, 'statistics not written to Redis; this node keeps them in memory')
-    }
+    await Promise.all(ops)
+    return hours
   }
 
   /** Folds the closed hours into the key's baseline, once per hour across the cluster. */
@@ -144,50 +156,58 @@ export class RedisStatsStore implements StatsStore {
 
   async top(q: TopQuery, now = Date.now()): Promise<TopRow[]> {
     try {
-      const { size, from, to, fromWeight } = windowBuckets(q.window, now)
-      const unit = size === MINUTE ? 'm' : 'h'
-      // Summed here rather than by ZUNION: the buckets are few, and the key prefix stays ioredis's business.
-      const buckets = await Promise.all(
-        Array.from({ length: to - from + 1 }, (_, i) => this.#client.zrange(this.#topKey(q.by, q.sort, `${unit}:${from + i}`), '0', '-1', 'WITHSCORES')),
-      )
-      const sums = new Map<ClientKey, number>()
-      buckets.forEach((flat, i) => {
-        const weight = i === 0 ? fromWeight : 1
-        for (let j = 0; j < flat.length; j += 2) sums.set(flat[j] as ClientKey, (sums.get(flat[j] as ClientKey) ?? 0) + weight * Number(flat[j + 1]))
-      })
-      const ranked = [...sums].map(([key, n]) => ({ key, n }))
-      const rows = await Promise.all(ranked.slice(0, q.limit).map(async ({ key }) => ({ key, counts: await this.#window(key, q.window, now) })))
-      return rows.filter((r) => r.counts[SORT_COUNTER[q.sort]] > 0)
+      return await this.#gate(() => this.#top(q, now))
     } catch (err) {
       this.#fellBack(err)
       return this.local.top(q, now)
     }
   }
 
+  async #top(q: TopQuery, now: number): Promise<TopRow[]> {
+    const { size, from, to, fromWeight } = windowBuckets(q.window, now)
+    const unit = size === MINUTE ? 'm' : 'h'
+    // Summed here rather than by ZUNION: the buckets are few, and the key prefix stays ioredis's business.
+    const buckets = await Promise.all(
+      Array.from({ length: to - from + 1 }, (_, i) => this.#client.zrange(this.#topKey(q.by, q.sort, `${unit}:${from + i}`), '0', '-1', 'WITHSCORES')),
+    )
+    const sums = new Map<ClientKey, number>()
+    buckets.forEach((flat, i) => {
+      const weight = i === 0 ? fromWeight : 1
+      for (let j = 0; j < flat.length; j += 2) sums.set(flat[j] as ClientKey, (sums.get(flat[j] as ClientKey) ?? 0) + weight * Number(flat[j + 1]))
+    })
+    const ranked = [...sums].map(([key, n]) => ({ key, n }))
+    const rows = await Promise.all(ranked.slice(0, q.limit).map(async ({ key }) => ({ key, counts: await this.#window(key, q.window, now) })))
+    return rows.filter((r) => r.counts[SORT_COUNTER[q.sort]] > 0)
+  }
+
   async show(key: ClientKey, now = Date.now()): Promise<ClientView | null> {
     try {
-      const windows = Object.fromEntries(await Promise.all(WINDOW_NAMES.map(async (w) => [w, await this.#window(key, w, now)] as const))) as ClientView['windows']
-      if (COUNTERS.every((name) => !windows['24h'][name])) return null
-      const c = this.#client
-      const [stored, refusals, samples] = await Promise.all([c.get(this.#key(key, 'bl')), c.lrange(this.#key(key, 'refusals'), 0, -1), c.lrange(this.#key(key, 'samples'), 0, -1)])
-      const b = stored ? (JSON.parse(stored) as Baseline) : null
-      const hour = bucketOf(now, HOUR)
-      const h = windows['1h']
-      const parsedSamples = samples.map((s) => JSON.parse(s) as Sample)
-      const parsedRefusals = refusals.map((s) => JSON.parse(s) as RecentRefusal)
-      const times = [...parsedSamples.map((s) => s.at), ...parsedRefusals.map((r) => r.at)]
-      return {
-        key,
-        firstSeen: times.length ? Math.min(...times) : now,
-        lastSeen: times.length ? Math.max(...times) : now,
-        windows,
-        baseline: b && b.hours ? { hours: b.hours, messages: compare(b, 'messages', hour, h.accepted), recipients: compare(b, 'recipients', hour, h.recipients), refused: compare(b, 'refused', hour, h.refused) } : null,
-        refusals: parsedRefusals,
-        samples: parsedSamples,
-      }
+      return await this.#gate(() => this.#show(key, now))
     } catch (err) {
       this.#fellBack(err)
       return this.local.show(key, now)
+    }
+  }
+
+  async #show(key: ClientKey, now: number): Promise<ClientView | null> {
+    const windows = Object.fromEntries(await Promise.all(WINDOW_NAMES.map(async (w) => [w, await this.#window(key, w, now)] as const))) as ClientView['windows']
+    if (COUNTERS.every((name) => !windows['24h'][name])) return null
+    const c = this.#client
+    const [stored, refusals, samples] = await Promise.all([c.get(this.#key(key, 'bl')), c.lrange(this.#key(key, 'refusals'), 0, -1), c.lrange(this.#key(key, 'samples'), 0, -1)])
+    const b = stored ? (JSON.parse(stored) as Baseline) : null
+    const hour = bucketOf(now, HOUR)
+    const h = windows['1h']
+    const parsedSamples = samples.map((s) => JSON.parse(s) as Sample)
+    const parsedRefusals = refusals.map((s) => JSON.parse(s) as RecentRefusal)
+    const times = [...parsedSamples.map((s) => s.at), ...parsedRefusals.map((r) => r.at)]
+    return {
+      key,
+      firstSeen: times.length ? Math.min(...times) : now,
+      lastSeen: times.length ? Math.max(...times) : now,
+      windows,
+      baseline: b && b.hours ? { hours: b.hours, messages: compare(b, 'messages', hour, h.accepted), recipients: compare(b, 'recipients', hour, h.recipients), refused: compare(b, 'refused', hour, h.refused) } : null,
+      refusals: parsedRefusals,
+      samples: parsedSamples,
     }
   }
 
