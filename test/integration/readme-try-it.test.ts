@@ -190,6 +190,18 @@ function assertResult(line: TryItLine, ran: Ran): void {
   }
 }
 
+/** The statistics lines come after the relayed message: they must show it, not an empty table. */
+function assertFigures(command: string, output: string): void {
+  if (/^npx smarthost-guard stats top\b/.test(command)) {
+    assert.match(output, /^top address by messages, last 15m /m, output)
+    assert.match(output, /^127\.0\.0\.1\s+\d+\s+[1-9]/m, output)
+  }
+  if (/^npx smarthost-guard stats show 127\.0\.0\.1\b/.test(command)) {
+    assert.match(output, /^address:127\.0\.0\.1 /m, output)
+    assert.match(output, /^recent messages:\n.* delivered from=<alice@customer\.test> to remote\.test/m, output)
+  }
+}
+
 describe('README Try it', () => {
   it('documents the relay, the sink and a command line for a relayed, a refused and a scanned message', () => {
     const lines = tryItLines(read())
@@ -198,6 +210,8 @@ describe('README Try it', () => {
     const replies = lines.filter((l) => l.expected.kind === 'smtp').map((l) => (l.expected as { code: string }).code)
     for (const code of ['250', '554', '550']) assert.ok(replies.includes(code), `a line answered ${code}`)
     assert.ok(lines.some((l) => l.command.startsWith('npx smarthost-guard scan ')), 'a scan line')
+    assert.ok(lines.some((l) => l.command.startsWith('npx smarthost-guard stats top')), 'a stats top line')
+    assert.ok(lines.some((l) => l.command.startsWith('npx smarthost-guard stats show ')), 'a stats show line')
   })
 
   // About 20 command lines, a dozen of them starting node with tsx: slow on a loaded machine.
@@ -234,6 +248,7 @@ describe('README Try it', () => {
         const before = /\bsmarthost-guard reload\b/.test(line.command) ? await reloads(d) : undefined
         const ran = await run(d, d.localize(line.command))
         assertResult(line, ran)
+        assertFigures(line.command, ran.output)
         // A reload applies in the background; the next line needs the new policy.
         if (before !== undefined) {
           await eventually(() => reloads(d), (n) => n > before, { ms: 30_000, what: 'the reload to apply' })
