@@ -29,7 +29,7 @@ const change = z.strictObject({
 export function addAlertsApi(admin: AdminServer, deps: AlertsApiDeps): void {
   const running = (res: Parameters<typeof json>[0]) => {
     const a = deps.alerting()
-    if (!a) json(res, 404, { error: 'alerting is off here (alerts.enabled: false)' })
+    if (!a) json(res, 404, { error: 'alerting is off here: the policy has no alerts section, or alerts.enabled is false' })
     return a
   }
   admin.route('GET', '/api/alerts', async (req, res, url) => {

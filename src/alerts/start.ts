@@ -51,7 +51,11 @@ export interface RunningAlerting {
  */
 export async function startAlerting(opts: StartAlertingOptions): Promise<RunningAlerting | null> {
   const config = opts.loaded.policy.alerts
-  if (!config?.enabled) return null
+  if (!config?.enabled) {
+    // The API still answers, so that `smarthost-guard alerts` says alerting is off rather than "not found".
+    if (opts.admin) addAlertsApi(opts.admin.server, { token: opts.admin.token, alerting: () => null })
+    return null
+  }
   const log = opts.log.child({ component: 'alerts' })
   const base = dirname(opts.loaded.file)
   const path = (p: string) => (isAbsolute(p) ? p : resolve(base, p))
