@@ -10,6 +10,14 @@ export interface AdminApi {
   token: string
 }
 
+/** The command-line options every command that talks to the admin API takes (penalty, stats, alerts). */
+export const ADMIN_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  instance: { type: 'string', short: 'i', default: 'outbound' },
+  url: { type: 'string' },
+  'token-file': { type: 'string' },
+} as const
+
 /** The options of a command that talks to the admin API. */
 export interface AdminApiOptions {
   config?: string | undefined

@@ -2,7 +2,7 @@ import type { PenaltyEntry } from '../limits/penalty-store.js'
 import { oneLine } from '../limits/one-line.js'
 import { penaltyScope } from '../limits/schema.js'
 import type { AdminApi } from './admin-client.js'
-import { adminApi, adminCall } from './admin-client.js'
+import { ADMIN_OPTIONS, adminApi, adminCall } from './admin-client.js'
 import type { Command } from './args.js'
 import { UsageError, instanceName, operatorName, parse } from './args.js'
 import { isoTime } from './iso-time.js'
@@ -38,10 +38,7 @@ Options:
     const { values, positionals } = parse(
       argv,
       {
-        config: { type: 'string', short: 'c' },
-        instance: { type: 'string', short: 'i', default: 'outbound' },
-        url: { type: 'string' },
-        'token-file': { type: 'string' },
+        ...ADMIN_OPTIONS,
         address: { type: 'string' },
         subnet: { type: 'string' },
         user: { type: 'string' },

@@ -4,7 +4,7 @@ import type { ClientView, TopRow } from '../stats/store.js'
 import { SORT_FIELDS } from '../stats/store.js'
 import { WINDOW_NAMES } from '../stats/windows.js'
 import type { AdminApi } from './admin-client.js'
-import { adminApi, adminCall } from './admin-client.js'
+import { ADMIN_OPTIONS, adminApi, adminCall } from './admin-client.js'
 import type { Command } from './args.js'
 import { UsageError, instanceName, parse } from './args.js'
 import { isoTime } from './iso-time.js'
@@ -42,10 +42,7 @@ Options:
     const { values, positionals } = parse(
       argv,
       {
-        config: { type: 'string', short: 'c' },
-        instance: { type: 'string', short: 'i', default: 'outbound' },
-        url: { type: 'string' },
-        'token-file': { type: 'string' },
+        ...ADMIN_OPTIONS,
         by: { type: 'string', default: 'address' },
         window: { type: 'string', short: 'w', default: '15m' },
         sort: { type: 'string', short: 's', default: 'messages' },

@@ -145,7 +145,8 @@ function push<T>(list: T[], item: T, kept: number): void {
   if (list.length > kept) list.shift()
 }
 
-function countsOf(slots: ArrayLike<number>, recipientDomains: number): WindowCounts {
+/** A bucket's (or a sum's) slots as named counters, rounded (sliding windows weigh their oldest bucket). */
+export function countsOf(slots: ArrayLike<number>, recipientDomains: number): WindowCounts {
   const counts = {} as WindowCounts
   COUNTERS.forEach((name) => (counts[name] = Math.round(slots[SLOT[name]]!)))
   counts.refused_by = {}

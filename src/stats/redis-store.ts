@@ -4,7 +4,7 @@ import { statsFlushes } from '../metrics/stats-metrics.js'
 import { compare, foldHours, newBaseline } from './baseline.js'
 import type { Baseline } from './baseline.js'
 import { BUCKET_SLOTS, COUNTERS, REFUSAL_REASONS, SLOT } from './counters.js'
-import { addCounts, zeros } from './client-stats.js'
+import { addCounts, countsOf, zeros } from './client-stats.js'
 import type { Observation, RecentRefusal, Sample, WindowCounts } from './client-stats.js'
 import type { MemoryStatsStore } from './memory-store.js'
 import { SORT_COUNTER, SORT_FIELDS } from './store.js'
@@ -255,14 +255,5 @@ export class RedisStatsStore implements StatsStore {
 
 /** Counters from a Redis hash or a slot array (fields absent = 0). */
 function toCounts(source: Record<string, string> | number[], recipientDomains: number): WindowCounts {
-  const slots = Array.isArray(source) ? source : SLOT_NAMES.map((name) => Number(source[name] ?? 0))
-  const counts = {} as WindowCounts
-  for (const name of COUNTERS) counts[name] = Math.round(slots[SLOT[name]]!)
-  counts.refused_by = {}
-  for (const r of REFUSAL_REASONS) {
-    const n = Math.round(slots[SLOT[`refused_${r}`]]!)
-    if (n) counts.refused_by[r] = n
-  }
-  counts.recipient_domains = recipientDomains
-  return counts
+  return countsOf(Array.isArray(source) ? source : SLOT_NAMES.map((name) => Number(source[name] ?? 0)), recipientDomains)
 }
