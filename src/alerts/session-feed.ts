@@ -17,9 +17,12 @@ export interface SessionOutcome {
 
 /** The AUTH attempt a session outcome reports, if it is one. */
 export function authAttemptOf(e: SessionOutcome): AuthAttempt | null {
-  if (e.stage !== 'auth' || !e.user) return null
+  if (e.stage !== 'auth') return null
   if (e.outcome !== 'authenticated' && e.outcome !== 'rejected') return null
-  return { user: e.user, address: e.session.client.address, ok: e.outcome === 'authenticated', at: e.time }
+  // A success names its user on the session (the relay's event carries no name of its own then).
+  const user = e.user || (e.outcome === 'authenticated' ? e.session.user : null)
+  if (!user) return null
+  return { user, address: e.session.client.address, ok: e.outcome === 'authenticated', at: e.time }
 }
 
 const KEYS_KEPT = 50_000
