@@ -114,7 +114,15 @@ export class Service {
       log,
     })
     const alerting = service.#alerting
-    if (alerting) service.events.onSession((e) => alerting.alerting.noteSession(e))
+    if (alerting) {
+      // The rules read the outbound statistics: only its sessions teach classes and AUTH trails.
+      service.events.onSession((e) => {
+        if (e.session.instance === 'outbound') alerting.alerting.noteSession(e)
+      })
+      service.events.onTransaction((e) => {
+        if (e.session.instance === 'outbound') alerting.alerting.noteTransaction(e)
+      })
+    }
     const admin = service.#adminSettings()
     service.#adminAddress = await service.admin.listen(admin.port, admin.address)
     log.info({ admin: service.#adminAddress, instances: service.#names }, 'smarthost-guard ready')

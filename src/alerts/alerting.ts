@@ -100,6 +100,15 @@ export class Alerting {
     if (attempt) this.#feed.push(attempt)
   }
 
+  /**
+   * A finished transaction from the relay's event stream: its client's class. Learned here too,
+   * not only when the session ends, so a bulk sender's long session is judged by its class's
+   * rules while it is still sending.
+   */
+  noteTransaction(e: { session: SessionOutcome['session'] }): void {
+    this.classes.record(e.session)
+  }
+
   /** The rules of a client key's class, and the class. */
   rulesOf(key: string): { rules: readonly AlertRule[]; clientClass: string } {
     const clientClass = this.#d.classOf?.(key) ?? this.classes.classOf(key)
