@@ -125,11 +125,17 @@ export class RedisStatsStore implements StatsStore {
       }
       if (unit === 'h') hours.set(key, Number(index))
     }
+    // Evidence is ranked by when it happened, not by when a node flushed it: a node whose batch
+    // of older messages arrives last must not push another node's newer ones out.
     for (const [key, e] of evidence) {
       for (const [name, items] of [['refusals', e.refusals], ['samples', e.samples]] as const) {
         if (!items.length) continue
-        const list = this.#key(key, name)
-        ops.push(c.lpush(list, ...items.map((x) => JSON.stringify(x))), c.ltrim(list, 0, EVIDENCE_KEPT - 1), c.expire(list, TTL.h))
+        const ranked = this.#key(key, `recent-${name}`)
+        ops.push(
+          c.zadd(ranked, ...items.flatMap((x) => [x.at, JSON.stringify(x)])),
+          c.zremrangebyrank(ranked, 0, -EVIDENCE_KEPT - 1),
+          c.expire(ranked, TTL.h),
+        )
       }
     }
     await Promise.all(ops)
@@ -193,7 +199,11 @@ export class RedisStatsStore implements StatsStore {
     const windows = Object.fromEntries(await Promise.all(WINDOW_NAMES.map(async (w) => [w, await this.#window(key, w, now)] as const))) as ClientView['windows']
     if (COUNTERS.every((name) => !windows['24h'][name])) return null
     const c = this.#client
-    const [stored, refusals, samples] = await Promise.all([c.get(this.#key(key, 'bl')), c.lrange(this.#key(key, 'refusals'), 0, -1), c.lrange(this.#key(key, 'samples'), 0, -1)])
+    const [stored, refusals, samples] = await Promise.all([
+      c.get(this.#key(key, 'bl')),
+      c.zrevrange(this.#key(key, 'recent-refusals'), 0, -1),
+      c.zrevrange(this.#key(key, 'recent-samples'), 0, -1),
+    ])
     const b = stored ? (JSON.parse(stored) as Baseline) : null
     const hour = bucketOf(now, HOUR)
     const h = windows['1h']

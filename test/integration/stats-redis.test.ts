@@ -54,6 +54,24 @@ describe('per-client statistics shared through Redis', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it('keeps the newest evidence by when it happened, whichever node flushed last', async () => {
+    const [a, b] = [await node(), await node()]
+    const now = Date.now()
+    const sample = (at: number, subject: string) => ({ at, id: subject, outcome: 'delivered', from: 'promo@bot.example', subject, recipientDomains: ['v.example'] })
+    // Ten newer messages through b, flushed first; then ten older ones through a, flushed last.
+    for (let i = 0; i < 10; i++) b.observe(['address:192.0.2.9'], { at: now - 1000 + i, counts: { accepted: 1 }, sample: sample(now - 1000 + i, `newer ${i}`) })
+    await b.flush()
+    for (let i = 0; i < 10; i++) a.observe(['address:192.0.2.9'], { at: now - 5000 + i, counts: { accepted: 1 }, sample: sample(now - 5000 + i, `older ${i}`) })
+    await a.flush()
+    const view = await a.show('address:192.0.2.9', now)
+    assert.equal(view?.windows['5m'].accepted, 20)
+    assert.deepEqual(
+      view.samples.map((s) => s.subject),
+      Array.from({ length: 10 }, (_, i) => `newer ${9 - i}`),
+    )
+    await Promise.all([a.close(), b.close()])
+  })
+
   it('keeps counting in memory and answers from it while Redis is down', async () => {
     const a = await node()
     const now = Date.now()
