@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { stringify } from 'yaml'
+import type { Incident } from '../../src/alerts/incident.js'
+import { freePort } from '../bench/ports.js'
+import { eventually } from '../helpers/eventually.js'
+import { metricsText, sample } from '../helpers/metrics.js'
+import { spawnRelay } from '../helpers/process.js'
+import type { RelayProcess } from '../helpers/process.js'
+import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
+import type { RedisServer } from '../helpers/redis.js'
+import type { PolicyTree } from '../helpers/relay.js'
+import { startSink } from '../helpers/sink.js'
+import type { Sink } from '../helpers/sink.js'
+import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { startReceiver } from '../helpers/webhook-receiver.js'
+import type { Receiver } from '../helpers/webhook-receiver.js'
+
+// Two relay processes on one Redis behind a load balancer: a bot's burst split across both is
+// one client to the statistics and one incident to the desk, raised by the node holding the lease.
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
+const TOKEN = 'alerts-cluster-token'
+const BOT = '127.0.1.77'
+/** Messages per node; the threshold is the sum, so no node alone sees enough. */
+const HALF = 15
+
+function nodePolicy(redisUrl: string, prefix: string, sinkPort: number, adminPort: number, receiverUrl: string, dir: string): PolicyTree {
+  return {
+    hostname: 'node.test',
+    reply_url: 'https://postmaster.example.net/why/{reason}',
+    admin: { address: '127.0.0.1', port: adminPort, token_file: 'admin.token' },
+    dns: { servers: ['127.0.0.1:1'], timeout: '200ms', tries: 1 },
+    state: { backend: 'redis', redis: { url: redisUrl, key_prefix: prefix } },
+    instances: {
+      outbound: {
+        listeners: [{ name: 'submission', address: '127.0.0.1', port: 0, tls: 'none' }],
+        relay: { networks: ['127.0.0.0/8'] },
+        next_hops: [{ host: '127.0.0.1', port: sinkPort, tls: 'none' }],
+        limits: { drain_timeout: '2s' },
+        checks: [],
+      },
+    },
+    alerts: {
+      evaluate_every: '300ms',
+      lease: '2s',
+      retry: { min: '200ms', max: '1s' },
+      webhooks: [{ name: 'desk', url: receiverUrl, secret_file: join(dir, 'hook.secret') }],
+      rules: { default: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 2 * HALF, severity: 'critical' }] },
+    },
+  }
+}
+
+/** `n` messages from the bot through one node; the end-of-DATA codes. */
+async function spam(port: number, from: number, n: number): Promise<(number | undefined)[]> {
+  const c = await SmtpDialog.open({ port, localAddress: BOT })
+  await c.greeting
+  await c.cmd('EHLO bot.test')
+  const codes: (number | undefined)[] = []
+  for (let i = from; i < from + n; i++) {
+    const r = await c.send('promo@bot.test', [`friend${i}@victim${i}.test`], message(`Cheap meds ${i}`, 'Buy now.\r\n', { 'Message-ID': `<spam-${i}@bot.test>` }))
+    codes.push(r.end?.code)
+  }
+  await c.quit()
+  return codes
+}
+
+describe('alerting in a cluster: two relay processes on one Redis', () => {
+  let redis: RedisServer
+  let sink: Sink
+  let receiver: Receiver
+  let dir: string
+  const nodes: RelayProcess[] = []
+  const admin: string[] = []
+  before(async () => {
+    redis = await startRedisServer()
+    sink = await startSink({ starttls: false })
+    receiver = await startReceiver(SECRET)
+    dir = await mkdtemp(join(tmpdir(), 'shg-alerts-cluster-'))
+    await writeFile(join(dir, 'admin.token'), `${TOKEN}\n`)
+    await writeFile(join(dir, 'hook.secret'), `${SECRET}\n`)
+    const prefix = testKeyPrefix('alerts-cluster')
+    for (const name of ['a', 'b']) {
+      const port = await freePort()
+      const file = join(dir, `node-${name}.yaml`)
+      await writeFile(file, stringify(nodePolicy(redis.url, prefix, sink.port, port, receiver.url, dir)))
+      admin.push(`http://127.0.0.1:${port}`)
+      nodes.push(await spawnRelay(['--config', file, '--instance', 'outbound']))
+    }
+  })
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.stop()))
+    await receiver.close()
+    await sink.close()
+    await redis.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const show = async (id: string): Promise<Incident> => {
+    const res = await fetch(`${admin[1]}/api/alerts/show?id=${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    assert.equal(res.status, 200)
+    return ((await res.json()) as { incident: Incident }).incident
+  }
+
+  it('raises exactly one incident, delivered once, for a bot whose burst is split across both nodes', async () => {
+    const [a, b] = nodes.map((n) => n.port('submission')) as [number, number]
+    const started = Date.now()
+    assert.deepEqual(await spam(a, 0, HALF), Array(HALF).fill(250))
+    assert.deepEqual(await spam(b, HALF, HALF), Array(HALF).fill(250))
+
+    const { value } = await eventually(() => Promise.resolve(receiver.received), (r) => r.length >= 1, { ms: 60_000, what: 'the incident' })
+    assert.ok(Date.now() - started < 60_000)
+    const first = value[0]!
+    assert.ok(first.validSignature)
+    const i = first.body.data as unknown as Incident
+    assert.deepEqual([first.body.type, i.rule, i.client_key, i.observed], ['incident.firing', 'message_burst', `address:${BOT}`, 2 * HALF])
+    assert.equal(i.evidence.counts.accepted, 2 * HALF)
+    // Samples from both nodes' halves: the newest ones came through the second node.
+    assert.equal(i.evidence.samples[0]?.subject, `Cheap meds ${2 * HALF - 1}`)
+    assert.equal(i.evidence.samples[0]?.message_id, `<spam-${2 * HALF - 1}@bot.test>`)
+
+    // One more message through the first node: the lease holder sees it (the incident's figure
+    // moves) and still raises nothing new.
+    assert.deepEqual(await spam(a, 2 * HALF, 1), [250])
+    await eventually(() => show(i.id), (x) => x.observed === 2 * HALF + 1, { ms: 30_000, what: 'a later evaluation round' })
+    assert.equal(receiver.received.length, 1)
+    assert.equal(receiver.unique().size, 1)
+    const raised = await Promise.all(admin.map(async (url) => sample(await metricsText(`${url}/metrics`), 'smarthost_alerts_raised_total', { rule: 'message_burst' })))
+    assert.equal(raised[0]! + raised[1]!, 1)
+  })
+})
