@@ -114,7 +114,7 @@ describe('alerting through the relay: bot, backscatter and cracked account over 
     return ((await res.json()) as { incidents: Incident[] }).incidents
   }
 
-  it('raises one critical incident for a bot burst from one address within 60 s, with its counts, refusals, subjects and Message-IDs; a bulk sender and steady senders raise none', async () => {
+  it('raises one critical incident for a bot burst from one address within 60 s, with its counts, refusals, subjects and Message-IDs; a bulk sender and steady senders raise none', async (t) => {
     const port = env.relay.port('submission')
     const before = env.sink.messages.length
     // Legitimate traffic first: a bulk sender above the default threshold (below its class's), and three small senders.
@@ -148,6 +148,7 @@ describe('alerting through the relay: bot, backscatter and cracked account over 
     const { value } = await eventually(() => Promise.resolve(deliveredFor(`address:${BOT}`)), (m) => m.size >= 1, { ms: 60_000, what: "the bot's incident" })
     const arrived = Date.now() - started
     assert.ok(arrived < 60_000, `delivered ${arrived} ms after the burst started`)
+    t.diagnostic(`incident delivered ${arrived} ms after the burst started`)
     const delivery = receiver.received.find((r) => incidentOf(r).client_key === `address:${BOT}`)!
     assert.ok(delivery.validSignature)
     assert.equal(delivery.body.type, 'incident.firing')
