@@ -109,6 +109,8 @@ export class Service {
       stats: service.#stats?.store('outbound') ?? null,
       backend: service.#backend,
       penaltyBox: () => service.penaltyBox('outbound'),
+      // In a cluster the evaluating node sees only its own sessions: the lists class the others' clients.
+      listedClassOf: (key) => service.#listedClass(key),
       egress: () => service.#dns.egress.lastRound,
       admin: { server: service.admin, token: () => service.#token },
       log,
@@ -138,6 +140,13 @@ export class Service {
   /** The policy tree in force (the last one loaded successfully). */
   get policy(): Policy {
     return this.#loaded.policy
+  }
+
+  /** The class the outbound network lists and CIDR overrides give an `address:` client key, if any. */
+  #listedClass(key: string): string | undefined {
+    if (!key.startsWith('address:')) return undefined
+    const choice = this.#instances.get('outbound')?.policy.classifier.atConnect(key.slice('address:'.length))
+    return choice && choice.source !== 'default' ? choice.clientClass : undefined
   }
 
   /**

@@ -36,6 +36,11 @@ export interface AlertingDeps {
   egress?: () => readonly EgressFinding[]
   /** The policy class of a client key; by default the class its sessions had (see noteSession), else `default`. */
   classOf?: (key: string) => string
+  /**
+   * The class the policy's own lists give a client key this process never saw a session of
+   * (in a cluster, another node's client); undefined: none, the key takes `default`.
+   */
+  listedClassOf?: (key: string) => string | undefined
   log: Logger
 }
 
@@ -111,7 +116,7 @@ export class Alerting {
 
   /** The rules of a client key's class, and the class. */
   rulesOf(key: string): { rules: readonly AlertRule[]; clientClass: string } {
-    const clientClass = this.#d.classOf?.(key) ?? this.classes.classOf(key)
+    const clientClass = this.#d.classOf?.(key) ?? this.classes.known(key) ?? this.#d.listedClassOf?.(key) ?? 'default'
     const byClass = this.#d.config.rules
     const rules = Object.hasOwn(byClass, clientClass) ? byClass[clientClass]! : (byClass.default ?? BUILT_IN)
     return { rules, clientClass }

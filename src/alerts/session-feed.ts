@@ -45,6 +45,11 @@ export class ClientClasses {
 
   /** The class of a client key; `default` when never seen. */
   classOf(key: string): string {
-    return this.#byKey.get(key) ?? 'default'
+    return this.known(key) ?? 'default'
+  }
+
+  /** The class a session of this client key had, if this process saw one. */
+  known(key: string): string | undefined {
+    return this.#byKey.get(key)
   }
 }

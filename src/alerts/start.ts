@@ -30,6 +30,8 @@ export interface StartAlertingOptions {
   backend: StateBackend | null
   penaltyBox?: () => PenaltyBox | undefined
   classOf?: (key: string) => string
+  /** The class the policy's network lists give a client key no session here showed (see AlertingDeps). */
+  listedClassOf?: (key: string) => string | undefined
   /** The egress watch's latest round, for `egress_listed`. */
   egress?: () => readonly EgressFinding[]
   /** Where the alerts API goes; the bearer token is the admin API's. */
@@ -88,6 +90,7 @@ export async function startAlerting(opts: StartAlertingOptions): Promise<Running
     log,
     ...(opts.penaltyBox ? { penaltyBox: opts.penaltyBox } : {}),
     ...(opts.classOf ? { classOf: opts.classOf } : {}),
+    ...(opts.listedClassOf ? { listedClassOf: opts.listedClassOf } : {}),
     ...(opts.egress ? { egress: opts.egress } : {}),
   })
   if (opts.admin) addAlertsApi(opts.admin.server, { token: opts.admin.token, alerting: () => alerting })
