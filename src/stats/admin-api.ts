@@ -7,7 +7,7 @@ import type { AdminServer } from '../metrics/admin-server.js'
 import { json } from '../metrics/admin-server.js'
 import type { RelayStats } from './relay-stats.js'
 import { SORT_FIELDS } from './store.js'
-import type { ClientKey, StatsStore } from './store.js'
+import type { ClientKey, StatsSource, StatsStore } from './store.js'
 import { WINDOW_NAMES } from './windows.js'
 
 /** What the statistics API needs from the running relay. */
@@ -15,6 +15,9 @@ export interface StatsApiDeps {
   token(): string | null
   stats(): RelayStats | null
 }
+
+/** The `backend` a client view names: a node answering from its own memory while Redis is down says so. */
+const SOURCE_TEXT: Readonly<Record<StatsSource, string>> = { memory: 'memory', redis: 'redis', local: 'this node only: Redis is not answering' }
 
 const DIMENSIONS = ['address', 'subnet', 'user', 'sender_domain'] as const
 
@@ -30,7 +33,7 @@ const topQuery = z.strictObject({
  * The per-client statistics on the admin listener (same bearer token as /api/penalty):
  *
  *   GET /api/stats/top?instance=outbound&by=address&window=15m&sort=messages&limit=20  → { rows: [...] }
- *   GET /api/stats/client?instance=outbound&key=192.0.2.7                          → { client: {...} } | 404
+ *   GET /api/stats/client?instance=outbound&key=192.0.2.7                          → { backend, client: {...} } | 404
  *
  * `key` is `<dimension>:<value>`, or a bare address (then `address:`), CIDR subnet, user or domain guess.
  */
@@ -53,7 +56,7 @@ export function addStatsApi(admin: AdminServer, deps: StatsApiDeps): void {
     if (!key) return json(res, 400, { error: 'key: expected address:IP, subnet:CIDR, user:NAME or sender_domain:DOMAIN (or a bare IP address)' })
     const view = await found.store.show(key)
     if (!view) return json(res, 404, { error: `nothing counted for ${key} in the last 24 hours` })
-    json(res, 200, { instance: found.instance, backend: found.store.kind, client: view })
+    json(res, 200, { instance: found.instance, backend: SOURCE_TEXT[view.source], client: view })
   })
 }
 

@@ -123,6 +123,7 @@ export class MemoryStatsStore implements StatsStore {
           }
     return Promise.resolve({
       key,
+      source: 'memory',
       firstSeen: stats.firstSeen,
       lastSeen: stats.lastSeen,
       windows,

@@ -185,7 +185,8 @@ export class RedisStatsStore implements StatsStore {
       return await this.#gate(() => this.#show(key, now))
     } catch (err) {
       this.#fellBack(err)
-      return this.local.show(key, now)
+      const view = await this.local.show(key, now)
+      return view && { ...view, source: 'local' }
     }
   }
 
@@ -202,6 +203,7 @@ export class RedisStatsStore implements StatsStore {
     const times = [...parsedSamples.map((s) => s.at), ...parsedRefusals.map((r) => r.at)]
     return {
       key,
+      source: 'redis',
       firstSeen: times.length ? Math.min(...times) : now,
       lastSeen: times.length ? Math.max(...times) : now,
       windows,

@@ -34,9 +34,16 @@ export interface TopRow {
   counts: WindowCounts
 }
 
+/**
+ * Where a client's figures come from: `memory` (this process, the memory backend), `redis` (every
+ * node of the cluster), `local` (this node only: the backend is Redis, but Redis did not answer).
+ */
+export type StatsSource = 'memory' | 'redis' | 'local'
+
 /** Everything known of one client key. */
 export interface ClientView {
   key: ClientKey
+  source: StatsSource
   firstSeen: number
   lastSeen: number
   windows: Record<WindowName, WindowCounts>

@@ -65,6 +65,7 @@ describe('per-client statistics shared through Redis', () => {
       await a.flush()
       const view = await a.show('address:192.0.2.50', now + 1000)
       assert.equal(view?.windows['5m'].accepted, 2, 'this node still counts both messages')
+      assert.equal(view.source, 'local', 'the view says it is this node\u2019s alone')
     } finally {
       await redis.start()
     }
