@@ -21,7 +21,8 @@ const SOURCE_TEXT: Readonly<Record<StatsSource, string>> = { memory: 'memory', r
 
 const DIMENSIONS = ['address', 'subnet', 'user', 'sender_domain'] as const
 
-const topQuery = z.strictObject({
+/** The query of GET /api/stats/top (also what a dashboard's URLs are checked against). */
+export const statsTopQuery = z.strictObject({
   instance: z.string().optional(),
   by: z.enum(DIMENSIONS, { error: `must be one of ${DIMENSIONS.join(', ')}` }).default('address'),
   window: z.enum(WINDOW_NAMES as [string, ...string[]], { error: `must be one of ${WINDOW_NAMES.join(', ')}` }).default('15m'),
@@ -40,7 +41,7 @@ const topQuery = z.strictObject({
 export function addStatsApi(admin: AdminServer, deps: StatsApiDeps): void {
   admin.route('GET', '/api/stats/top', async (req, res, url) => {
     if (!authorized(req, res, deps.token())) return
-    const parsed = topQuery.safeParse(Object.fromEntries(url.searchParams))
+    const parsed = statsTopQuery.safeParse(Object.fromEntries(url.searchParams))
     if (!parsed.success) return json(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') })
     const found = storeOf(res, deps, parsed.data.instance)
     if (!found) return
