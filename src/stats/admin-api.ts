@@ -16,7 +16,7 @@ export interface StatsApiDeps {
   stats(): RelayStats | null
 }
 
-/** The `backend` a client view names: a node answering from its own memory while Redis is down says so. */
+/** The `backend` an answer names: a node answering from its own memory while Redis is down says so. */
 const SOURCE_TEXT: Readonly<Record<StatsSource, string>> = { memory: 'memory', redis: 'redis', local: 'this node only: Redis is not answering' }
 
 const DIMENSIONS = ['address', 'subnet', 'user', 'sender_domain'] as const
@@ -33,7 +33,7 @@ export const statsTopQuery = z.strictObject({
 /**
  * The per-client statistics on the admin listener (same bearer token as /api/penalty):
  *
- *   GET /api/stats/top?instance=outbound&by=address&window=15m&sort=messages&limit=20  → { rows: [...] }
+ *   GET /api/stats/top?instance=outbound&by=address&window=15m&sort=messages&limit=20  → { backend, rows: [...] }
  *   GET /api/stats/client?instance=outbound&key=192.0.2.7                          → { backend, client: {...} } | 404
  *
  * `key` is `<dimension>:<value>`, or a bare address (then `address:`), CIDR subnet, user or domain guess.
@@ -46,8 +46,8 @@ export function addStatsApi(admin: AdminServer, deps: StatsApiDeps): void {
     const found = storeOf(res, deps, parsed.data.instance)
     if (!found) return
     const { by, window, sort, limit } = parsed.data
-    const rows = await found.store.top({ by, window: window as (typeof WINDOW_NAMES)[number], sort, limit })
-    json(res, 200, { instance: found.instance, by, window, sort, backend: found.store.kind, rows })
+    const { rows, source } = await found.store.top({ by, window: window as (typeof WINDOW_NAMES)[number], sort, limit })
+    json(res, 200, { instance: found.instance, by, window, sort, backend: SOURCE_TEXT[source], rows })
   })
   admin.route('GET', '/api/stats/client', async (req, res, url) => {
     if (!authorized(req, res, deps.token())) return

@@ -8,7 +8,7 @@ import { addCounts, countsOf, zeros } from './client-stats.js'
 import type { Observation, RecentRefusal, Sample, WindowCounts } from './client-stats.js'
 import type { MemoryStatsStore } from './memory-store.js'
 import { SORT_COUNTER, SORT_FIELDS } from './store.js'
-import type { ClientKey, ClientView, StatsStore, TopQuery, TopRow } from './store.js'
+import type { ClientKey, ClientView, StatsStore, TopAnswer, TopQuery, TopRow } from './store.js'
 import { HOUR, MINUTE, WINDOW_NAMES, bucketOf, windowBuckets } from './windows.js'
 import type { WindowName } from './windows.js'
 
@@ -154,12 +154,12 @@ export class RedisStatsStore implements StatsStore {
     await c.set(this.#key(key, 'bl'), JSON.stringify(b), 'EX', 90 * 86_400)
   }
 
-  async top(q: TopQuery, now = Date.now()): Promise<TopRow[]> {
+  async top(q: TopQuery, now = Date.now()): Promise<TopAnswer> {
     try {
-      return await this.#gate(() => this.#top(q, now))
+      return { rows: await this.#gate(() => this.#top(q, now)), source: 'redis' }
     } catch (err) {
       this.#fellBack(err)
-      return this.local.top(q, now)
+      return { ...(await this.local.top(q, now)), source: 'local' }
     }
   }
 

@@ -109,6 +109,10 @@ describe('statistics of two relay processes on one Redis', () => {
     const fallback = await runCli(['stats', 'show', '127.0.4.1', '--config', a.file])
     assert.equal(fallback.code, 0, fallback.stderr)
     assert.match(fallback.stdout, /^address:127\.0\.4\.1 \(this node only: Redis is not answering\): /)
+    const top = await runCli(['stats', 'top', '--config', a.file])
+    assert.equal(top.code, 0, top.stderr)
+    assert.match(top.stdout, /^top address by messages, last 15m \(this node only: Redis is not answering\)\n/)
+    assert.match(top.stdout, /^127\.0\.4\.1 +4 +4 /m)
     await eventually(
       async () => sample(await metricsText(`${a.admin}/metrics`), 'smarthost_stats_redis_operations_total', { result: 'failed' }),
       (failed) => failed > 0,

@@ -47,7 +47,8 @@ describe('per-client statistics shared through Redis', () => {
       assert.equal(view.windows['1h'].recipient_domains, 5)
     }
     const top = await a.top({ by: 'address', window: '15m', sort: 'messages', limit: 5 }, now + 1000)
-    assert.deepEqual(top.map((r) => [r.key, r.counts.accepted]), [['address:192.0.2.7', 7]])
+    assert.equal(top.source, 'redis')
+    assert.deepEqual(top.rows.map((r) => [r.key, r.counts.accepted]), [['address:192.0.2.7', 7]])
     const refused = await a.show('address:192.0.2.8', now + 1000)
     assert.deepEqual(refused?.windows['1m'].refused_by, { dnsbl: 1 })
     assert.equal(refused.refusals[0]?.check, 'connect.dnsbl')
@@ -66,6 +67,8 @@ describe('per-client statistics shared through Redis', () => {
       const view = await a.show('address:192.0.2.50', now + 1000)
       assert.equal(view?.windows['5m'].accepted, 2, 'this node still counts both messages')
       assert.equal(view.source, 'local', 'the view says it is this node\u2019s alone')
+      const top = await a.top({ by: 'address', window: '5m', sort: 'messages', limit: 5 }, now + 1000)
+      assert.deepEqual([top.source, top.rows[0]?.counts.accepted], ['local', 2])
     } finally {
       await redis.start()
     }
