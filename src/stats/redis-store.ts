@@ -68,8 +68,9 @@ export class RedisStatsStore implements StatsStore {
       if (o.refusal || o.sample) {
         let e = this.#evidence.get(key)
         if (!e) this.#evidence.set(key, (e = { refusals: [], samples: [] }))
-        if (o.refusal) e.refusals.push({ at: o.at, ...o.refusal })
-        if (o.sample) e.samples.push(o.sample)
+        // Redis keeps only the newest EVIDENCE_KEPT of each list: a busy client's older items would be written and trimmed at once.
+        if (o.refusal) keepNewest(e.refusals, { at: o.at, ...o.refusal })
+        if (o.sample) keepNewest(e.samples, o.sample)
       }
     }
   }
@@ -245,4 +246,10 @@ function toCounts(source: Record<string, string> | number[], recipientDomains: n
   }
   counts.recipient_domains = recipientDomains
   return counts
+}
+
+/** Appends `item`, dropping the oldest once the list holds more than Redis keeps. */
+function keepNewest<T>(list: T[], item: T): void {
+  list.push(item)
+  if (list.length > EVIDENCE_KEPT) list.shift()
 }
