@@ -35,9 +35,10 @@ describe('benchmarks', () => {
     assert.match(out, /\| memory backend \(max_entries 200,000\) \| 100,000 \| 100,000 \|/)
   })
 
-  it('runs the statistics benchmark quickly: memory and Redis against statistics off, and the memory figure', async () => {
+  it('runs the statistics benchmark quickly: memory and Redis against statistics off, their own CPU and the memory figure', async () => {
     const out = await runBench('stats-run.ts', ['--quick', '--no-build'])
     assert.match(out, /\| persistent sessions, 1 rcpt \| redis \| [\d,]+ \| \d+ % \|/)
+    assert.match(out, /\| new connection per message \| redis \| [\d.]+ \| [\d.]+ % \|/)
     assert.match(out, /\| memory \(max_clients 100,000, max_baselines 200,000\) \| 100,000 \| [\d,]+ \| [\d.]+ MB \|/)
   })
 
