@@ -69,8 +69,9 @@ export class RedisStatsStore implements StatsStore {
       if (o.refusal || o.sample) {
         let e = this.#evidence.get(key)
         if (!e) this.#evidence.set(key, (e = { refusals: [], samples: [] }))
-        if (o.refusal) e.refusals.push({ at: o.at, ...o.refusal })
-        if (o.sample) e.samples.push(o.sample)
+        // Redis keeps only the newest EVIDENCE_KEPT of each list: a busy client's older items would be written and trimmed at once.
+        if (o.refusal) keepNewest(e.refusals, { at: o.at, ...o.refusal })
+        if (o.sample) keepNewest(e.samples, o.sample)
       }
     }
   }
@@ -258,4 +259,10 @@ export class RedisStatsStore implements StatsStore {
 /** Counters from a Redis hash or a slot array (fields absent = 0). */
 function toCounts(source: Record<string, string> | number[], recipientDomains: number): WindowCounts {
   return countsOf(Array.isArray(source) ? source : SLOT_NAMES.map((name) => Number(source[name] ?? 0)), recipientDomains)
+}
+
+/** Appends `item`, dropping the oldest once the list holds more than Redis keeps. */
+function keepNewest<T>(list: T[], item: T): void {
+  list.push(item)
+  if (list.length > EVIDENCE_KEPT) list.shift()
 }
