@@ -150,7 +150,7 @@ export class Alerting {
       }
     }
     const keys = new Set<ClientKey>()
-    for (const q of queries.values()) for (const row of await stats.top(q, now)) keys.add(row.key)
+    for (const q of queries.values()) for (const row of (await stats.top(q, now)).rows) keys.add(row.key)
     const findings: Finding[] = []
     for (const key of keys) {
       const view = await stats.show(key, now)

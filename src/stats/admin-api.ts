@@ -7,7 +7,7 @@ import type { AdminServer } from '../metrics/admin-server.js'
 import { json } from '../metrics/admin-server.js'
 import type { RelayStats } from './relay-stats.js'
 import { SORT_FIELDS } from './store.js'
-import type { ClientKey, StatsStore } from './store.js'
+import type { ClientKey, StatsSource, StatsStore } from './store.js'
 import { WINDOW_NAMES } from './windows.js'
 
 /** What the statistics API needs from the running relay. */
@@ -16,9 +16,13 @@ export interface StatsApiDeps {
   stats(): RelayStats | null
 }
 
+/** The `backend` an answer names: a node answering from its own memory while Redis is down says so. */
+const SOURCE_TEXT: Readonly<Record<StatsSource, string>> = { memory: 'memory', redis: 'redis', local: 'this node only: Redis is not answering' }
+
 const DIMENSIONS = ['address', 'subnet', 'user', 'sender_domain'] as const
 
-const topQuery = z.strictObject({
+/** The query of GET /api/stats/top (also what a dashboard's URLs are checked against). */
+export const statsTopQuery = z.strictObject({
   instance: z.string().optional(),
   by: z.enum(DIMENSIONS, { error: `must be one of ${DIMENSIONS.join(', ')}` }).default('address'),
   window: z.enum(WINDOW_NAMES as [string, ...string[]], { error: `must be one of ${WINDOW_NAMES.join(', ')}` }).default('15m'),
@@ -29,21 +33,21 @@ const topQuery = z.strictObject({
 /**
  * The per-client statistics on the admin listener (same bearer token as /api/penalty):
  *
- *   GET /api/stats/top?instance=outbound&by=address&window=15m&sort=messages&limit=20  → { rows: [...] }
- *   GET /api/stats/client?instance=outbound&key=192.0.2.7                          → { client: {...} } | 404
+ *   GET /api/stats/top?instance=outbound&by=address&window=15m&sort=messages&limit=20  → { backend, rows: [...] }
+ *   GET /api/stats/client?instance=outbound&key=192.0.2.7                          → { backend, client: {...} } | 404
  *
  * `key` is `<dimension>:<value>`, or a bare address (then `address:`), CIDR subnet, user or domain guess.
  */
 export function addStatsApi(admin: AdminServer, deps: StatsApiDeps): void {
   admin.route('GET', '/api/stats/top', async (req, res, url) => {
     if (!authorized(req, res, deps.token())) return
-    const parsed = topQuery.safeParse(Object.fromEntries(url.searchParams))
+    const parsed = statsTopQuery.safeParse(Object.fromEntries(url.searchParams))
     if (!parsed.success) return json(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') })
     const found = storeOf(res, deps, parsed.data.instance)
     if (!found) return
     const { by, window, sort, limit } = parsed.data
-    const rows = await found.store.top({ by, window: window as (typeof WINDOW_NAMES)[number], sort, limit })
-    json(res, 200, { instance: found.instance, by, window, sort, backend: found.store.kind, rows })
+    const { rows, source } = await found.store.top({ by, window: window as (typeof WINDOW_NAMES)[number], sort, limit })
+    json(res, 200, { instance: found.instance, by, window, sort, backend: SOURCE_TEXT[source], rows })
   })
   admin.route('GET', '/api/stats/client', async (req, res, url) => {
     if (!authorized(req, res, deps.token())) return
@@ -53,7 +57,7 @@ export function addStatsApi(admin: AdminServer, deps: StatsApiDeps): void {
     if (!key) return json(res, 400, { error: 'key: expected address:IP, subnet:CIDR, user:NAME or sender_domain:DOMAIN (or a bare IP address)' })
     const view = await found.store.show(key)
     if (!view) return json(res, 404, { error: `nothing counted for ${key} in the last 24 hours` })
-    json(res, 200, { instance: found.instance, backend: found.store.kind, client: view })
+    json(res, 200, { instance: found.instance, backend: SOURCE_TEXT[view.source], client: view })
   })
 }
 

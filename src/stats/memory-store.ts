@@ -6,7 +6,7 @@ import type { Baseline } from './baseline.js'
 import { ClientStats } from './client-stats.js'
 import type { Observation } from './client-stats.js'
 import { SORT_COUNTER } from './store.js'
-import type { ClientKey, ClientView, StatsStore, TopQuery, TopRow } from './store.js'
+import type { ClientKey, ClientView, StatsStore, TopAnswer, TopQuery, TopRow } from './store.js'
 import { HOUR, HOURS_KEPT, WINDOW_NAMES, bucketOf } from './windows.js'
 
 export interface MemoryStatsOptions {
@@ -92,7 +92,7 @@ export class MemoryStatsStore implements StatsStore {
     return b
   }
 
-  top(q: TopQuery, now = Date.now()): Promise<TopRow[]> {
+  top(q: TopQuery, now = Date.now()): Promise<TopAnswer> {
     const prefix = `${q.by}:`
     const field = SORT_COUNTER[q.sort]
     const rows: TopRow[] = []
@@ -102,7 +102,7 @@ export class MemoryStatsStore implements StatsStore {
       if (counts[field] > 0) rows.push({ key, counts })
     }
     rows.sort((a, b) => b.counts[field] - a.counts[field] || (a.key < b.key ? -1 : 1))
-    return Promise.resolve(rows.slice(0, q.limit))
+    return Promise.resolve({ rows: rows.slice(0, q.limit), source: 'memory' })
   }
 
   show(key: ClientKey, now = Date.now()): Promise<ClientView | null> {
@@ -123,6 +123,7 @@ export class MemoryStatsStore implements StatsStore {
           }
     return Promise.resolve({
       key,
+      source: 'memory',
       firstSeen: stats.firstSeen,
       lastSeen: stats.lastSeen,
       windows,

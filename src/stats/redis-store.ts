@@ -8,7 +8,7 @@ import { addCounts, countsOf, zeros } from './client-stats.js'
 import type { Observation, RecentRefusal, Sample, WindowCounts } from './client-stats.js'
 import type { MemoryStatsStore } from './memory-store.js'
 import { SORT_COUNTER, SORT_FIELDS } from './store.js'
-import type { ClientKey, ClientView, StatsStore, TopQuery, TopRow } from './store.js'
+import type { ClientKey, ClientView, StatsStore, TopAnswer, TopQuery, TopRow } from './store.js'
 import { HOUR, MINUTE, WINDOW_NAMES, bucketOf, windowBuckets } from './windows.js'
 import type { WindowName } from './windows.js'
 
@@ -69,8 +69,9 @@ export class RedisStatsStore implements StatsStore {
       if (o.refusal || o.sample) {
         let e = this.#evidence.get(key)
         if (!e) this.#evidence.set(key, (e = { refusals: [], samples: [] }))
-        if (o.refusal) e.refusals.push({ at: o.at, ...o.refusal })
-        if (o.sample) e.samples.push(o.sample)
+        // Redis keeps only the newest EVIDENCE_KEPT of each list: a busy client's older items would be written and trimmed at once.
+        if (o.refusal) keepNewest(e.refusals, { at: o.at, ...o.refusal })
+        if (o.sample) keepNewest(e.samples, o.sample)
       }
     }
   }
@@ -160,12 +161,12 @@ export class RedisStatsStore implements StatsStore {
     await c.set(this.#key(key, 'bl'), JSON.stringify(b), 'EX', 90 * 86_400)
   }
 
-  async top(q: TopQuery, now = Date.now()): Promise<TopRow[]> {
+  async top(q: TopQuery, now = Date.now()): Promise<TopAnswer> {
     try {
-      return await this.#gate(() => this.#top(q, now))
+      return { rows: await this.#gate(() => this.#top(q, now)), source: 'redis' }
     } catch (err) {
       this.#fellBack(err)
-      return this.local.top(q, now)
+      return { ...(await this.local.top(q, now)), source: 'local' }
     }
   }
 
@@ -191,7 +192,8 @@ export class RedisStatsStore implements StatsStore {
       return await this.#gate(() => this.#show(key, now))
     } catch (err) {
       this.#fellBack(err)
-      return this.local.show(key, now)
+      const view = await this.local.show(key, now)
+      return view && { ...view, source: 'local' }
     }
   }
 
@@ -212,6 +214,7 @@ export class RedisStatsStore implements StatsStore {
     const times = [...parsedSamples.map((s) => s.at), ...parsedRefusals.map((r) => r.at)]
     return {
       key,
+      source: 'redis',
       firstSeen: times.length ? Math.min(...times) : now,
       lastSeen: times.length ? Math.max(...times) : now,
       windows,
@@ -266,4 +269,10 @@ export class RedisStatsStore implements StatsStore {
 /** Counters from a Redis hash or a slot array (fields absent = 0). */
 function toCounts(source: Record<string, string> | number[], recipientDomains: number): WindowCounts {
   return countsOf(Array.isArray(source) ? source : SLOT_NAMES.map((name) => Number(source[name] ?? 0)), recipientDomains)
+}
+
+/** Appends `item`, dropping the oldest once the list holds more than Redis keeps. */
+function keepNewest<T>(list: T[], item: T): void {
+  list.push(item)
+  if (list.length > EVIDENCE_KEPT) list.shift()
 }

@@ -34,9 +34,22 @@ export interface TopRow {
   counts: WindowCounts
 }
 
+/** The busiest keys, and where their figures come from. */
+export interface TopAnswer {
+  rows: TopRow[]
+  source: StatsSource
+}
+
+/**
+ * Where a client's figures come from: `memory` (this process, the memory backend), `redis` (every
+ * node of the cluster), `local` (this node only: the backend is Redis, but Redis did not answer).
+ */
+export type StatsSource = 'memory' | 'redis' | 'local'
+
 /** Everything known of one client key. */
 export interface ClientView {
   key: ClientKey
+  source: StatsSource
   firstSeen: number
   lastSeen: number
   windows: Record<WindowName, WindowCounts>
@@ -50,7 +63,7 @@ export interface StatsStore {
   readonly kind: 'memory' | 'redis'
   /** Adds an event to each of its client keys; never throws, never waits (statistics never refuse mail). */
   observe(keys: readonly ClientKey[], o: Observation): void
-  top(q: TopQuery, now?: number): Promise<TopRow[]>
+  top(q: TopQuery, now?: number): Promise<TopAnswer>
   show(key: ClientKey, now?: number): Promise<ClientView | null>
   close(): Promise<void>
 }

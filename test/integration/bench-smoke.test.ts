@@ -17,7 +17,7 @@ async function runBench(script: string, args: string[]): Promise<string> {
   return out
 }
 
-// The benchmarks are measured by hand (npm run bench, bench:limits, bench:dns, bench:scan); these only prove
+// The benchmarks are measured by hand (npm run bench, bench:limits, bench:stats, bench:dns, bench:scan); these only prove
 // that they still run end to end: smtp-source, smtp-sink, the built relay, the latency client,
 // redis-server and the test DNS server. The first one builds dist/; the others reuse it, since
 // two builds at once could read each other's half-written files.
@@ -33,6 +33,13 @@ describe('benchmarks', () => {
     const out = await runBench('limits.ts', ['--quick', '--no-build'])
     assert.match(out, /\| persistent sessions, 1 rcpt \| redis \| [\d,]+ \| \d+ % \|/)
     assert.match(out, /\| memory backend \(max_entries 200,000\) \| 100,000 \| 100,000 \|/)
+  })
+
+  it('runs the statistics benchmark quickly: memory and Redis against statistics off, their own CPU and the memory figure', async () => {
+    const out = await runBench('stats-run.ts', ['--quick', '--no-build'])
+    assert.match(out, /\| persistent sessions, 1 rcpt \| redis \| [\d,]+ \| \d+ % \|/)
+    assert.match(out, /\| new connection per message \| redis \| [\d.]+ \| [\d.]+ % \|/)
+    assert.match(out, /\| memory \(max_clients 100,000, max_baselines 200,000\) \| 100,000 \| [\d,]+ \| [\d.]+ MB \|/)
   })
 
   it('runs a quick round of the DNS benchmark and prints its three tables', async () => {

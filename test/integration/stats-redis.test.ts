@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { connectRedis, whenReady } from '../../src/limits/redis-client.js'
 import type { RedisClient } from '../../src/limits/redis-client.js'
 import { MemoryStatsStore } from '../../src/stats/memory-store.js'
 import { RedisStatsStore } from '../../src/stats/redis-store.js'
 import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
+import { waitFor } from '../helpers/relay.js'
 import type { RedisServer } from '../helpers/redis.js'
 
 const log = pino({ level: 'silent' })
@@ -47,7 +49,8 @@ describe('per-client statistics shared through Redis', () => {
       assert.equal(view.windows['1h'].recipient_domains, 5)
     }
     const top = await a.top({ by: 'address', window: '15m', sort: 'messages', limit: 5 }, now + 1000)
-    assert.deepEqual(top.map((r) => [r.key, r.counts.accepted]), [['address:192.0.2.7', 7]])
+    assert.equal(top.source, 'redis')
+    assert.deepEqual(top.rows.map((r) => [r.key, r.counts.accepted]), [['address:192.0.2.7', 7]])
     const refused = await a.show('address:192.0.2.8', now + 1000)
     assert.deepEqual(refused?.windows['1m'].refused_by, { dnsbl: 1 })
     assert.equal(refused.refusals[0]?.check, 'connect.dnsbl')
@@ -72,6 +75,31 @@ describe('per-client statistics shared through Redis', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it('writes only the newest ten samples of a busy client per flush, and shows them newest first', async (t) => {
+    const a = await node()
+    const watcher = new Redis(redis.url)
+    const monitor = await watcher.monitor()
+    t.after(() => {
+      monitor.disconnect()
+      watcher.disconnect()
+    })
+    const pushed: number[] = []
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'zadd' && args[1]?.endsWith('recent-samples')) pushed.push((args.length - 2) / 2)
+    })
+    const now = Date.now()
+    for (let i = 0; i < 500; i++) {
+      a.observe(['address:192.0.2.60'], { at: now, counts: { accepted: 1 }, sample: { at: now + i, id: `m${i}`, outcome: 'delivered', from: 'a@shop.example', recipientDomains: ['x.example'] } })
+    }
+    await a.flush()
+    await waitFor(() => pushed.length > 0)
+    assert.deepEqual(pushed, [10])
+    const view = await a.show('address:192.0.2.60', now + 1000)
+    assert.equal(view?.windows['5m'].accepted, 500)
+    assert.deepEqual(view.samples.map((s) => s.id), Array.from({ length: 10 }, (_, i) => `m${499 - i}`))
+    await a.close()
+  })
+
   it('keeps counting in memory and answers from it while Redis is down', async () => {
     const a = await node()
     const now = Date.now()
@@ -83,6 +111,9 @@ describe('per-client statistics shared through Redis', () => {
       await a.flush()
       const view = await a.show('address:192.0.2.50', now + 1000)
       assert.equal(view?.windows['5m'].accepted, 2, 'this node still counts both messages')
+      assert.equal(view.source, 'local', 'the view says it is this node\u2019s alone')
+      const top = await a.top({ by: 'address', window: '5m', sort: 'messages', limit: 5 }, now + 1000)
+      assert.deepEqual([top.source, top.rows[0]?.counts.accepted], ['local', 2])
     } finally {
       await redis.start()
     }

@@ -6,14 +6,19 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
+import type { AdminServer } from '../../src/metrics/admin-server.js'
+import { addStatsApi, statsTopQuery } from '../../src/stats/admin-api.js'
 import { exportedNames } from '../helpers/metric-names.js'
 
 // The NOC's dashboards and alerts may only use metrics the relay exports: a renamed metric
-// would otherwise leave an empty panel or an alert that can never fire.
+// would otherwise leave an empty panel or an alert that can never fire. The abuse-desk
+// dashboard reads the admin API instead, and may only ask it what it answers.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DASHBOARDS = join(ROOT, 'dashboards')
 const RULES = join(DASHBOARDS, 'prometheus-rules.yaml')
+const COMPOSE = join(ROOT, 'deploy', 'compose')
+const INFINITY = 'yesoreyeram-infinity-datasource'
 
 // Prometheus metric names may hold digits (smarthost_process_nodejs_eventloop_lag_p99_seconds).
 const METRIC_NAME = /\bsmarthost_[a-zA-Z0-9_]+/g
@@ -50,8 +55,12 @@ function ruleExpressions(rules: unknown): { name: string; expr: string }[] {
   })
 }
 
-const dashboardFiles = () => readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json'))
 const readDashboard = (file: string): unknown => JSON.parse(readFileSync(join(DASHBOARDS, file), 'utf8'))
+const panelsOf = (d: unknown): Json[] => (isRecord(d) && Array.isArray(d.panels) ? d.panels.filter(isRecord).filter((p) => p.type !== 'row') : [])
+/** Dashboards that read the admin API (through the Infinity data source) rather than Prometheus. */
+const readsAdminApi = (file: string) => panelsOf(readDashboard(file)).some((p) => isRecord(p.datasource) && p.datasource.type === INFINITY)
+const allDashboards = () => readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json'))
+const dashboardFiles = () => allDashboards().filter((f) => !readsAdminApi(f))
 const unknownMetrics = (queries: string[], known: Set<string>) =>
   [...new Set(queries.flatMap((q) => q.match(METRIC_NAME) ?? []))].filter((n) => !known.has(n)).sort()
 
@@ -120,6 +129,88 @@ describe('Grafana dashboards', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+/** The paths the admin API serves under /api/stats, as the relay registers them. */
+function statsRoutes(): Set<string> {
+  const routes = new Set<string>()
+  const recorder = { route: (method: string, path: string) => routes.add(`${method} ${path}`) } as unknown as AdminServer
+  addStatsApi(recorder, { token: () => null, stats: () => null })
+  return routes
+}
+
+/** Every value of each custom variable: [name, values]. */
+function variableValues(d: Json): [string, string[]][] {
+  const list = isRecord(d.templating) && Array.isArray(d.templating.list) ? d.templating.list.filter(isRecord) : []
+  return list.map((v) => {
+    assert.equal(v.type, 'custom', `variable ${String(v.name)} is a fixed list`)
+    const options = Array.isArray(v.options) ? v.options.filter(isRecord).map((o) => String(o.value)) : []
+    assert.ok(options.length > 0, `variable ${String(v.name)} has options`)
+    return [String(v.name), options]
+  })
+}
+
+/** `template` with its variables replaced, for every combination of their values. */
+function expand(template: string, variables: [string, string[]][]): string[] {
+  return variables.reduce(
+    (texts, [name, values]) => texts.flatMap((text) => values.map((v) => text.replaceAll(`\${${name}}`, v).replaceAll(`$${name}`, v))),
+    [template],
+  )
+}
+
+describe('abuse-desk dashboard', () => {
+  const datasources = parse(readFileSync(join(COMPOSE, 'grafana', 'datasources.yaml'), 'utf8')) as { datasources: Json[] }
+  const infinity = datasources.datasources.find((ds) => ds.type === INFINITY)
+
+  it('is provisioned in the compose deployment: the Infinity plugin installed, its data source with the token in a secure header', () => {
+    assert.ok(infinity, 'an Infinity data source in deploy/compose/grafana/datasources.yaml')
+    assert.equal(typeof infinity.uid, 'string')
+    assert.ok(isRecord(infinity.jsonData) && isRecord(infinity.secureJsonData))
+    assert.equal(infinity.jsonData.httpHeaderName1, 'Authorization')
+    assert.match(String(infinity.secureJsonData.httpHeaderValue1), /^Bearer \$\{SMARTHOST_GUARD_ADMIN_TOKEN\}$/)
+    const compose = parse(readFileSync(join(COMPOSE, 'compose.yaml'), 'utf8')) as { services: Record<string, { environment: Record<string, string> }> }
+    const env = compose.services.grafana?.environment ?? {}
+    assert.match(env.GF_INSTALL_PLUGINS ?? '', new RegExp(`(^|,)${INFINITY} \\d+\\.\\d+\\.\\d+(,|$)`))
+    assert.ok('SMARTHOST_GUARD_ADMIN_TOKEN' in env, 'Grafana gets the admin token from the environment')
+  })
+
+  it('asks only /api/stats routes, with query values the API accepts, of allowed hosts, through the provisioned data source', () => {
+    const files = allDashboards().filter(readsAdminApi)
+    assert.deepEqual(files, ['smarthost-guard-abuse-desk.json'])
+    const routes = statsRoutes()
+    const allowed = (isRecord(infinity?.jsonData) && Array.isArray(infinity.jsonData.allowedHosts) ? infinity.jsonData.allowedHosts : []).map(String)
+    const sorts = new Set<string>()
+    for (const file of files) {
+      const d = readDashboard(file)
+      assert.ok(isRecord(d))
+      assert.equal(d.uid, 'smarthost-guard-abuse-desk')
+      assert.equal(d.schemaVersion, 39, `${file}: schemaVersion`)
+      const variables = variableValues(d)
+      const panels = panelsOf(d)
+      assert.ok(panels.length >= 4, `${file}: panels`)
+      for (const p of panels) {
+        const where = `${file}: panel "${String(p.title)}"`
+        assert.deepEqual(p.datasource, { type: INFINITY, uid: infinity?.uid }, `${where} data source`)
+        assert.ok(Array.isArray(p.targets) && p.targets.length > 0, `${where} targets`)
+        for (const t of p.targets.filter(isRecord)) {
+          assert.deepEqual(t.datasource, p.datasource, `${where} target data source`)
+          assert.equal(t.type, 'json')
+          assert.equal(t.source, 'url')
+          assert.equal(t.root_selector, 'rows', `${where}: the API answers { rows: [...] }`)
+          for (const url of expand(String(t.url), variables)) {
+            assert.doesNotMatch(url, /\$/, `${where}: ${url} has an unknown variable`)
+            const u = new URL(url)
+            assert.ok(allowed.includes(u.origin), `${where}: ${u.origin} is not an allowed host of the data source`)
+            assert.ok(routes.has(`GET ${u.pathname}`), `${where}: GET ${u.pathname} is not a statistics route`)
+            const q = statsTopQuery.safeParse(Object.fromEntries(u.searchParams))
+            assert.ok(q.success, `${where}: ${url}: ${q.error?.message}`)
+            sorts.add(q.data.sort)
+          }
+        }
+      }
+    }
+    assert.deepEqual([...sorts].sort(), ['auth_failures', 'bounces', 'messages', 'refused'])
   })
 })
 

@@ -49,9 +49,9 @@ describe('per-client statistics in memory', () => {
     for (const [ip, n] of [['192.0.2.1', 3], ['192.0.2.2', 9], ['192.0.2.3', 1]] as const) {
       for (let i = 0; i < n; i++) s.observe([`address:${ip}`, 'subnet:192.0.2.0/24'], { at: T0 + i, counts: { accepted: 1 } })
     }
-    const top = await s.top({ by: 'address', window: '5m', sort: 'messages', limit: 2 }, T0 + 1000)
+    const { rows: top } = await s.top({ by: 'address', window: '5m', sort: 'messages', limit: 2 }, T0 + 1000)
     assert.deepEqual(top.map((r) => [r.key, r.counts.accepted]), [['address:192.0.2.2', 9], ['address:192.0.2.1', 3]])
-    const subnets = await s.top({ by: 'subnet', window: '5m', sort: 'messages', limit: 10 }, T0 + 1000)
+    const { rows: subnets } = await s.top({ by: 'subnet', window: '5m', sort: 'messages', limit: 10 }, T0 + 1000)
     assert.deepEqual(subnets.map((r) => [r.key, r.counts.accepted]), [['subnet:192.0.2.0/24', 13]])
   })
 
