@@ -12,19 +12,14 @@ const clip = (s: string) => (s.length > TEXT_MAX ? `${s.slice(0, TEXT_MAX - 1)}â
 
 /**
  * The evidence of a client key's statistics, bounded: the window's counters, refusals by reason,
- * the recipient domains most seen in the kept samples, the latest samples and refusals.
+ * the recipient domains it sent to most over the day, the latest samples and refusals.
  */
 export function evidenceOf(view: ClientView, counts: WindowCounts): Evidence {
   const { refused_by, recipient_domains, ...plain } = counts
-  const domains = new Map<string, number>()
-  for (const s of view.samples) for (const d of s.recipientDomains) domains.set(d, (domains.get(d) ?? 0) + 1)
   return {
     counts: { ...plain, recipient_domains },
     refused_by: { ...refused_by },
-    top_recipient_domains: [...domains]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, DOMAINS)
-      .map(([domain, count]) => ({ domain, count })),
+    top_recipient_domains: view.topRecipientDomains.slice(0, DOMAINS),
     samples: view.samples.slice(0, SAMPLES).map((s) => ({
       at: iso(s.at),
       outcome: s.outcome,

@@ -19,7 +19,7 @@ export function reportText(i: Incident, event: string): string {
   const e = i.evidence
   const reasons = Object.entries(e.refused_by)
   if (reasons.length) lines.push('', 'Refusals by reason:', ...reasons.map(([r, n]) => `  ${r}: ${n}`))
-  if (e.top_recipient_domains.length) lines.push('', 'Top recipient domains (of the samples):', ...e.top_recipient_domains.map((d) => `  ${d.domain}: ${d.count}`))
+  if (e.top_recipient_domains.length) lines.push('', 'Top recipient domains (messages, last 24 hours):', ...e.top_recipient_domains.map((d) => `  ${d.domain}: ${d.count}`))
   if (e.samples.length) {
     lines.push('', 'Sample messages:')
     for (const s of e.samples) lines.push(`  ${s.at} ${s.outcome} from <${s.from}> subject ${JSON.stringify(s.subject ?? '')} message-id ${s.message_id ?? '-'}`)

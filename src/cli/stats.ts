@@ -112,6 +112,7 @@ async function show(api: AdminApi, q: URLSearchParams, asJson: boolean): Promise
       out.push(`  ${series.padEnd(10)} ${String(c.observed).padStart(6)} vs usual ${c.expected} (${c.basis.replace(/_/g, ' ')}): ${c.ratio}x, z = ${c.z}`)
     }
   }
+  if (v.topRecipientDomains.length) out.push('', `top recipient domains (messages, last 24 h): ${v.topRecipientDomains.map((d) => `${d.domain} ${d.count}`).join(', ')}`)
   if (v.refusals.length) out.push('', 'recent refusals:', ...v.refusals.map((x) => oneLine(`  ${isoTime(x.at)} ${x.reason} ${x.check}: ${x.reply}`)))
   if (v.samples.length) {
     out.push('', 'recent messages:')

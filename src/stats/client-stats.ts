@@ -1,6 +1,7 @@
 import { BUCKET_SLOTS, COUNTERS, REFUSAL_REASONS, SLOT } from './counters.js'
 import type { CounterName, RefusalReason } from './counters.js'
 import { DistinctCounter } from './hyperloglog.js'
+import { TopDomains } from './top-domains.js'
 import { HOUR, HOURS_KEPT, MINUTE, MINUTES_KEPT, bucketOf, windowBuckets } from './windows.js'
 import type { WindowName } from './windows.js'
 
@@ -58,6 +59,8 @@ export class ClientStats {
   readonly #minutes: Bucket[] = []
   readonly #hours: Bucket[] = []
   readonly samples: Sample[] = []
+  /** The recipient domains it sends to most, over the time it is kept (made at its first recipient). */
+  topDomains: TopDomains | null = null
   readonly refusals: RecentRefusal[] = []
   firstSeen: number
   lastSeen: number
@@ -75,6 +78,8 @@ export class ClientStats {
     addCounts(h.slots, o)
     if (o.refusal) push(this.refusals, { at: o.at, ...o.refusal }, REFUSALS_KEPT)
     if (o.recipientDomains?.length) {
+      this.topDomains ??= new TopDomains()
+      for (const d of o.recipientDomains) this.topDomains.add(d)
       m.domains ??= new DistinctCounter()
       h.domains ??= new DistinctCounter()
       for (const d of o.recipientDomains) {

@@ -130,6 +130,7 @@ export class MemoryStatsStore implements StatsStore {
       baseline,
       refusals: [...stats.refusals].reverse(),
       samples: [...stats.samples].reverse(),
+      topRecipientDomains: stats.topDomains?.top() ?? [],
     })
   }
 

@@ -8,6 +8,7 @@ import { addCounts, countsOf, zeros } from './client-stats.js'
 import type { Observation, RecentRefusal, Sample, WindowCounts } from './client-stats.js'
 import type { MemoryStatsStore } from './memory-store.js'
 import { SORT_COUNTER, SORT_FIELDS } from './store.js'
+import type { DomainCount } from './top-domains.js'
 import type { ClientKey, ClientView, StatsStore, TopAnswer, TopQuery, TopRow } from './store.js'
 import { HOUR, MINUTE, WINDOW_NAMES, bucketOf, windowBuckets } from './windows.js'
 import type { WindowName } from './windows.js'
@@ -19,7 +20,8 @@ const EVIDENCE_KEPT = 10
 
 interface Pending {
   slots: number[]
-  domains: Set<string>
+  /** Messages per recipient domain in this bucket. */
+  domains: Map<string, number>
 }
 
 /**
@@ -62,9 +64,9 @@ export class RedisStatsStore implements StatsStore {
     for (const key of keys) {
       for (const id of [`${key}\0m\0${minute}`, `${key}\0h\0${hour}`]) {
         let p = this.#pending.get(id)
-        if (!p) this.#pending.set(id, (p = { slots: zeros(), domains: new Set() }))
+        if (!p) this.#pending.set(id, (p = { slots: zeros(), domains: new Map() }))
         addCounts(p.slots, o)
-        if (o.recipientDomains) for (const d of o.recipientDomains) p.domains.add(d)
+        if (o.recipientDomains) for (const d of o.recipientDomains) p.domains.set(d, (p.domains.get(d) ?? 0) + 1)
       }
       if (o.refusal || o.sample) {
         let e = this.#evidence.get(key)
@@ -115,7 +117,13 @@ export class RedisStatsStore implements StatsStore {
       ops.push(c.expire(bucket, TTL[unit]))
       if (p.domains.size) {
         const sketch = this.#key(key, `d${unit}:${index}`)
-        ops.push(c.pfadd(sketch, ...p.domains), c.expire(sketch, TTL[unit]))
+        ops.push(c.pfadd(sketch, ...p.domains.keys()), c.expire(sketch, TTL[unit]))
+        if (unit === 'h') {
+          // Messages per recipient domain by hour, for the day's top recipient domains.
+          const ranked = this.#key(key, `td:${index}`)
+          for (const [domain, n] of p.domains) ops.push(c.zincrby(ranked, n, domain))
+          ops.push(c.expire(ranked, TTL.h))
+        }
       }
       const dimension = key.slice(0, key.indexOf(':'))
       for (const sort of SORT_FIELDS) {
@@ -201,10 +209,11 @@ export class RedisStatsStore implements StatsStore {
     const windows = Object.fromEntries(await Promise.all(WINDOW_NAMES.map(async (w) => [w, await this.#window(key, w, now)] as const))) as ClientView['windows']
     if (COUNTERS.every((name) => !windows['24h'][name])) return null
     const c = this.#client
-    const [stored, refusals, samples] = await Promise.all([
+    const [stored, refusals, samples, topRecipientDomains] = await Promise.all([
       c.get(this.#key(key, 'bl')),
       c.zrevrange(this.#key(key, 'recent-refusals'), 0, -1),
       c.zrevrange(this.#key(key, 'recent-samples'), 0, -1),
+      this.#topDomains(key, now),
     ])
     const b = stored ? (JSON.parse(stored) as Baseline) : null
     const hour = bucketOf(now, HOUR)
@@ -221,7 +230,20 @@ export class RedisStatsStore implements StatsStore {
       baseline: b && b.hours ? { hours: b.hours, messages: compare(b, 'messages', hour, h.accepted), recipients: compare(b, 'recipients', hour, h.recipients), refused: compare(b, 'refused', hour, h.refused) } : null,
       refusals: parsedRefusals,
       samples: parsedSamples,
+      topRecipientDomains,
     }
+  }
+
+  /** The day's most sent-to recipient domains: the hourly counts of the last 24 hours, summed here. */
+  async #topDomains(key: ClientKey, now: number): Promise<DomainCount[]> {
+    const hour = bucketOf(now, HOUR)
+    const hours = await Promise.all(Array.from({ length: 24 }, (_, i) => this.#client.zrevrange(this.#key(key, `td:${hour - i}`), '0', '19', 'WITHSCORES')))
+    const sums = new Map<string, number>()
+    for (const flat of hours) for (let j = 0; j < flat.length; j += 2) sums.set(flat[j]!, (sums.get(flat[j]!) ?? 0) + Number(flat[j + 1]))
+    return [...sums]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 10)
+      .map(([domain, count]) => ({ domain, count }))
   }
 
   async #window(key: ClientKey, window: WindowName, now: number): Promise<WindowCounts> {

@@ -2,6 +2,7 @@ import type { Dimension } from '../limits/dimensions.js'
 import type { Baseline, Comparison } from './baseline.js'
 import type { CounterName, RefusalReason } from './counters.js'
 import type { Observation, RecentRefusal, Sample, WindowCounts } from './client-stats.js'
+import type { DomainCount } from './top-domains.js'
 import type { WindowName } from './windows.js'
 
 /** A client key: `<dimension>:<value>`, e.g. `address:192.0.2.7`, `user:alice`, `sender_domain:shop.example`. */
@@ -56,6 +57,8 @@ export interface ClientView {
   baseline: (Pick<Baseline, 'hours'> & Record<'messages' | 'recipients' | 'refused', Comparison>) | null
   refusals: RecentRefusal[]
   samples: Sample[]
+  /** The recipient domains it sent to most (messages per domain) over the last day, at most 10. */
+  topRecipientDomains: DomainCount[]
 }
 
 /** Where the statistics are kept: this process's memory, or Redis shared by every node. */

@@ -47,6 +47,7 @@ describe('per-client statistics shared through Redis', () => {
       assert.equal(view?.windows['5m'].accepted, 7)
       assert.equal(view.windows['24h'].recipients, 10)
       assert.equal(view.windows['1h'].recipient_domains, 5)
+      assert.deepEqual(view.topRecipientDomains.slice(0, 2), [{ domain: 'b.example', count: 4 }, { domain: 'a.example', count: 3 }])
     }
     const top = await a.top({ by: 'address', window: '15m', sort: 'messages', limit: 5 }, now + 1000)
     assert.equal(top.source, 'redis')

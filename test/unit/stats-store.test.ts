@@ -100,6 +100,21 @@ describe('per-client statistics in memory', () => {
   })
 })
 
+describe('top recipient domains', () => {
+  it('keeps the domains a client sends to most, within a bounded list, and shows them in its view', async () => {
+    const s = store()
+    for (let i = 0; i < 500; i++) {
+      // Three busy domains among 400 one-off ones: the summary keeps 20 entries and still finds them.
+      const domain = i % 5 === 0 ? 'gmail.example' : i % 5 === 1 ? 'yahoo.example' : i % 10 === 2 ? 'web.example' : `d${i}.example`
+      s.observe(['address:192.0.2.70'], { at: T0 + i, counts: { accepted: 1 }, recipientDomains: [domain] })
+    }
+    const view = await s.show('address:192.0.2.70', T0 + 1000)
+    assert.deepEqual(view?.topRecipientDomains.slice(0, 3).map((d) => d.domain), ['gmail.example', 'yahoo.example', 'web.example'])
+    assert.ok((view.topRecipientDomains[0]?.count ?? 0) >= 100)
+    assert.equal(view.topRecipientDomains.length, 10)
+  })
+})
+
 describe('distinct counter', () => {
   it('counts small sets exactly and large ones within 15 %, merged too', () => {
     const small = new DistinctCounter()
