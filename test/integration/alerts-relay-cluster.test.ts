@@ -16,6 +16,7 @@ import type { PolicyTree } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { outboundNodePolicy } from '../helpers/node-policy.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
 import type { Receiver } from '../helpers/webhook-receiver.js'
 
@@ -30,33 +31,24 @@ const BULK = '127.0.2.10'
 const HALF = 15
 
 function nodePolicy(redisUrl: string, prefix: string, sinkPort: number, adminPort: number, receiverUrl: string, dir: string): PolicyTree {
-  return {
-    hostname: 'node.test',
-    reply_url: 'https://postmaster.example.net/why/{reason}',
-    admin: { address: '127.0.0.1', port: adminPort, token_file: 'admin.token' },
-    dns: { servers: ['127.0.0.1:1'], timeout: '200ms', tries: 1 },
-    state: { backend: 'redis', redis: { url: redisUrl, key_prefix: prefix } },
-    instances: {
-      outbound: {
-        listeners: [{ name: 'submission', address: '127.0.0.1', port: 0, tls: 'none' }],
-        relay: { networks: ['127.0.0.0/8'] },
-        next_hops: [{ host: '127.0.0.1', port: sinkPort, tls: 'none' }],
-        limits: { drain_timeout: '2s' },
-        classes: { networks: [{ class: 'bulk', cidrs: ['127.0.2.0/24'] }] },
-        checks: [],
+  return outboundNodePolicy({
+    sinkPort,
+    adminPort,
+    redis: { url: redisUrl, prefix },
+    outbound: (o) => (o.classes = { networks: [{ class: 'bulk', cidrs: ['127.0.2.0/24'] }] }),
+    top: {
+      alerts: {
+        evaluate_every: '300ms',
+        lease: '2s',
+        retry: { min: '200ms', max: '1s' },
+        webhooks: [{ name: 'desk', url: receiverUrl, secret_file: join(dir, 'hook.secret') }],
+        rules: {
+          default: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 2 * HALF, severity: 'critical' }],
+          bulk: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 500, severity: 'critical' }],
+        },
       },
     },
-    alerts: {
-      evaluate_every: '300ms',
-      lease: '2s',
-      retry: { min: '200ms', max: '1s' },
-      webhooks: [{ name: 'desk', url: receiverUrl, secret_file: join(dir, 'hook.secret') }],
-      rules: {
-        default: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 2 * HALF, severity: 'critical' }],
-        bulk: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 500, severity: 'critical' }],
-      },
-    },
-  }
+  })
 }
 
 /** `n` messages from the bot (or another address) through one node; the end-of-DATA codes. */

@@ -13,6 +13,7 @@ import { sharedRedis, startRedisServer, testKeyPrefix } from '../helpers/redis.j
 import type { RedisServer } from '../helpers/redis.js'
 import { startRelay, testPolicy } from '../helpers/relay.js'
 import type { PolicyTree, TestRelay } from '../helpers/relay.js'
+import { outboundNodePolicy } from '../helpers/node-policy.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
 import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
@@ -21,22 +22,12 @@ const TOKEN = 'redis-test-token'
 
 /** A policy for a `serve --instance outbound` process: plain listener on a free port, state in Redis. */
 function nodePolicy(redisUrl: string, prefix: string, sinkPort: number, adminPort: number): PolicyTree {
-  return {
-    hostname: 'node.test',
-    reply_url: 'https://postmaster.example.net/why/{reason}',
-    admin: { address: '127.0.0.1', port: adminPort, token_file: 'admin.token' },
-    dns: { servers: ['127.0.0.1:1'], timeout: '200ms', tries: 1 },
-    state: { backend: 'redis', redis: { url: redisUrl, key_prefix: prefix } },
-    instances: {
-      outbound: {
-        listeners: [{ name: 'submission', address: '127.0.0.1', port: 0, tls: 'none' }],
-        relay: { networks: ['127.0.0.0/8'] },
-        next_hops: [{ host: '127.0.0.1', port: sinkPort, tls: 'none' }],
-        limits: { drain_timeout: '2s' },
-        checks: [{ check: 'mail.rate', limits: { address: { default: '10/1m' } } }],
-      },
-    },
-  }
+  return outboundNodePolicy({
+    sinkPort,
+    adminPort,
+    redis: { url: redisUrl, prefix },
+    outbound: (o) => (o.checks = [{ check: 'mail.rate', limits: { address: { default: '10/1m' } } }]),
+  })
 }
 
 async function writePolicy(dir: string, name: string, tree: PolicyTree): Promise<string> {

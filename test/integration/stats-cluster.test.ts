@@ -11,6 +11,7 @@ import { runCli, spawnRelay } from '../helpers/process.js'
 import type { RelayProcess } from '../helpers/process.js'
 import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
 import type { RedisServer } from '../helpers/redis.js'
+import { outboundNodePolicy } from '../helpers/node-policy.js'
 import type { PolicyTree } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
@@ -28,23 +29,8 @@ interface View {
 }
 
 /** A `serve --instance outbound` policy: plain listener on a free port, the admin API on `adminPort`. */
-function nodePolicy(sinkPort: number, adminPort: number, patch: Partial<PolicyTree>): PolicyTree {
-  return {
-    hostname: 'node.test',
-    reply_url: 'https://postmaster.example.net/why/{reason}',
-    admin: { address: '127.0.0.1', port: adminPort, token_file: 'admin.token' },
-    dns: { servers: ['127.0.0.1:1'], timeout: '200ms', tries: 1 },
-    instances: {
-      outbound: {
-        listeners: [{ name: 'submission', address: '127.0.0.1', port: 0, tls: 'none' }],
-        relay: { networks: ['127.0.0.0/8'] },
-        next_hops: [{ host: '127.0.0.1', port: sinkPort, tls: 'none' }],
-        limits: { drain_timeout: '2s' },
-        checks: [],
-      },
-    },
-    ...patch,
-  }
+function nodePolicy(sinkPort: number, adminPort: number, top: PolicyTree): PolicyTree {
+  return outboundNodePolicy({ sinkPort, adminPort, top })
 }
 
 interface Node {
