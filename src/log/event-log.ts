@@ -13,17 +13,19 @@ import { replyLine, sessionSummary, transactionSummary } from './summary.js'
  * Returns the unsubscribe function.
  */
 export function logEvents(events: RelayEvents, log: Logger): () => void {
-  const offSession = events.onSession((e) => write(log, 'info', sessionSummary(e), e))
-  const offTransaction = events.onTransaction((e) => write(log, e.tx.outcome === 'aborted' ? 'debug' : 'info', transactionSummary(e), e))
+  const offSession = events.onSession((e) => write(log, 'info', sessionSummary, e))
+  const offTransaction = events.onTransaction((e) => write(log, e.tx.outcome === 'aborted' ? 'debug' : 'info', transactionSummary, e))
   return () => {
     offSession()
     offTransaction()
   }
 }
 
-function write(log: Logger, level: Level, summary: string, e: SessionEvent | TransactionEvent): void {
+/** Writes an event's line; its summary is built only for a line that is written. */
+function write<E extends SessionEvent | TransactionEvent>(log: Logger, level: Level, summarize: (e: E) => string, e: E): void {
   // Over the session's smtp.logged_refusals: counted by the session, which logs how many at its end.
   if (e.quiet || !log.isLevelEnabled(level)) return
+  const summary = summarize(e)
   const out = logOutput(log)
   if (!out) {
     // A logger the relay did not make (an embedding application's): through pino.
