@@ -70,7 +70,8 @@ export class MemoryStatsStore implements StatsStore {
     for (const key of keys) {
       let stats = this.#clients.get(key)
       if (!stats) this.#clients.set(key, (stats = new ClientStats(o.at)))
-      this.#learn(key, stats, o.at)
+      // Only an event in a later hour than the key's last one can have closed an hour to learn from.
+      else if (bucketOf(stats.lastSeen, HOUR) !== bucketOf(o.at, HOUR)) this.#learn(key, stats, o.at)
       stats.add(o)
     }
   }
