@@ -152,12 +152,13 @@ export async function waitFor(test: () => boolean, ms = 5000, what = 'condition'
 export function relayWithSink(
   sinkOptions: SinkOptions = {},
   patch: (p: PolicyTree) => void = () => undefined,
+  opts: Parameters<typeof startRelay>[1] = {},
 ): { readonly sink: Sink; readonly relay: TestRelay } {
   let sink: Sink | undefined
   let relay: TestRelay | undefined
   before(async () => {
     sink = await startSink(sinkOptions)
-    relay = await startRelay(testPolicy([sink.port], patch))
+    relay = await startRelay(testPolicy([sink.port], patch), opts)
   })
   after(async () => {
     await relay?.close()

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { INETProtocol, Peer, V1ProxyProtocol } from 'proxy-protocol-js'
 import { connectionsRefused, connectionsTimedOut } from '../../src/metrics/relay-metrics.js'
 import { metricValue } from '../helpers/metrics.js'
-import { startRelay, testPolicy, USER, waitFor } from '../helpers/relay.js'
-import type { PolicyTree, TestRelay } from '../helpers/relay.js'
-import { startSink } from '../helpers/sink.js'
-import type { Sink } from '../helpers/sink.js'
+import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
+import type { PolicyTree } from '../helpers/relay.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
 
 // Outsiders are 127.0.x.y source addresses outside the test policy's relay network
@@ -40,29 +38,17 @@ async function authenticated(port: number, localAddress: string): Promise<SmtpDi
 }
 
 describe('connection flood: outsiders cannot crowd out customers', () => {
-  let sink: Sink
-  let relay: TestRelay
-  before(async () => {
-    sink = await startSink()
-    relay = await startRelay(
-      testPolicy([sink.port], (p) => {
+  const env = relayWithSink({}, (p) => {
         p.instances.outbound.limits = { ...CAP, greeting_timeout: '4s', tls_handshake_timeout: '1s', drain_timeout: '2s' }
-      }),
-      { instances: ['outbound'] },
-    )
-  })
-  after(async () => {
-    await relay.close()
-    await sink.close()
-  })
+      }, { instances: ['outbound'] })
 
   it('keeps the reserve for a relay-network customer and an authenticated one while 300 silent outsider connections knock', async () => {
     // Alice authenticated before the flood: AUTH moved her out of the outsiders' share.
-    const alice = await authenticated(relay.port('submission'), '127.0.7.1')
+    const alice = await authenticated(env.relay.port('submission'), '127.0.7.1')
     const refusedBefore = await metricValue(connectionsRefused, { listener: 'submission', reason: 'outsiders_full' })
     const flood = await Promise.all(
       Array.from({ length: 300 }, async (_, i) => {
-        const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: `127.0.5.${1 + (i % 60)}` })
+        const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: `127.0.5.${1 + (i % 60)}` })
         return { c, greeting: await c.greeting }
       }),
     )
@@ -76,7 +62,7 @@ describe('connection flood: outsiders cannot crowd out customers', () => {
     // The relay network's customer: several sessions at once, all served from the reserve.
     const customers = await Promise.all(
       Array.from({ length: 5 }, async (_, i) => {
-        const c = await SmtpDialog.open({ port: relay.port('submission') })
+        const c = await SmtpDialog.open({ port: env.relay.port('submission') })
         assert.equal((await c.greeting).code, 220)
         await c.cmd('EHLO office.test')
         const r = await c.send('boss@customer.test', ['partner@ext.test'], message(`during the flood ${i}`))
@@ -91,7 +77,7 @@ describe('connection flood: outsiders cannot crowd out customers', () => {
 
     // The silent outsiders are cut at greeting_timeout, and a newly arriving user gets in.
     await waitFor(() => greeted.every((f) => f.c.closed), 8000, 'the silent outsiders to be cut')
-    const bob = await authenticated(relay.port('submission'), '127.0.7.2')
+    const bob = await authenticated(env.relay.port('submission'), '127.0.7.2')
     const late = await bob.send('alice@customer.test', ['friend@ext.test'], message('after the flood'))
     assert.match(late.end?.line ?? '', /^250 /)
     await bob.quit()
@@ -99,7 +85,7 @@ describe('connection flood: outsiders cannot crowd out customers', () => {
   })
 
   it('caps silent sockets on the implicit-TLS port before the handshake, per address and in all, and closes them at the handshake deadline', async () => {
-    const port = relay.port('submissions')
+    const port = env.relay.port('submissions')
     const byAddressBefore = await metricValue(connectionsRefused, { listener: 'submissions', reason: 'address_full' })
     const shareBefore = await metricValue(connectionsRefused, { listener: 'submissions', reason: 'outsiders_full' })
     const timedOutBefore = await metricValue(connectionsTimedOut, { listener: 'submissions', phase: 'tls_handshake' })
@@ -126,28 +112,16 @@ describe('connection flood: outsiders cannot crowd out customers', () => {
 
 describe('connection shares behind a load balancer (PROXY protocol)', () => {
   const BALANCER = '127.0.0.5'
-  let sink: Sink
-  let relay: TestRelay
-  before(async () => {
-    sink = await startSink()
-    relay = await startRelay(
-      testPolicy([sink.port], (p) => {
+  const env = relayWithSink({}, (p) => {
         const out = p.instances.outbound
         ;(out.listeners as PolicyTree[]).push({ name: 'lb', address: '127.0.0.1', port: 0, tls: 'none', proxy_from: [`${BALANCER}/32`] })
         out.relay.networks = ['127.0.0.1/32', '198.51.100.0/24']
         out.limits = { connections_per_listener: 6, reserved_for_customers: 2, outsider_connections_per_address: 2, drain_timeout: '2s' }
-      }),
-      { instances: ['outbound'] },
-    )
-  })
-  after(async () => {
-    await relay.close()
-    await sink.close()
-  })
+      }, { instances: ['outbound'] })
 
   /** A connection from the load balancer for `client`; `header: false` sends no header yet. */
   async function through(client: string | false): Promise<SmtpDialog> {
-    const c = await SmtpDialog.open({ port: relay.port('lb'), localAddress: BALANCER })
+    const c = await SmtpDialog.open({ port: env.relay.port('lb'), localAddress: BALANCER })
     if (client) c.write(new V1ProxyProtocol(INETProtocol.TCP4, new Peer(client, 40000), new Peer('127.0.0.1', 25)).build())
     return c
   }
@@ -172,23 +146,11 @@ describe('connection shares behind a load balancer (PROXY protocol)', () => {
 })
 
 describe('STARTTLS handshake deadline', () => {
-  let sink: Sink
-  let relay: TestRelay
-  before(async () => {
-    sink = await startSink()
-    relay = await startRelay(
-      testPolicy([sink.port], (p) => (p.instances.outbound.limits = { tls_handshake_timeout: '1s', drain_timeout: '2s' })),
-      { instances: ['outbound'] },
-    )
-  })
-  after(async () => {
-    await relay.close()
-    await sink.close()
-  })
+  const env = relayWithSink({}, (p) => (p.instances.outbound.limits = { tls_handshake_timeout: '1s', drain_timeout: '2s' }), { instances: ['outbound'] })
 
   it('closes a connection whose TLS handshake after STARTTLS does not complete within tls_handshake_timeout', async () => {
     const before = await metricValue(connectionsTimedOut, { listener: 'submission', phase: 'tls_handshake' })
-    const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: '127.0.8.9' })
+    const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: '127.0.8.9' })
     await c.greeting
     await c.cmd('EHLO slow.test')
     assert.equal((await c.cmd('STARTTLS')).code, 220)
@@ -204,21 +166,10 @@ describe('STARTTLS handshake deadline', () => {
 })
 
 describe('session deadlines that trickled bytes cannot extend', () => {
-  let sink: Sink
-  let relay: TestRelay
-  before(async () => {
-    sink = await startSink()
-    relay = await startRelay(
-      testPolicy([sink.port], (p) => {
+  const env = relayWithSink({}, (p) => {
         p.instances.outbound.limits = { greeting_timeout: '500ms', idle_timeout: '1s', data_timeout: '1500ms', data_min_rate: 0, drain_timeout: '2s' }
         p.instances.inbound.limits = { idle_timeout: '1s', data_timeout: '1m', data_min_rate: 100, drain_timeout: '2s' }
-      }),
-    )
-  })
-  after(async () => {
-    await relay.close()
-    await sink.close()
-  })
+      })
 
   /** Writes one byte of `text` every `everyMs` until the connection closes; resolves then. */
   function trickle(c: SmtpDialog, text: string, everyMs: number): void {
@@ -232,7 +183,7 @@ describe('session deadlines that trickled bytes cannot extend', () => {
 
   it('answers 421 4.4.2 to a client that sends no command within greeting_timeout, and hangs up', async () => {
     const started = Date.now()
-    const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: '127.0.8.1' })
+    const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: '127.0.8.1' })
     assert.equal((await c.greeting).code, 220)
     const r = await c.read(5000)
     assert.match(r.line, /^421 4\.4\.2 No command received within 0\.5 s of the greeting; closing the connection, send EHLO right after the 220; see \S+greeting-timeout$/)
@@ -241,7 +192,7 @@ describe('session deadlines that trickled bytes cannot extend', () => {
   })
 
   it('cuts a first command trickled a byte at a time at greeting_timeout', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('submission'), localAddress: '127.0.8.2' })
+    const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: '127.0.8.2' })
     assert.equal((await c.greeting).code, 220)
     trickle(c, 'EHLO slow.test', 100)
     const r = await c.read(5000)
@@ -249,7 +200,7 @@ describe('session deadlines that trickled bytes cannot extend', () => {
   })
 
   it('cuts a command line trickled a byte at a time at idle_timeout after the previous reply', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    const c = await SmtpDialog.open({ port: env.relay.port('submission') })
     await c.greeting
     assert.equal((await c.cmd('EHLO office.test')).code, 250)
     const started = Date.now()
@@ -260,25 +211,25 @@ describe('session deadlines that trickled bytes cannot extend', () => {
   })
 
   it('cuts DATA trickled a byte at a time at data_timeout, and relays nothing', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('submission') })
+    const c = await SmtpDialog.open({ port: env.relay.port('submission') })
     await c.greeting
     await c.cmd('EHLO office.test')
     assert.equal((await c.cmd('MAIL FROM:<boss@customer.test>')).code, 250)
     assert.equal((await c.cmd('RCPT TO:<partner@ext.test>')).code, 250)
     assert.equal((await c.cmd('DATA')).code, 354)
     const started = Date.now()
-    const received = sink.messages.length
+    const received = env.sink.messages.length
     // 10 bytes/s with line ends: each line well within idle_timeout, each byte restarting an idle timer.
     trickle(c, 'Subject: slow\r\n', 100)
     const r = await c.read(5000)
     assert.match(r.line, /^421 4\.4\.2 Message data not complete within 1\.5 s; closing the connection, nothing was relayed/)
     assert.ok(Date.now() - started >= 1400, `cut after ${Date.now() - started} ms`)
     await waitFor(() => c.closed, 2000, 'the connection to close')
-    assert.equal(sink.messages.length, received)
+    assert.equal(env.sink.messages.length, received)
   })
 
   it('cuts DATA arriving slower than data_min_rate once its allowance (idle_timeout) is used up', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('mx'), localAddress: '127.0.8.3' })
+    const c = await SmtpDialog.open({ port: env.relay.port('mx'), localAddress: '127.0.8.3' })
     await c.greeting
     await c.cmd('EHLO mx.sender.test')
     assert.equal((await c.cmd('MAIL FROM:<someone@sender.test>')).code, 250)
@@ -294,7 +245,7 @@ describe('session deadlines that trickled bytes cannot extend', () => {
   })
 
   it('lets a client that sends at an ordinary pace through', async () => {
-    const c = await SmtpDialog.open({ port: relay.port('mx'), localAddress: '127.0.8.4' })
+    const c = await SmtpDialog.open({ port: env.relay.port('mx'), localAddress: '127.0.8.4' })
     await c.greeting
     await c.cmd('EHLO mx.sender.test')
     const r = await c.send('someone@sender.test', ['alice@example.org'], message('ordinary', 'x'.repeat(50_000) + '\r\n'))
