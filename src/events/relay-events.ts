@@ -18,6 +18,7 @@ export class RelayEvents {
   readonly #session: EventListener<SessionEvent>[] = []
   readonly #transaction: EventListener<TransactionEvent>[] = []
   readonly #onError: (err: unknown) => void
+  #evidenceReaders = 0
 
   constructor(onError: (err: unknown) => void) {
     this.#onError = onError
@@ -29,6 +30,19 @@ export class RelayEvents {
 
   get wantsTransactions(): boolean {
     return this.#transaction.length > 0
+  }
+
+  /**
+   * Whether a transaction subscriber reads the message's subject and Message-ID (the record's
+   * `evidence`); the SMTP code parses the header for them only then. Returns the release function.
+   */
+  wantEvidence(): () => void {
+    this.#evidenceReaders++
+    return () => void this.#evidenceReaders--
+  }
+
+  get wantsEvidence(): boolean {
+    return this.#evidenceReaders > 0
   }
 
   /** Subscribes to session events; returns the unsubscribe function. */

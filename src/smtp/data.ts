@@ -29,8 +29,11 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
   const started = performance.now()
   tx.timings.data = Date.now()
   tx.size = message.size
-  const fields = headerFields(message)
-  tx.evidence = { subject: fields.decoded('subject'), messageId: fields.values('message-id')[0] ?? null }
+  if (session.env.events.wantsEvidence) {
+    // Parsed once per message and shared with the header checks (headerFields caches it).
+    const fields = headerFields(message)
+    tx.evidence = { subject: fields.decoded('subject'), messageId: fields.values('message-id')[0] ?? null }
+  }
   try {
     const decision = await session.dataChecks(message)
     if (decision?.kind === 'reject' || decision?.kind === 'tempfail') {

@@ -56,6 +56,8 @@ export class RelayStats {
   /** Feeds every session outcome and transaction of `events` to the instance's store. */
   subscribe(events: RelayEvents): void {
     this.#unsubscribe.push(
+      // The samples carry each message's subject and Message-ID.
+      events.wantEvidence(),
       events.onSession((e) => {
         const store = this.#stores.get(e.session.instance)
         const o = store && sessionObservation(e)

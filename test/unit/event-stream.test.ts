@@ -34,6 +34,20 @@ describe('the event stream', () => {
   })
 })
 
+describe('message evidence', () => {
+  it('is asked for only while a subscriber that reads it is there', () => {
+    const events = new RelayEvents(() => undefined)
+    assert.equal(events.wantsEvidence, false)
+    const release = events.wantEvidence()
+    const other = events.wantEvidence()
+    assert.equal(events.wantsEvidence, true)
+    release()
+    assert.equal(events.wantsEvidence, true)
+    other()
+    assert.equal(events.wantsEvidence, false)
+  })
+})
+
 describe('event log lines', () => {
   it('writes the summary first in both formats, and switches format on reload', () => {
     const lines: string[] = []
