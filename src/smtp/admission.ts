@@ -23,6 +23,8 @@ export interface AdmissionEnv {
 export interface Admission {
   /** The connection authenticated: it moves to the customers' share. */
   authenticated(id: string): void
+  /** The connection closed (told by the session's end as well as the socket: see admitConnections). */
+  closed(id: string): void
 }
 
 /** What smtp-server passes from its PROXY reader to the new connection. */
@@ -66,11 +68,13 @@ export function admitConnections(server: SMTPServer, env: AdmissionEnv): Admissi
       const address = canonicalAddress(peer) ?? peer
       const held = slots.admit(options.id, address, env.policy().networks.has(address))
       if (typeof held === 'string') return refuse(socket, env, held, address, options.id, callback)
+      // STARTTLS removes every listener of the plain socket (smtp-server's upgrade()), this one
+      // included: the listener also releases the place when the session closes (Admission.closed).
       socket.once('close', () => slots.release(options.id))
       callback(null, options)
     })
   }
-  return { authenticated: (id) => slots.authenticated(id) }
+  return { authenticated: (id) => slots.authenticated(id), closed: (id) => slots.release(id) }
 }
 
 /** A listener's shares under a policy. */

@@ -221,6 +221,7 @@ export class Listener {
         )
       },
       onClose: (smtp) => {
+        this.#admission.closed(smtp.id)
         const session = this.#sessions.get(smtp.id)
         if (!session) return
         session.close(saidQuit(smtp), smtp.error)

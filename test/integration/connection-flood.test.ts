@@ -253,3 +253,20 @@ describe('session deadlines that trickled bytes cannot extend', () => {
     await c.quit()
   })
 })
+
+describe('connection places after STARTTLS', () => {
+  const env = relayWithSink({}, (p) => {
+    p.instances.outbound.limits = { outsider_connections_per_address: 2, drain_timeout: '2s' }
+  })
+
+  it('gives back an outsider’s place when a STARTTLS session ends, so sessions one after another are all greeted', async () => {
+    for (let i = 0; i < 5; i++) {
+      const c = await SmtpDialog.open({ port: env.relay.port('submission'), localAddress: '127.0.8.20' })
+      assert.equal((await c.greeting).code, 220, `session ${i + 1}`)
+      await c.cmd('EHLO pc.test')
+      await c.starttls()
+      await c.quit()
+      await waitFor(() => c.closed, 5000, 'the session to close')
+    }
+  })
+})
