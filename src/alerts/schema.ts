@@ -97,6 +97,17 @@ const fanoutRule = z.strictObject({
   min_volume: z.number().int().positive().default(20).describe('No alert below this many transactions in the window'),
 })
 
+const spfRelayRule = z.strictObject({
+  ...common,
+  severity: z.enum(['info', 'warning', 'critical']).default('info').describe('Severity on the incident and the ticket'),
+  dimension: z.literal('sender_domain').default('sender_domain').describe('SPF records belong to sender domains'),
+  kind: z
+    .literal('spf_relay_not_authorized')
+    .describe("A sender domain whose SPF passes for its customers but fails for our egress (SPF_RELAY_NOT_AUTHORIZED): it must add the relay to its record"),
+  window: windowName().default('24h').describe('Window read'),
+  above: z.number().int().positive().default(1).describe('Fires from this many such messages in the window on'),
+})
+
 const authBurstRule = z.strictObject({
   ...common,
   dimension: z.literal('user').default('user').describe('AUTH rules are about one account'),
@@ -125,6 +136,7 @@ export const ruleSchema = z.discriminatedUnion('kind', [
   refusalRatioRule,
   bounceRule,
   fanoutRule,
+  spfRelayRule,
   authBurstRule,
   authCrackedRule,
   egressRule,
