@@ -130,6 +130,7 @@ instances:
   outbound:
     checks:
       - check: mail.spf_outbound
+        relay_not_authorized: { default: { tag: 0 }, residential-dynamic: { tag: 3 } }
         hosted_domains:
           example.net: { networks: [192.0.2.0/24] }
 `,
