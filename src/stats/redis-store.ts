@@ -198,7 +198,8 @@ export class RedisStatsStore implements StatsStore {
       const weight = i === 0 ? fromWeight : 1
       for (let j = 0; j < flat.length; j += 2) sums.set(flat[j] as ClientKey, (sums.get(flat[j] as ClientKey) ?? 0) + weight * Number(flat[j + 1]))
     })
-    const ranked = [...sums].map(([key, n]) => ({ key, n }))
+    // Most first (ties by key, as the memory store): the limit keeps the top, not the first written.
+    const ranked = [...sums].map(([key, n]) => ({ key, n })).sort((x, y) => y.n - x.n || (x.key < y.key ? -1 : 1))
     const rows = await Promise.all(ranked.slice(0, q.limit).map(async ({ key }) => ({ key, counts: await this.#window(key, q.window, now) })))
     return rows.filter((r) => r.counts[SORT_COUNTER[q.sort]] > 0)
   }
