@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { isDeepStrictEqual } from 'node:util'
 import type { Incident } from '../../src/alerts/incident.js'
 import { spfOutboundResults, spfResults } from '../../src/metrics/dns-check-metrics.js'
 import type { CheckResult } from '../../src/pipeline/types.js'
 import { relayWithDns } from '../helpers/dns-relay.js'
+import type { PolicyTree } from '../helpers/relay.js'
 import { eventually } from '../helpers/eventually.js'
 import { metricValue } from '../helpers/metrics.js'
 import { runCli } from '../helpers/process.js'
-import { message, sendOne } from '../helpers/smtp-client.js'
+import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
 import type { Receiver } from '../helpers/webhook-receiver.js'
 
@@ -20,6 +22,7 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 const OFFICE = '127.0.8.1'
 const OFFICE_2 = '127.0.8.2'
 const BOT = '127.0.9.66'
+const BALANCER = '127.0.10.1'
 const MSG = message('two-sided SPF')
 
 describe('outbound SPF for the client and for our egress addresses', () => {
@@ -37,6 +40,7 @@ describe('outbound SPF for the client and for our egress addresses', () => {
       p.admin.token_file = 'admin.token'
       const out = p.instances.outbound
       out.relay.networks = ['127.0.0.0/8']
+      ;(out.listeners as PolicyTree[]).push({ name: 'lb', address: '127.0.0.1', port: 0, tls: 'none', proxy_from: [`${BALANCER}/32`] })
       out.checks = [{ check: 'mail.spf_outbound', none: { default: { tag: 1 } } }]
       p.alerts = {
         dir: 'alerts',
@@ -124,11 +128,24 @@ describe('outbound SPF for the client and for our egress addresses', () => {
     )
   })
 
+  it('evaluates the client side for the address a PROXY-protocol balancer names, not the balancer\u2019s', async () => {
+    const c = await SmtpDialog.open({ port: t.relay.port('lb'), localAddress: BALANCER })
+    c.write(`PROXY TCP4 ${OFFICE} 127.0.0.1 40000 25\r\n`)
+    await c.greeting
+    await c.cmd('EHLO pc.customer.test')
+    const r = await c.send('billing@office.test', ['bob@remote.test'], MSG)
+    await c.quit()
+    assert.equal(r.end?.code, 250, r.end?.line)
+    const { check } = lastTx()
+    assert.equal(check?.detail, `office.test: egress fail for 127.0.0.25, fail for 127.0.0.26; client pass for ${OFFICE}; the domain\u2019s SPF lacks this relay`)
+  })
+
   describe('the desk sees which customer domains need the relay in their SPF', () => {
     before(async () => {
       for (const [from, client] of [
         ['billing@office.test', OFFICE],
         ['orders@shop.test', OFFICE],
+        ['orders@shop.test', OFFICE_2],
         ['orders@shop.test', OFFICE_2],
         ['orders@shop.test', OFFICE_2],
       ] as const) {
@@ -140,9 +157,9 @@ describe('outbound SPF for the client and for our egress addresses', () => {
     it('counts them per sender domain in the statistics, with the clients that sent them', async () => {
       const { body } = await api('/api/stats/client?key=sender_domain:shop.test')
       const client = body.client as { windows: Record<string, { spf_relay_not_authorized: number }>; spfRelayClients: { client: string; count: number }[] }
-      assert.equal(client.windows['15m']?.spf_relay_not_authorized, 3)
+      assert.equal(client.windows['15m']?.spf_relay_not_authorized, 4)
       assert.deepEqual(client.spfRelayClients, [
-        { client: `address:${OFFICE_2}`, count: 2 },
+        { client: `address:${OFFICE_2}`, count: 3 },
         { client: `address:${OFFICE}`, count: 1 },
       ])
     })
@@ -154,8 +171,8 @@ describe('outbound SPF for the client and for our egress addresses', () => {
       assert.deepEqual(
         rows.map((r) => [r.domain, r.messages, r.clients]),
         [
-          ['shop.test', 3, [{ client: `address:${OFFICE_2}`, count: 2 }, { client: `address:${OFFICE}`, count: 1 }]],
-          ['office.test', 2, [{ client: `address:${OFFICE}`, count: 2 }]],
+          ['shop.test', 4, [{ client: `address:${OFFICE_2}`, count: 3 }, { client: `address:${OFFICE}`, count: 1 }]],
+          ['office.test', 3, [{ client: `address:${OFFICE}`, count: 3 }]],
         ],
       )
     })
@@ -165,21 +182,24 @@ describe('outbound SPF for the client and for our egress addresses', () => {
       assert.equal(r.code, 0, r.stderr)
       const lines = r.stdout.trimEnd().split('\n')
       assert.equal(lines[0], 'sender domains whose SPF passes for the client but fails for this relay, last 24h (memory):')
-      assert.match(lines[3] ?? '', new RegExp(`^shop\\.test +3  \\S+Z  address:${OFFICE_2} 2, address:${OFFICE} 1$`))
-      assert.match(lines[4] ?? '', new RegExp(`^office\\.test +2  \\S+Z  address:${OFFICE} 2$`))
+      assert.match(lines[3] ?? '', new RegExp(`^shop\\.test +4  \\S+Z  address:${OFFICE_2} 3, address:${OFFICE} 1$`))
+      assert.match(lines[4] ?? '', new RegExp(`^office\\.test +3  \\S+Z  address:${OFFICE} 3$`))
     })
 
     it('raises an spf_relay_not_authorized incident per sender domain, with its clients, and none for the forged sender', async () => {
+      const clients = [{ client: `address:${OFFICE_2}`, count: 3 }, { client: `address:${OFFICE}`, count: 1 }]
+      const shopOf = (list: Incident[]) => list.find((i) => i.client_key === 'sender_domain:shop.test')
+      // An incident raised at shop.test's first message takes the later ones as new evidence.
       const { value: incidents } = await eventually(
         async () => ((await api('/api/alerts')).body.incidents ?? []) as Incident[],
-        (list) => list.length >= 2,
-        { what: 'two incidents' },
+        (list) => list.length >= 2 && isDeepStrictEqual(shopOf(list)?.evidence.details, { clients }),
+        { what: 'both incidents, shop.test with all its clients' },
       )
       const keys = incidents.map((i) => i.client_key).sort()
       assert.deepEqual(keys, ['sender_domain:office.test', 'sender_domain:shop.test'])
-      const shop = incidents.find((i) => i.client_key === 'sender_domain:shop.test')
+      const shop = shopOf(incidents)
       assert.equal(shop?.severity, 'info')
-      assert.deepEqual(shop?.evidence.details, { clients: [{ client: `address:${OFFICE_2}`, count: 2 }, { client: `address:${OFFICE}`, count: 1 }] })
+      assert.equal(shop?.observed, 4)
       assert.match(shop?.next_step ?? '', /^shop\.test's SPF record names its customers' own addresses but not this relay/)
       await eventually(
         () => Promise.resolve(receiver.received.some((r) => r.body.data.client_key === 'sender_domain:shop.test')),

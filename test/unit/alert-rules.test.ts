@@ -20,6 +20,19 @@ async function fires(s: MemoryStatsStore, key: ClientKey, r: StatsRule, now = Da
 }
 
 describe('anomaly rules', () => {
+  it('spf_relay_not_authorized: a sender domain with such messages fires, naming the clients that sent them; one without does not', async () => {
+    const s = store()
+    const now = Date.now()
+    const r = ruleSchema.parse({ name: 'spf_include', kind: 'spf_relay_not_authorized' }) as StatsRule
+    for (let i = 0; i < 2; i++) s.observe(['sender_domain:office.example'], { at: now, counts: { accepted: 1, spf_relay_not_authorized: 1 }, spfRelayClient: 'address:198.51.100.7' })
+    s.observe(['sender_domain:fine.example'], { at: now, counts: { accepted: 1 } })
+    const f = await fires(s, 'sender_domain:office.example', r, now)
+    assert.equal(f?.rule.severity, 'info')
+    assert.equal(f?.summary, '2 messages in 24h whose SPF passes for the client but fails for this relay (sent by address:198.51.100.7 2)')
+    assert.deepEqual(f?.evidence.details, { clients: [{ client: 'address:198.51.100.7', count: 2 }] })
+    assert.equal(await fires(s, 'sender_domain:fine.example', r, now), null)
+  })
+
   it('bounce: a customer relaying null-sender reports to many domains fires; an MTA bouncing a little does not', async () => {
     const s = store()
     const now = Date.now()
