@@ -107,7 +107,7 @@ export const spfOutbound = defineCheck({
       spfResultsFor(instance, 'mail.spf_outbound', 'client', clientOutcome.result).inc()
       spfOutboundResultsFor(instance, result).inc()
       const detail = `${domain}: egress ${egressOutcomes.map((o) => `${o.outcome.result} for ${o.ip}`).join(', ')}; client ${clientOutcome.result} for ${client}`
-      const refuse = () => spfForgedSender(domain, worst.ip, 'fail')
+      const refuse = (temporary: boolean) => spfForgedSender(domain, worst.ip, 'fail', temporary)
       switch (result) {
         case 'forged':
           return combineFindings([{ flag: FLAG_FORGED, detail: 'forged sender', action: actionFor(config.forged, klass), reply: refuse }], detail, klass)
