@@ -95,7 +95,8 @@ export const fromDmarc = defineCheck({
         return { kind: 'tempfail', reply: dnsLookupFailed(`the DMARC policy of ${domain}`), flags: [FLAGS.error], detail, authResults }
       }
       const action = actionFor(ACTIONS[worst.applied](options), session.clientClass)
-      const policy = worst.applied === 'no_record' ? 'none' : worst.applied
+      // The text names what the domain publishes, even when a partial rollout applied a milder policy.
+      const policy = worst.lookup.kind === 'record' ? worst.lookup.policy : 'none'
       const flag = worst.applied === 'no_record' ? FLAGS.noRecord : FLAGS[worst.applied]
       const verdict = hitVerdict(action, {
         flags: [flag],

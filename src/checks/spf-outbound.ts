@@ -81,10 +81,12 @@ export const spfOutbound = defineCheck({
       spfResultsFor(ctx.session.instance, 'mail.spf_outbound', worst.outcome.result).inc()
       const detail = outcomes.map((o) => `${o.outcome.result} for ${o.ip}`).join(', ')
       const outcome: SpfOutcome = worst.outcome
-      return spfVerdict(outcome, config, klass, `${domain}: ${detail}`, {
+      const verdict = spfVerdict(outcome, config, klass, `${domain}: ${detail}`, {
         refuse: (temporary) => spfForgedSender(domain, worst.ip, outcome.result, temporary),
         permerror: (temporary) => spfPermError(domain, temporary),
       })
+      // For Authentication-Results: the result the destination will see, from our egress.
+      return { ...verdict, authResults: [{ method: 'spf', result: outcome.result, comment: `egress ${worst.ip}`, props: { 'smtp.mailfrom': sender } }] }
     }
   },
 })

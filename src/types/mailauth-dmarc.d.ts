@@ -2,7 +2,7 @@
 // files): the policy record lookup with its organizational-domain fallback, and alignment.
 declare module 'mailauth/lib/dmarc/get-dmarc-record.js' {
   /** The tags of a DMARC record (lower-case keys); `pct` and `ri` as numbers. */
-  export interface DmarcRecord {
+  interface DmarcRecord {
     v?: string
     p?: string
     sp?: string
@@ -21,10 +21,9 @@ declare module 'mailauth/lib/dmarc/get-dmarc-record.js' {
    * Looks up `_dmarc.<domain>`, then `_dmarc.<organizational domain>`; false when neither has
    * exactly one DMARC record. Resolver errors other than ENOTFOUND/ENODATA are thrown.
    */
-  export default function getDmarcRecord(
-    domain: string,
-    resolver: (name: string, rrtype: string) => Promise<unknown>,
-  ): Promise<DmarcRecord | false>
+  function getDmarcRecord(domain: string, resolver: (name: string, rrtype: string) => Promise<unknown>): Promise<DmarcRecord | false>
+  // The file is CommonJS: `module.exports = getDmarcRecord`.
+  export = getDmarcRecord
 }
 
 declare module 'mailauth/lib/tools.js' {
