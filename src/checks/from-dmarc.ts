@@ -1,10 +1,10 @@
 import { z } from 'zod'
 import { duration } from '../config/units.js'
-import { lookupDmarc, relaxedAligned } from '../dns/dmarc.js'
-import type { DmarcLookup, DmarcPolicy } from '../dns/dmarc.js'
+import { alignedDkim, lookupDmarc, relaxedAligned } from '../dns/dmarc.js'
+import type { DkimAlignment, DmarcLookup, DmarcPolicy } from '../dns/dmarc.js'
 import { dmarcFromRefused, dnsLookupFailed, headerDeferred } from '../errors/replies.js'
 import { dmarcLookupsFor } from '../metrics/dmarc-metrics.js'
-import type { AuthResult, StageContext, Verdict } from '../pipeline/types.js'
+import type { AuthResult, CheckDeps, StageContext, Verdict } from '../pipeline/types.js'
 import { defineCheck } from '../pipeline/types.js'
 import { splitAddress } from '../relay/address.js'
 import { headerFields } from '../scan/header-fields.js'
@@ -30,12 +30,14 @@ const FLAGS = {
 /** One From: domain the message cannot align with, and what its DMARC record says. */
 interface Finding {
   lookup: DmarcLookup
-  /** The policy that applies to this message (after pct and t=y). */
-  applied: DmarcPolicy | 'no_record' | 'temperror'
+  /** The policy that applies to this message (after pct and t=y); `pass`: a DKIM signature aligns it. */
+  applied: DmarcPolicy | 'no_record' | 'temperror' | 'pass'
+  /** What verifying the domain's DKIM signatures found, when a refusal depended on it. */
+  dkim?: DkimAlignment
 }
 
 /** From worst to mildest: the worst of several From: domains decides. */
-const RANK: Finding['applied'][] = ['temperror', 'reject', 'quarantine', 'none', 'no_record']
+const RANK: Finding['applied'][] = ['temperror', 'reject', 'quarantine', 'none', 'no_record', 'pass']
 
 const OPTIONS = z.strictObject({
   reject: classActions('reject').describe('From: domain publishes p=reject (sp= for its subdomains): action per client class'),
@@ -52,6 +54,12 @@ const OPTIONS = z.strictObject({
     .enum(['tempfail', 'continue'])
     .default('tempfail')
     .describe('The DMARC lookup failed or timed out: 451 4.4.3, or continue with a FROM_DMARC_ERROR flag; never a 5xx'),
+  dkim: z
+    .enum(['verify', 'ignore'])
+    .default('verify')
+    .describe(
+      'Before refusing, verify the message\u2019s DKIM signatures by the From: domain (an ESP sending for its customer signs with the customer\u2019s domain): one that passes aligns the message; ignore: judge by the envelope and AUTH user alone',
+    ),
   deadline: duration().prefault('4s').describe('Longest the lookups (the From: domain, then its organizational domain) may take; past it the result is temperror'),
 })
 type FromDmarcOptions = z.output<typeof OPTIONS>
@@ -83,16 +91,19 @@ export const fromDmarc = defineCheck({
           return { lookup, applied: appliedPolicy(lookup, options.partial) }
         }),
       )
+      if (options.dkim === 'verify') await rescueByDkim(findings, ctx, deps.resolver, options.deadline)
       const worst = findings.reduce((a, b) => (RANK.indexOf(b.applied) < RANK.indexOf(a.applied) ? b : a))
       dmarcLookupsFor(session.instance, worst.applied).inc()
-      const authResults = findings.map(authResult)
+      const authResults = findings.flatMap(methodResults)
       const domain = worst.lookup.domain
       const sender = tx.mailFrom
       const detail = findings.map(describe).join(', ') + ` (not aligned with ${identities.join(', ') || 'any sender identity'})`
+      if (worst.applied === 'pass') return { kind: 'continue', detail, authResults }
       if (worst.applied === 'temperror') {
         if (options.temperror === 'continue') return { kind: 'tag', score: 0, flags: [FLAGS.error], detail, authResults }
+        const what = worst.dkim?.result === 'temperror' ? `the DKIM signature of ${domain}` : `the DMARC policy of ${domain}`
         // A DNS problem is never the sender's fault: at worst 4xx.
-        return { kind: 'tempfail', reply: dnsLookupFailed(`the DMARC policy of ${domain}`), flags: [FLAGS.error], detail, authResults }
+        return { kind: 'tempfail', reply: dnsLookupFailed(what), flags: [FLAGS.error], detail, authResults }
       }
       const action = actionFor(ACTIONS[worst.applied](options), session.clientClass)
       // The text names what the domain publishes, even when a partial rollout applied a milder policy.
@@ -128,6 +139,29 @@ function alignedIdentities({ tx, session }: StageContext): string[] {
   return ids
 }
 
+const DKIM_DOMAIN = /(?:^|;)\s*d\s*=\s*([^;\s]+)/i
+
+/**
+ * A From: domain whose policy would refuse the message is verified once more through its DKIM
+ * signatures, when the message carries one by that domain (relaxed): a pass aligns the message
+ * (DMARC passes at the destination), a temporary error defers it. Other findings stay as they are.
+ */
+async function rescueByDkim(findings: Finding[], { message }: StageContext, resolver: CheckDeps['resolver'], deadlineMs: number): Promise<void> {
+  if (!message) return
+  const refusing = findings.filter((f) => f.applied === 'reject' || f.applied === 'quarantine')
+  if (refusing.length === 0) return
+  const signers = headerFields(message)
+    .values('dkim-signature')
+    .map((v) => DKIM_DOMAIN.exec(v)?.[1]?.toLowerCase() ?? '')
+    .filter((d) => d !== '')
+  for (const f of refusing) {
+    if (!signers.some((d) => relaxedAligned(f.lookup.domain, [d]))) continue
+    f.dkim = await alignedDkim(resolver, message.raw, f.lookup.domain, deadlineMs)
+    if (f.dkim.result === 'pass') f.applied = 'pass'
+    else if (f.dkim.result === 'temperror') f.applied = 'temperror'
+  }
+}
+
 const MILDER: Record<DmarcPolicy, DmarcPolicy> = { reject: 'quarantine', quarantine: 'none', none: 'none' }
 
 /** The policy that applies to this message: a partial rollout (pct < 100, t=y) downgrades it once. */
@@ -138,7 +172,9 @@ function appliedPolicy(lookup: DmarcLookup, partial: 'downgrade' | 'apply'): Fin
   return partial === 'downgrade' && rollingOut ? MILDER[lookup.policy] : lookup.policy
 }
 
-function describe({ lookup, applied }: Finding): string {
+function describe({ lookup, applied, dkim }: Finding): string {
+  if (dkim?.result === 'pass') return `${lookup.domain}: aligned by a DKIM signature of ${dkim.domain}`
+  if (dkim?.result === 'temperror') return `${lookup.domain}: DKIM verification failed (${dkim.reason})`
   switch (lookup.kind) {
     case 'temperror':
       return `${lookup.domain}: DMARC lookup failed (${lookup.reason})`
@@ -152,9 +188,22 @@ function describe({ lookup, applied }: Finding): string {
   }
 }
 
-/** The dmarc entry of Authentication-Results (RFC 7489 section 11.2): the message fails alignment. */
-function authResult({ lookup }: Finding): AuthResult {
+/**
+ * The dmarc entry of Authentication-Results (RFC 7489 section 11.2), after the dkim entry of
+ * the signature that aligned the message, if one did.
+ */
+function methodResults({ lookup, dkim }: Finding): AuthResult[] {
   const props = { 'header.from': lookup.domain }
+  if (dkim?.result === 'pass' && lookup.kind === 'record') {
+    return [
+      { method: 'dkim', result: 'pass', props: { 'header.d': dkim.domain } },
+      { method: 'dmarc', result: 'pass', comment: `p=${lookup.policy}`, props },
+    ]
+  }
+  return [authResult(lookup, props)]
+}
+
+function authResult(lookup: DmarcLookup, props: Readonly<Record<string, string>>): AuthResult {
   switch (lookup.kind) {
     case 'temperror':
       return { method: 'dmarc', result: 'temperror', props }

@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url'
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js'
 import getDmarcRecord from 'mailauth/lib/dmarc/get-dmarc-record.js'
 import { getAlignment } from 'mailauth/lib/tools.js'
 import { withDeadline } from '../pipeline/deadlines.js'
@@ -57,4 +58,27 @@ export async function lookupDmarc(resolver: Resolver, fromDomain: string, deadli
 function toAscii(domain: string): string {
   const d = domain.trim().replace(/\.$/, '').toLowerCase()
   return domainToASCII(d) || d
+}
+
+/** What verifying the DKIM signatures of a From: domain found: `pass` aligns the message. */
+export type DkimAlignment = { result: 'pass'; domain: string } | { result: 'fail' } | { result: 'temperror'; reason: string }
+
+/**
+ * Verifies the message's DKIM signatures (mailauth, through the relay's resolver) and says
+ * whether one that passes is aligned with `fromDomain` (relaxed): DMARC then passes at the
+ * destination whatever the envelope (RFC 7489 section 4.2). The body is hashed: call it only
+ * when a refusal depends on it.
+ */
+export async function alignedDkim(resolver: Resolver, raw: Buffer, fromDomain: string, deadlineMs: number): Promise<DkimAlignment> {
+  let verified
+  try {
+    verified = await withDeadline(dkimVerify(raw, { resolver: async (name, rrtype) => (await resolver.resolve(name, rrtype)) as string[][] }), deadlineMs, expired)
+  } catch (err) {
+    return { result: 'temperror', reason: err === EXPIRED ? `no answer within ${deadlineMs} ms` : String(err) }
+  }
+  const aligned = verified.results.filter((r) => r.signingDomain && relaxedAligned(fromDomain, [r.signingDomain]))
+  const pass = aligned.find((r) => r.status.result === 'pass')
+  if (pass) return { result: 'pass', domain: pass.signingDomain }
+  const temp = aligned.find((r) => r.status.result === 'temperror' || r.status.result === 'temperr')
+  return temp ? { result: 'temperror', reason: `DKIM key of ${temp.signingDomain}: ${temp.status.comment ?? 'temporary error'}` } : { result: 'fail' }
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { generateKeyPairSync } from 'node:crypto'
+import { dkimSign } from 'mailauth/lib/dkim/sign.js'
 import { after, before, describe, it } from 'node:test'
 import { hashPassword } from '../../src/auth/password.js'
 import { dmarcLookups } from '../../src/metrics/dmarc-metrics.js'
@@ -120,6 +122,28 @@ describe('DMARC-aware header From through the relay', () => {
         `451 4.4.3 Temporary DNS failure while checking the DMARC policy of ${domain}; please try again later; see ${URL_BASE}/dns-failure`,
       )
     }
+  })
+
+  it('relays From: a p=reject domain that DKIM-signed the message (an ESP sending for its customer), and refuses a broken signature', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const spki = publicKey.export({ type: 'spki', format: 'der' }).toString('base64')
+    t.dns.define('esp2026._domainkey.bank.test', { TXT: [`v=DKIM1; k=rsa; p=${spki}`] })
+    const signed = async (raw: string) => {
+      const pem = privateKey.export({ type: 'pkcs8', format: 'pem' })
+      const key = { signingDomain: 'bank.test', selector: 'esp2026', privateKey: pem }
+      // mailauth signs with signatureData; its types also ask for the fields at the top.
+      const { signatures } = await dkimSign(raw, { ...key, signatureData: [key] })
+      return signatures + raw
+    }
+    const port = t.relay.port('submission')
+    const ok = await sendOne(port, 'bounces-4711@esp.test', ['bob@remote.test'], await signed(message('Bank News <news@bank.test>')))
+    assert.equal(ok.end?.code, 250, ok.end?.line)
+    assert.equal(dmarcCheck()?.detail, 'bank.test: aligned by a DKIM signature of bank.test (not aligned with esp.test)')
+    assert.match(field('Authentication-Results')[0] ?? '', /; dkim=pass header\.d=bank\.test; dmarc=pass \(p=reject\) header\.from=bank\.test$/)
+    // The body changed after signing: the signature fails, and the envelope does not align.
+    const tampered = (await signed(message('Bank News <news@bank.test>'))).replace('Hello Bob.', 'Hello Bob, click here.')
+    const bad = await sendOne(port, 'bounces-4711@esp.test', ['bob@remote.test'], tampered)
+    assert.match(bad.end?.line ?? '', /^550 5\.7\.1 Header From: bank\.test publishes DMARC p=reject;/)
   })
 
   it('removes forged copies of X-Smarthost-Guard and of our Authentication-Results, and keeps other hosts\u2019 ones', async () => {
