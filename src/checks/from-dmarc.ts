@@ -60,7 +60,9 @@ const OPTIONS = z.strictObject({
     .describe(
       'Before refusing, verify the message\u2019s DKIM signatures by the From: domain (an ESP sending for its customer signs with the customer\u2019s domain): one that passes aligns the message; ignore: judge by the envelope and AUTH user alone',
     ),
-  deadline: duration().prefault('4s').describe('Longest the lookups (the From: domain, then its organizational domain) may take; past it the result is temperror'),
+  deadline: duration()
+    .prefault('4s')
+    .describe('Longest the lookups (the From: domain\u2019s record, then its organizational domain\u2019s, then any DKIM keys) may take together; past it the result is temperror'),
 })
 type FromDmarcOptions = z.output<typeof OPTIONS>
 
@@ -85,13 +87,14 @@ export const fromDmarc = defineCheck({
         (d) => d !== '' && !d.startsWith('[') && !relaxedAligned(d, identities),
       )
       if (unaligned.length === 0) return { kind: 'continue' }
+      const until = performance.now() + options.deadline
       const findings = await Promise.all(
         unaligned.map(async (domain): Promise<Finding> => {
           const lookup = await lookupDmarc(deps.resolver, domain, options.deadline)
           return { lookup, applied: appliedPolicy(lookup, options.partial) }
         }),
       )
-      if (options.dkim === 'verify') await rescueByDkim(findings, ctx, deps.resolver, options.deadline)
+      if (options.dkim === 'verify') await rescueByDkim(findings, ctx, deps.resolver, Math.max(1, until - performance.now()))
       const worst = findings.reduce((a, b) => (RANK.indexOf(b.applied) < RANK.indexOf(a.applied) ? b : a))
       dmarcLookupsFor(session.instance, worst.applied).inc()
       const authResults = findings.flatMap(methodResults)
