@@ -86,7 +86,8 @@ export const spfOutbound = defineCheck({
         permerror: (temporary) => spfPermError(domain, temporary),
       })
       // For Authentication-Results: the result the destination will see, from our egress.
-      return { ...verdict, authResults: [{ method: 'spf', result: outcome.result, comment: `egress ${worst.ip}`, props: { 'smtp.mailfrom': sender } }] }
+      const authResult = { method: 'spf', result: outcome.result, comment: `egress ${worst.ip}`, props: { 'smtp.mailfrom': sender } }
+      return { ...verdict, authResults: [authResult] }
     }
   },
 })
