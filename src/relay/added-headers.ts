@@ -9,6 +9,9 @@ import { headerEnd } from '../scan/header-fields.js'
 // downstream filter that trusts them must only ever see ours.
 
 const AR = 'Authentication-Results'
+
+/** Flag of a message whose own copy of our guard field or Authentication-Results was removed. */
+export const FORGED_FIELDS = 'HDR_FORGED_GUARD'
 const CR = 0x0d
 const LF = 0x0a
 

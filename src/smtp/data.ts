@@ -4,7 +4,7 @@ import type { SmtpReply } from '../errors/smtp-reply.js'
 import { dataReplyDurationFor } from '../metrics/relay-metrics.js'
 import { holdForReview, keepRefused } from '../quarantine/hold.js'
 import { normalizeLineEndings, readMessage } from '../relay/message.js'
-import { addedFields, withoutForgedFields } from '../relay/added-headers.js'
+import { addedFields, FORGED_FIELDS, withoutForgedFields } from '../relay/added-headers.js'
 import { formatHeaders, receivedHeader } from '../relay/received.js'
 import { headerFields } from '../scan/header-fields.js'
 import type { Session } from './session.js'
@@ -51,10 +51,12 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
     // Fields checks add (Authentication-Results, Received-SPF, X-…) and our guard field go above
     // our Received, as RFC 8601 section 5 and RFC 7208 section 9.1 ask of trace fields.
     const settings = policy.config.added_headers
+    // Forged copies of our fields are cut out, in the one copy the message gets anyway, and
+    // the record says so: the abuse desk wants to know who forges them.
+    const body = withoutForgedFields(normalizeLineEndings(message), settings, policy.hostname)
+    if (body.length > 1) tx.flags.push(FORGED_FIELDS)
     const added = formatHeaders(addedFields(settings, policy.hostname, session.record, tx))
     const header = receivedHeader(session.record, tx, { hostname: policy.hostname, esmtp: session.esmtp, recipients })
-    // Prepended, and forged copies of our fields cut out, in the one copy the message gets anyway.
-    const body = withoutForgedFields(normalizeLineEndings(message), settings, policy.hostname)
     const raw = Buffer.concat([Buffer.from(added + header, 'utf8'), ...body])
     const hop = session.nextHop
     if (!hop) throw session.refuseTransaction(localError())

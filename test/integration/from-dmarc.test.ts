@@ -156,7 +156,8 @@ describe('DMARC-aware header From through the relay', () => {
     ]
     const r = await send('news@monitor.test', 'alice@customer.test', forged)
     assert.equal(r.end?.code, 250, r.end?.line)
-    assert.deepEqual(field('X-Smarthost-Guard'), ['X-Smarthost-Guard: score=1; flags=FROM_DMARC_NONE'])
+    assert.deepEqual(field('X-Smarthost-Guard'), ['X-Smarthost-Guard: score=1; flags=FROM_DMARC_NONE,HDR_FORGED_GUARD'])
+    assert.deepEqual(lastTx()?.flags, ['FROM_DMARC_NONE', 'HDR_FORGED_GUARD'])
     assert.deepEqual(field('Authentication-Results'), [
       'Authentication-Results: relay.test; spf=pass (egress 127.0.0.25) smtp.mailfrom=alice@customer.test; dmarc=fail (p=none) header.from=monitor.test',
       'Authentication-Results: mx.elsewhere.test; spf=pass smtp.mailfrom=alice@customer.test',
