@@ -11,6 +11,7 @@ import { heloHeuristics } from './helo.js'
 import { contentScan } from './content-scan.js'
 import { bulkMailerCheck, missingDateCheck, missingMessageIdCheck } from './header-bot.js'
 import { fromMismatchCheck, multipleFromCheck, replyToFreemailCheck } from './header-from.js'
+import { fromDmarc } from './from-dmarc.js'
 import { forgedReceivedCheck, webmailTraceCheck } from './header-trace.js'
 import { lineEndings } from './line-endings.js'
 import { localRecipient } from './local-recipient.js'
@@ -54,6 +55,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   spfInbound,
   // data: header screening, then the content scan (which weighs their scores)
   fromMismatchCheck,
+  fromDmarc,
   multipleFromCheck,
   replyToFreemailCheck,
   forgedReceivedCheck,

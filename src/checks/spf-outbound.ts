@@ -108,21 +108,26 @@ export const spfOutbound = defineCheck({
       spfOutboundResultsFor(instance, result).inc()
       const detail = `${domain}: egress ${egressOutcomes.map((o) => `${o.outcome.result} for ${o.ip}`).join(', ')}; client ${clientOutcome.result} for ${client}`
       const refuse = (temporary: boolean) => spfForgedSender(domain, worst.ip, 'fail', temporary)
-      switch (result) {
-        case 'forged':
-          return combineFindings([{ flag: FLAG_FORGED, detail: 'forged sender', action: actionFor(config.forged, klass), reply: refuse }], detail, klass)
-        case 'relay_not_authorized': {
-          const action = actionFor(config.relay_not_authorized, klass)
-          return combineFindings([{ flag: FLAG_RELAY_NOT_AUTHORIZED, detail: 'the domain\u2019s SPF lacks this relay', action, reply: refuse }], detail, klass)
-        }
-        default: {
-          const outcome: SpfOutcome = result === 'pass' ? worst.outcome : { ...worst.outcome, result }
-          return spfVerdict(outcome, perResult, klass, detail, {
-            refuse: (temporary) => spfForgedSender(domain, worst.ip, outcome.result, temporary),
-            permerror: (temporary) => spfPermError(domain, temporary),
-          })
+      // For Authentication-Results: the result the destination will see, from our egress.
+      const authResults = [{ method: 'spf', result: worst.outcome.result, comment: `egress ${worst.ip}`, props: { 'smtp.mailfrom': sender } }]
+      const verdictFor = (): Verdict => {
+        switch (result) {
+          case 'forged':
+            return combineFindings([{ flag: FLAG_FORGED, detail: 'forged sender', action: actionFor(config.forged, klass), reply: refuse }], detail, klass)
+          case 'relay_not_authorized': {
+            const action = actionFor(config.relay_not_authorized, klass)
+            return combineFindings([{ flag: FLAG_RELAY_NOT_AUTHORIZED, detail: 'the domain\u2019s SPF lacks this relay', action, reply: refuse }], detail, klass)
+          }
+          default: {
+            const outcome: SpfOutcome = result === 'pass' ? worst.outcome : { ...worst.outcome, result }
+            return spfVerdict(outcome, perResult, klass, detail, {
+              refuse: (temporary) => spfForgedSender(domain, worst.ip, outcome.result, temporary),
+              permerror: (temporary) => spfPermError(domain, temporary),
+            })
+          }
         }
       }
+      return { ...verdictFor(), authResults }
     }
   },
 })

@@ -147,6 +147,16 @@ instances:
         require: { default: same_domain, trusted-server: any }
         action: { default: { tag: 5 }, residential-dynamic: reject }
 `,
+  'data.from_dmarc': `instances:
+  outbound:
+    checks:
+      - check: data.from_dmarc
+        reject: { default: reject }
+        quarantine: { default: reject, trusted-server: { tag: 3 } }
+        none: { default: { tag: 1 } }
+        no_record: { default: { tag: 1 } }
+        partial: downgrade
+`,
   'data.multiple_from': `instances:
   outbound:
     checks:

@@ -5,6 +5,7 @@ import { classesSchema } from '../classes/schema.js'
 import { alertsSchema } from '../alerts/schema.js'
 import { penaltyBoxSchema, stateSchema, tarpitSchema } from '../limits/schema.js'
 import { STAGES } from '../pipeline/types.js'
+import { addedHeadersSchema } from './added-headers-schema.js'
 import { checkEntrySchema } from './check-entry.js'
 import { checkDnsListReferences } from './dns-lists-refs.js'
 import { dnsListsSchema, egressSchema } from './dns-lists-schema.js'
@@ -272,6 +273,7 @@ const instanceSchema = z.strictObject({
     })
     .optional()
     .describe('Admin HTTP listener when this instance runs alone (serve --instance)'),
+  added_headers: addedHeadersSchema,
   scan: scanSchema,
   quarantine: quarantineSchema,
   checks: z

@@ -406,6 +406,19 @@ export const fromMismatch = (from: string, sender: string) =>
     'from-mismatch',
   )
 
+/**
+ * 550 5.7.1: From: names a domain whose DMARC policy (p=reject or p=quarantine) the message
+ * cannot pass: it would be refused or junked at its destination, and it is the shape of phishing.
+ */
+export const dmarcFromRefused = (fromDomain: string, policy: string, sender: string) =>
+  new SmtpReply(
+    550,
+    '5.7.1',
+    `Header From: ${fromDomain} publishes DMARC p=${policy}; this relay cannot send mail that claims to be from it for the sender <${sender}>; ` +
+      `put an address of your own domain in From:, or send through ${fromDomain}'s own mail servers`,
+    'dmarc-from',
+  )
+
 /** 550 5.7.1: several From: header fields (RFC 5322 section 3.6 allows one). */
 export const multipleFrom = (count: number) =>
   new SmtpReply(550, '5.7.1', `Message has ${count} From: header fields; RFC 5322 allows exactly one`, 'multiple-from')
