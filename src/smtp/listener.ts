@@ -21,7 +21,14 @@ import { relayMessage } from './data.js'
 import { replyUrl } from './reply-url.js'
 import { acceptProxyProtocol } from './proxy-listener.js'
 import { clientFault } from './client-faults.js'
-import { DEADLINES_OPTION, ERROR_REPLY_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches, saidQuit } from './smtp-server-patches.js'
+import {
+  DEADLINES_OPTION,
+  ERROR_REPLY_OPTION,
+  FORBID_UNAUTH_PIPELINING_OPTION,
+  GREET_PAUSE_OPTION,
+  installSmtpServerPatches,
+  saidQuit,
+} from './smtp-server-patches.js'
 import type { DeadlinePhase, SessionDeadlines } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
@@ -119,6 +126,7 @@ export class Listener {
       socketTimeout,
       closeTimeout,
       [GREET_PAUSE_OPTION]: this.config.greet_pause,
+      [FORBID_UNAUTH_PIPELINING_OPTION]: this.#forbidUnauthPipelining(policy),
       [DEADLINES_OPTION]: this.#deadlines(policy),
     })
     if (tls) this.#server.updateSecureContext({ key: tls.key, cert: tls.cert })
@@ -176,7 +184,12 @@ export class Listener {
         },
       },
       logger: false,
-      ...{ [GREET_PAUSE_OPTION]: c.greet_pause, [DEADLINES_OPTION]: this.#deadlines(policy), [ERROR_REPLY_OPTION]: this.#onErrorReply },
+      ...{
+        [GREET_PAUSE_OPTION]: c.greet_pause,
+        [FORBID_UNAUTH_PIPELINING_OPTION]: this.#forbidUnauthPipelining(policy),
+        [DEADLINES_OPTION]: this.#deadlines(policy),
+        [ERROR_REPLY_OPTION]: this.#onErrorReply,
+      },
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp), 'connect'),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
@@ -242,6 +255,11 @@ export class Listener {
     connectionsActiveFor(policy.name, this.config.name).inc()
     if (this.#draining) throw shuttingDown()
     await session.connect()
+  }
+
+  /** Customers' listeners (the outbound instance) refuse unauthorized pipelining unless the policy says otherwise. */
+  #forbidUnauthPipelining(policy: InstancePolicy): boolean {
+    return this.config.forbid_unauth_pipelining ?? policy.config.smtp.forbid_unauth_pipelining ?? policy.name === 'outbound'
   }
 
   #deadlines(policy: InstancePolicy): SessionDeadlines {
