@@ -17,6 +17,7 @@ import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
 import { rdns } from './rdns.js'
 import { spfInbound } from './spf-inbound.js'
+import { senderLogin } from './sender-login.js'
 import { spfOutbound } from './spf-outbound.js'
 import { recipientCount } from './recipient-count.js'
 import { relayAuth } from './relay-auth.js'
@@ -38,6 +39,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   clientAccess,
   senderAccess,
   recipientAccess,
+  senderLogin,
   connectionConcurrency,
   connectionRate,
   tlsSessionRate,

@@ -381,6 +381,18 @@ export const hostedSenderNotLoggedIn = (sender: string) =>
     'sender-not-logged-in',
   )
 
+/**
+ * 553 5.7.1: an authenticated user used an envelope sender that is not mapped to its login
+ * (Postfix's reject_sender_login_mismatch). `allowed` names what it may use, shortened.
+ */
+export const senderLoginMismatch = (sender: string, user: string, allowed: string) =>
+  new SmtpReply(
+    553,
+    '5.7.1',
+    `<${sender}> is not among the addresses ${user} may send as; ${allowed ? `use ${allowed}` : 'this login may send as no address'}, or ask the postmaster to add it`,
+    'sender-login-mismatch',
+  )
+
 /** 554 5.5.0: the client sent before the 220 greeting (a pregreet, Postfix postscreen's PREGREET); closes the connection. */
 export const talkedBeforeGreeting = () =>
   new SmtpReply(
