@@ -18,6 +18,7 @@ async function usersFile(): Promise<string> {
     `bob@shop.test:${hash}:bob@shop.test, .shop.test`,
     `carol@home.test:${hash}`,
     `dave:${hash}`,
+    `mailer@lists.test:${hash}`,
     '',
   ].join('\n')
 }
@@ -25,8 +26,14 @@ async function usersFile(): Promise<string> {
 function withCheck(mode: 'enforce' | 'warn') {
   return (p: PolicyTree) => {
     p.instances.outbound.checks = [
-      { check: 'mail.sender_login', mode, senders: { [USER.name]: ['alice@customer.test', '@office.test'] } },
+      {
+        check: 'mail.sender_login',
+        mode,
+        senders: { [USER.name]: ['alice@customer.test', '@office.test'] },
+        mismatch: { default: 'reject', 'list-server': { tag: 1 } },
+      },
     ]
+    p.instances.outbound.classes = { overrides: { users: { 'mailer@lists.test': 'list-server' } } }
   }
 }
 
@@ -87,6 +94,15 @@ describe('sender-login match (mail.sender_login)', async () => {
       dave.mail.line,
       `553 5.7.1 <dave@home.test> is not among the addresses dave may send as; this login may send as no address, or ask the postmaster to add it; see ${WHY}`,
     )
+  })
+
+  it('only tags a mismatch for a class whose action is a tag, and relays it', async () => {
+    const r = await sendAs(env.relay, 'mailer@lists.test', 'news@other.test')
+    assert.equal(r.end?.code, 250, r.end?.line)
+    const tx = env.relay.logs.transactions().find((t) => (t.tx as { mailFrom?: string }).mailFrom === 'news@other.test')
+    assert.equal((tx?.session as { clientClass?: string }).clientClass, 'list-server')
+    assert.deepEqual((tx?.tx as { flags?: string[] }).flags, ['SENDER_LOGIN_MISMATCH'])
+    assert.equal((tx?.tx as { score?: number }).score, 1)
   })
 
   it('lets a login send bounces with the null sender', async () => {
