@@ -343,6 +343,7 @@ export function installSmtpServerPatches(): void {
 const MAX_STAMPS = 64
 
 const ADDRESS_COMMAND = /^(MAIL|RCPT)\b/i
+const SMTP_VERBS = new Set(['HELO', 'EHLO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'AUTH', 'STARTTLS'])
 
 /**
  * The refusal of a command line for a protocol fault (see installSmtpServerPatches, 8 and 9),
@@ -357,13 +358,19 @@ function protocolRefusal(conn: ConnectionInternals, command: Buffer | string): S
   if (conn._server.options[FORBID_UNAUTH_PIPELINING_OPTION]) {
     const arrived = conn._parser ? conn._parser.shgArrivedAfter : undefined
     const may = conn.shgPipeliningFrom !== undefined && arrived !== undefined && arrived >= conn.shgPipeliningFrom
-    if (arrived !== undefined && arrived < (conn.shgReplies ?? 0) && !may) return unauthPipelining(name.split(' ')[0] || 'a command')
+    if (arrived !== undefined && arrived < (conn.shgReplies ?? 0) && !may) return unauthPipelining(verbOf(line))
   }
   // A new HELO or EHLO: pipelining is allowed again only once its reply advertises it.
   if (name.startsWith('HELO') || name.startsWith('EHLO')) conn.shgPipeliningFrom = undefined
   const address = ADDRESS_COMMAND.exec(name)?.[1]
   if (address && !isUtf8(line)) return invalidUtf8Address(address === 'MAIL' ? 'sender' : 'recipient')
   return null
+}
+
+/** The command a line starts with, if it is an SMTP verb: a reply never echoes more (an AUTH continuation holds credentials). */
+function verbOf(line: Buffer): string {
+  const word = line.subarray(0, 10).toString('latin1').split(' ')[0]?.toUpperCase() ?? ''
+  return SMTP_VERBS.has(word) ? word : 'a command'
 }
 
 /** Sends one of our refusals with the operator's URL. */
