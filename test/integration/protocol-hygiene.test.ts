@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { describe, it } from 'node:test'
 import { SmtpDialog } from '../helpers/smtp-client.js'
-import { relayWithSink } from '../helpers/relay.js'
+import { relayWithSink, waitFor } from '../helpers/relay.js'
 
 const URL = 'https://postmaster.example.net/why/'
 const PREGREET = `554 5.5.0 SMTP protocol synchronization error: commands sent before the greeting; wait for the 220 greeting; see ${URL}pregreet`
@@ -22,8 +22,8 @@ async function talkFirst(port: number, data: string): Promise<string> {
 }
 
 /** A greeted session that writes `lines` in one packet and reads `replies` replies. */
-async function inOnePacket(port: number, lines: string[], replies: number): Promise<{ lines: string[]; closed: boolean }> {
-  const c = await SmtpDialog.open({ port })
+async function inOnePacket(port: number, lines: string[], replies: number, localAddress?: string): Promise<{ lines: string[]; closed: boolean }> {
+  const c = await SmtpDialog.open({ port, localAddress })
   await c.greeting
   c.write(lines.map((l) => `${l}\r\n`).join(''))
   const got: string[] = []
@@ -49,11 +49,17 @@ describe('protocol hygiene on customer listeners', () => {
     }
   })
 
-  it('refuses MAIL sent in one packet with EHLO, before the EHLO reply, with 554 5.5.0 and hangs up', async () => {
-    const r = await inOnePacket(ctx.relay.port('submission'), ['EHLO pc.test', 'MAIL FROM:<a@customer.test>', 'RCPT TO:<b@remote.test>'], 2)
+  it('refuses MAIL sent in one packet with EHLO, before the EHLO reply, with 554 5.5.0, hangs up and logs why', async () => {
+    const lines = ['EHLO pc.test', 'MAIL FROM:<a@customer.test>', 'RCPT TO:<b@remote.test>']
+    const r = await inOnePacket(ctx.relay.port('submission'), lines, 2, '127.0.5.5')
     assert.match(r.lines[0] ?? '', /^250 /)
     assert.equal(r.lines[1], pipelined('MAIL'))
     assert.equal(r.closed, true)
+    const closed = () =>
+      ctx.relay.logs.sessions().find((l) => l.stage === 'close' && (l.session.client as { address: string }).address === '127.0.5.5')
+    await waitFor(() => closed() !== undefined, 5000, 'the disconnect line')
+    assert.equal(closed()?.reason, 'closed')
+    assert.match(String(closed()?.reply), /^554 5\.5\.0 SMTP protocol synchronization error: MAIL sent before/)
   })
 
   it('refuses pipelining after HELO, which does not advertise PIPELINING', async () => {
