@@ -26,10 +26,11 @@ import {
   ERROR_REPLY_OPTION,
   FORBID_UNAUTH_PIPELINING_OPTION,
   GREET_PAUSE_OPTION,
+  PROTOCOL_FAULT_OPTION,
   installSmtpServerPatches,
   saidQuit,
 } from './smtp-server-patches.js'
-import type { DeadlinePhase, SessionDeadlines } from './smtp-server-patches.js'
+import type { DeadlinePhase, ProtocolFaultHook, SessionDeadlines } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
 
@@ -189,6 +190,7 @@ export class Listener {
         [FORBID_UNAUTH_PIPELINING_OPTION]: this.#forbidUnauthPipelining(policy),
         [DEADLINES_OPTION]: this.#deadlines(policy),
         [ERROR_REPLY_OPTION]: this.#onErrorReply,
+        [PROTOCOL_FAULT_OPTION]: this.#onProtocolFault,
       },
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp), 'connect'),
       onSecure: (socket, smtp, cb) => {
@@ -287,6 +289,13 @@ export class Listener {
     clientFaultsFor(session.record.instance, this.config.name, 'hard_error_limit').inc()
     session.log.info({ errors: session.errors.errors }, 'too many errors: closing the session')
     return closing.withUrl(replyUrl(session.policy.replyUrl, closing, id))
+  }
+
+  /** An early talker or unauthorized pipelining closed a session: counted and logged at info. */
+  readonly #onProtocolFault: ProtocolFaultHook = (id, address, fault) => {
+    clientFaultsFor(this.#env.policy().name, this.config.name, fault).inc()
+    const log = this.#sessions.get(id)?.log ?? this.#env.log
+    log.info({ listener: this.config.name, ip: address, fault }, 'protocol violation: connection closed')
   }
 
   /** A client's broken socket or TLS is one line at info (TLS) or debug (hang-up); anything else is ours. */

@@ -52,6 +52,11 @@ export type ErrorReplyHook = (session: string, code: number, text: string) => { 
 /** Our own server option: refuse commands pipelined before the client may pipeline (see installSmtpServerPatches, 8). */
 export const FORBID_UNAUTH_PIPELINING_OPTION = 'shgForbidUnauthPipelining'
 
+/** Our own server option: told of a protocol violation that closed a connection (see installSmtpServerPatches, 8). */
+export const PROTOCOL_FAULT_OPTION = 'shgOnProtocolFault'
+export type ProtocolFault = 'pregreet' | 'unauth_pipelining'
+export type ProtocolFaultHook = (session: string, address: string, fault: ProtocolFault) => void
+
 /** Our own server option: the deadlines of a session's phases (see armDeadline). */
 export const DEADLINES_OPTION = 'shgDeadlines'
 
@@ -77,6 +82,7 @@ interface ServerOptions {
   [DEADLINES_OPTION]?: SessionDeadlines
   [ERROR_REPLY_OPTION]?: ErrorReplyHook
   [FORBID_UNAUTH_PIPELINING_OPTION]?: boolean
+  [PROTOCOL_FAULT_OPTION]?: ProtocolFaultHook
 }
 
 /** smtp-server's command line reader, as far as the patches use it. */
@@ -241,8 +247,10 @@ export function installSmtpServerPatches(): void {
     const refusal = protocolRefusal(this, command)
     if (refusal) {
       sendRefusal(this, refusal)
-      // A protocol violation ends the session (Postfix disconnects too); a bad address is one refusal.
-      return refusal.code === 554 ? this.close() : callback?.()
+      // A bad address is one refusal; a protocol violation ends the session (Postfix disconnects too).
+      if (refusal.code !== 554) return callback?.()
+      this._server.options[PROTOCOL_FAULT_OPTION]?.(this.id, this.remoteAddress, refusal.reason === 'pregreet' ? 'pregreet' : 'unauth_pipelining')
+      return this.close()
     }
     onCommand.call(this, command, callback)
   }

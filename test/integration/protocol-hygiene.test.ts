@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net from 'node:net'
 import { describe, it } from 'node:test'
+import { clientFaults } from '../../src/metrics/relay-metrics.js'
+import { metricValue } from '../helpers/metrics.js'
 import { SmtpDialog } from '../helpers/smtp-client.js'
 import { relayWithSink, waitFor } from '../helpers/relay.js'
 
@@ -42,14 +44,17 @@ describe('protocol hygiene on customer listeners', () => {
   })
 
   it('refuses a client that talks before the greeting with 554 5.5.0 and hangs up, on a listener with greet_pause 0', async () => {
+    const before = await metricValue(clientFaults, { listener: 'submission', fault: 'pregreet' })
     // Without a pause the greeting races the client's first bytes: every try must be caught.
     for (let i = 0; i < 10; i++) {
       const said = await talkFirst(ctx.relay.port('submission'), 'EHLO bot.test\r\n')
       assert.equal(said, `${PREGREET}\r\n`, `try ${i + 1}`)
     }
+    assert.equal(await metricValue(clientFaults, { listener: 'submission', fault: 'pregreet' }), before + 10)
   })
 
   it('refuses MAIL sent in one packet with EHLO, before the EHLO reply, with 554 5.5.0, hangs up and logs why', async () => {
+    const before = await metricValue(clientFaults, { listener: 'submission', fault: 'unauth_pipelining' })
     const lines = ['EHLO pc.test', 'MAIL FROM:<a@customer.test>', 'RCPT TO:<b@remote.test>']
     const r = await inOnePacket(ctx.relay.port('submission'), lines, 2, '127.0.5.5')
     assert.match(r.lines[0] ?? '', /^250 /)
@@ -60,6 +65,7 @@ describe('protocol hygiene on customer listeners', () => {
     await waitFor(() => closed() !== undefined, 5000, 'the disconnect line')
     assert.equal(closed()?.reason, 'closed')
     assert.match(String(closed()?.reply), /^554 5\.5\.0 SMTP protocol synchronization error: MAIL sent before/)
+    assert.equal(await metricValue(clientFaults, { listener: 'submission', fault: 'unauth_pipelining' }), before + 1)
   })
 
   it('refuses pipelining after HELO, which does not advertise PIPELINING', async () => {
