@@ -43,7 +43,7 @@ export const senderLogin = defineCheck({
       .enum(['allow', 'refuse'])
       .default('allow')
       .describe('The null sender <> (bounces, DSNs) from a login: allow, or treat it as a sender the login may not use'),
-    mismatch: classActions('reject').describe('A sender the login may not use: action per client class (reject: 553 5.7.1; tag to only flag it)'),
+    mismatch: classActions('reject').describe('A sender the login may not use: action per client class (reject: 553 5.7.1; tempfail: 450 4.7.1; tag to only flag it)'),
   }),
   create: (config, deps) => {
     const mapped = new Map(Object.entries(config.senders).map(([user, list]) => [user, compile(list)]))
@@ -68,6 +68,7 @@ export const senderLogin = defineCheck({
         flags: [SENDER_LOGIN_MISMATCH],
         detail: `<${sender}> not mapped to ${user}`,
         reply: () => senderLoginMismatch(sender, user, named(allowed)),
+        tempReply: () => senderLoginMismatch(sender, user, named(allowed), true),
       })
     }
   },

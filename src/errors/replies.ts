@@ -382,13 +382,14 @@ export const hostedSenderNotLoggedIn = (sender: string) =>
   )
 
 /**
- * 553 5.7.1: an authenticated user used an envelope sender that is not mapped to its login
- * (Postfix's reject_sender_login_mismatch). `allowed` names what it may use, shortened.
+ * 553 5.7.1 (450 4.7.1 where the policy defers): an authenticated user used an envelope sender
+ * that is not mapped to its login (Postfix's reject_sender_login_mismatch). `allowed` names what
+ * it may use, shortened.
  */
-export const senderLoginMismatch = (sender: string, user: string, allowed: string) =>
+export const senderLoginMismatch = (sender: string, user: string, allowed: string, temporary = false) =>
   new SmtpReply(
-    553,
-    '5.7.1',
+    temporary ? 450 : 553,
+    temporary ? '4.7.1' : '5.7.1',
     `<${sender}> is not among the addresses ${user} may send as; ${allowed ? `use ${allowed}` : 'this login may send as no address'}, or ask the postmaster to add it`,
     'sender-login-mismatch',
   )
