@@ -91,6 +91,16 @@ describe('protocol hygiene on customer listeners', () => {
     assert.deepEqual(ctx.sink.messages.at(-1)?.to, ['b@remote.test'])
   })
 
+  it('refuses a command pipelined after a new EHLO before its reply, even once an earlier EHLO allowed pipelining', async () => {
+    const c = await SmtpDialog.open({ port: ctx.relay.port('submission') })
+    await c.greeting
+    await c.cmd('EHLO pc.test')
+    c.write('EHLO pc.test\r\nMAIL FROM:<a@customer.test>\r\n')
+    assert.equal((await c.read()).code, 250)
+    assert.equal((await c.read()).line, pipelined('MAIL'))
+    await assert.rejects(c.read(2000), /connection closed/)
+  })
+
   it('allows pipelining before the EHLO reply where forbid_unauth_pipelining is false', async () => {
     const r = await inOnePacket(ctx.relay.port('lenient'), ['EHLO pc.test', 'MAIL FROM:<a@customer.test>', 'RSET', 'QUIT'], 4)
     assert.deepEqual(r.lines.map((l) => l.slice(0, 3)), ['250', '250', '250', '221'])
