@@ -18,6 +18,7 @@ import { localRecipient } from './local-recipient.js'
 import { messageSize } from './message-size.js'
 import { rdns } from './rdns.js'
 import { spfInbound } from './spf-inbound.js'
+import { senderLogin } from './sender-login.js'
 import { spfOutbound } from './spf-outbound.js'
 import { recipientCount } from './recipient-count.js'
 import { relayAuth } from './relay-auth.js'
@@ -39,6 +40,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   clientAccess,
   senderAccess,
   recipientAccess,
+  senderLogin,
   connectionConcurrency,
   connectionRate,
   tlsSessionRate,

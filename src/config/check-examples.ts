@@ -134,6 +134,16 @@ instances:
         hosted_domains:
           example.net: { networks: [192.0.2.0/24] }
 `,
+  'mail.sender_login': `instances:
+  outbound:
+    checks:
+      - check: mail.sender_login
+        senders:
+          office-scanner: ["@office.example"]
+          alice: [alice@example.net, .shop.example]
+        unmapped: own_address
+        mismatch: { default: reject, trusted-server: { tag: 1 } }
+`,
   'mail.spf_inbound': `instances:
   inbound:
     checks:

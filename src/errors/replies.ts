@@ -381,6 +381,50 @@ export const hostedSenderNotLoggedIn = (sender: string) =>
     'sender-not-logged-in',
   )
 
+/**
+ * 553 5.7.1 (450 4.7.1 where the policy defers): an authenticated user used an envelope sender
+ * that is not mapped to its login (Postfix's reject_sender_login_mismatch). `allowed` names what
+ * it may use, shortened.
+ */
+export const senderLoginMismatch = (sender: string, user: string, allowed: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 553,
+    temporary ? '4.7.1' : '5.7.1',
+    `<${sender}> is not among the addresses ${user} may send as; ${allowed ? `use ${allowed}` : 'this login may send as no address'}, or ask the postmaster to add it`,
+    'sender-login-mismatch',
+  )
+
+/** 554 5.5.0: the client sent before the 220 greeting (a pregreet, Postfix postscreen's PREGREET); closes the connection. */
+export const talkedBeforeGreeting = () =>
+  new SmtpReply(
+    554,
+    '5.5.0',
+    'SMTP protocol synchronization error: commands sent before the greeting; wait for the 220 greeting',
+    'pregreet',
+  )
+
+/**
+ * 554 5.5.0: a command sent before the reply to the previous one when the client may not pipeline
+ * (before EHLO advertised PIPELINING, or after HELO; RFC 2920 section 3, Postfix's
+ * smtpd_forbid_unauth_pipelining); closes the connection.
+ */
+export const unauthPipelining = (command: string) =>
+  new SmtpReply(
+    554,
+    '5.5.0',
+    `SMTP protocol synchronization error: ${command} sent before the reply to the previous command; wait for each reply, or greet with EHLO to pipeline (RFC 2920)`,
+    'unauth-pipelining',
+  )
+
+/** 501 5.1.7 (MAIL) / 501 5.1.3 (RCPT): the address bytes are not valid UTF-8 (RFC 6531 section 3.3, RFC 3463). */
+export const invalidUtf8Address = (which: 'sender' | 'recipient') =>
+  new SmtpReply(
+    501,
+    which === 'sender' ? '5.1.7' : '5.1.3',
+    `The ${which} address is not valid UTF-8; send it as UTF-8 (with SMTPUTF8) or as plain ASCII`,
+    'invalid-utf8',
+  )
+
 /** 250 2.0.0: the next hop accepted the message. */
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')

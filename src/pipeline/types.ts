@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { z } from 'zod'
+import type { Credentials } from '../auth/credentials.js'
 import type { InstanceConfig } from '../config/schema.js'
 import type { InstanceState } from '../limits/instance-state.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
@@ -113,6 +114,8 @@ export interface CheckDeps {
   readonly state?: InstanceState
   /** The instance's content scanner, bound to the rules of this policy (when it scans). */
   readonly scanner?: Scanner
+  /** The instance's SMTP AUTH users (relay.credentials), for the senders the file maps to each. */
+  readonly credentials?: Pick<Credentials, 'sendersOf'>
 }
 
 export type CheckFn = (ctx: StageContext) => Verdict | Promise<Verdict>

@@ -95,6 +95,14 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
     () => replies.hostedSenderNotLoggedIn('alice@isp.example'),
     '553 5.7.1 <alice@isp.example>: Sender address rejected: not logged in; authenticate with SMTP AUTH to send as an address of this domain',
   ],
+  senderLoginMismatch: [
+    () => replies.senderLoginMismatch('ceo@bank.example', 'alice', '<alice@isp.example> or @office.example'),
+    '553 5.7.1 <ceo@bank.example> is not among the addresses alice may send as; use <alice@isp.example> or @office.example, or ask the postmaster to add it',
+  ],
+  invalidUtf8Address: [
+    () => replies.invalidUtf8Address('recipient'),
+    '501 5.1.3 The recipient address is not valid UTF-8; send it as UTF-8 (with SMTPUTF8) or as plain ASCII',
+  ],
 }
 
 describe('reply lines on the wire', () => {
