@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import { subnetOf } from '../limits/dimensions.js'
 import type { SessionRecord } from '../pipeline/record.js'
+import { AUTH_NEW_ADDRESS } from '../checks/auth-failures.js'
 import type { AuthAttempt } from './auth-trail.js'
 
 /**
@@ -12,7 +13,7 @@ export interface SessionOutcome {
   stage: string
   outcome: string
   user: string | null
-  session: Pick<SessionRecord, 'client' | 'clientClass' | 'user'>
+  session: Pick<SessionRecord, 'client' | 'clientClass' | 'user'> & Partial<Pick<SessionRecord, 'checks'>>
 }
 
 /** The AUTH attempt a session outcome reports, if it is one. */
@@ -22,7 +23,19 @@ export function authAttemptOf(e: SessionOutcome): AuthAttempt | null {
   // A success names its user on the session (the relay's event carries no name of its own then).
   const user = e.user || (e.outcome === 'authenticated' ? e.session.user : null)
   if (!user) return null
-  return { user, address: e.session.client.address, ok: e.outcome === 'authenticated', at: e.time }
+  const ok = e.outcome === 'authenticated'
+  const known = ok ? knownLogin(e.session.checks) : undefined
+  return { user, address: e.session.client.address, ok, at: e.time, ...(known !== undefined ? { known } : {}) }
+}
+
+/**
+ * Whether auth.failures found the login's address among the account's known logins: it tags a
+ * new one AUTH_NEW_ADDRESS and lets a known one pass. Undefined when it did not run.
+ */
+function knownLogin(checks: SessionRecord['checks'] | undefined): boolean | undefined {
+  const last = checks?.findLast((c) => c.check === 'auth.failures' && c.stage === 'auth')
+  if (last?.outcome === 'tag') return !last.flags?.includes(AUTH_NEW_ADDRESS)
+  return last?.outcome === 'continue' ? true : undefined
 }
 
 const KEYS_KEPT = 50_000
