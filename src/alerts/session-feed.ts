@@ -13,13 +13,22 @@ export interface SessionOutcome {
   stage: string
   outcome: string
   user: string | null
+  /** The reply of a refusal (its reason token tells a wrong password from a lockout or a fault). */
+  reply?: { reason: string } | null
   session: Pick<SessionRecord, 'client' | 'clientClass' | 'user'> & Partial<Pick<SessionRecord, 'checks'>>
 }
+
+/**
+ * Temporary AUTH refusals that are failed attempts too: the wrong password that ends the session
+ * (smtp.auth_failure_limit), and attempts during a lockout (auth.failures), so a guessing run
+ * that goes on against a locked account is still seen as one.
+ */
+const GUESS_REFUSALS = new Set(['auth-session-limit', 'auth-locked'])
 
 /** The AUTH attempt a session outcome reports, if it is one. */
 export function authAttemptOf(e: SessionOutcome): AuthAttempt | null {
   if (e.stage !== 'auth') return null
-  if (e.outcome !== 'authenticated' && e.outcome !== 'rejected') return null
+  if (e.outcome !== 'authenticated' && e.outcome !== 'rejected' && !(e.outcome === 'tempfailed' && GUESS_REFUSALS.has(e.reply?.reason ?? ''))) return null
   // A success names its user on the session (the relay's event carries no name of its own then).
   const user = e.user || (e.outcome === 'authenticated' ? e.session.user : null)
   if (!user) return null

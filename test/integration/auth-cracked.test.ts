@@ -109,6 +109,8 @@ for (const backend of ['memory', 'redis'] as const) {
         webhooks: [{ name: 'desk', url: receiver.url, secret_file: join(dir, 'hook.secret') }],
         rules: {
           default: [
+            // Under the 10 + 6 + 2 refused attempts of the first scenario, over the 10 that get a 535.
+            { name: 'auth_burst', kind: 'auth_burst', window: '5m', above: 15, severity: 'warning' },
             {
               name: 'auth_cracked_sending',
               kind: 'auth_cracked_sending',
@@ -152,6 +154,17 @@ for (const backend of ['memory', 'redis'] as const) {
         }
         const delivered = env.sink.messages.filter((m) => m.text.includes('Minutes of the meeting'))
         assert.equal(delivered.length, 5)
+
+        // The desk hears of the attack: the attempts refused during the lockout count as failures too.
+        const { value } = await eventually(
+          () => Promise.resolve(receiver.received.map((r) => r.body.data as unknown as Incident).filter((i) => i.rule === 'auth_burst')),
+          (found) => found.length >= 1,
+          { ms: 30_000, what: 'the AUTH burst incident at the webhook' },
+        )
+        assert.equal(value[0]!.client_key, 'user:alice')
+        assert.ok(value[0]!.observed >= 15, `observed ${value[0]!.observed}`)
+        assert.match(value[0]!.summary, /^1[5-8] AUTH failures for alice from ([89]|10) addresses in 300s$/)
+        assert.equal(value[0]!.action.penalty_box_until, null)
       })
     })
 
