@@ -10,7 +10,7 @@ import { eventually } from '../helpers/eventually.js'
 import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
 import type { RedisServer } from '../helpers/redis.js'
 import type { PolicyTree } from '../helpers/relay.js'
-import { relayWithSink, USER } from '../helpers/relay.js'
+import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
@@ -176,8 +176,12 @@ for (const backend of ['memory', 'redis'] as const) {
         assert.equal((await loginAndSend(port, OWNER, 1)).auth.code, 235)
         // A burst under the user limit: the account is not locked, so the guessed password gets in.
         assert.deepEqual(await guess(port, GUESSERS.slice(0, 3)), Array<number>(6).fill(535))
-        const intruder = await loginAndSend(port, INTRUDER, VOLUME, 'Urgent invoice')
-        assert.deepEqual([intruder.auth.code, intruder.sent], [235, Array<number>(VOLUME).fill(250)])
+        // The intruder logs in with the guessed password and spams over one session it keeps open.
+        const { reply, c: intruder } = await login(port, INTRUDER)
+        assert.equal(reply.code, 235)
+        for (let i = 0; i < VOLUME; i++) {
+          assert.equal((await intruder.send('alice@customer.test', [`x${i}@victim${i}.test`], message(`Urgent invoice ${i}`))).end?.code, 250)
+        }
 
         const { value } = await eventually(
           () => Promise.resolve(receiver.received.map((r) => r.body.data as unknown as Incident).filter((i) => i.client_key === `address:${INTRUDER}` && i.rule === 'auth_cracked_sending')),
@@ -195,7 +199,10 @@ for (const backend of ['memory', 'redis'] as const) {
         assert.equal(i.evidence.counts.accepted, VOLUME)
         assert.ok(i.evidence.samples.some((s) => s.subject?.startsWith('Urgent invoice')))
 
-        // The intruder's next connection is held, and told which account it is about.
+        // Its open session is cut at the next MAIL, and its next connection is held, told which account it is about.
+        const cut = await intruder.cmd('MAIL FROM:<alice@customer.test>')
+        assert.match(cut.line, new RegExp(`^421 4\\.7\\.1 Address ${INTRUDER.replace(/\./g, '\\.')} is blocked until \\S+: ${INTRUDER.replace(/\./g, '\\.')} logged in as alice after 6 AUTH failures and sent ${VOLUME} messages in 5m; see `))
+        await waitFor(() => intruder.closed, 5000, 'the relay to close the intruder session')
         const held = await SmtpDialog.open({ port, localAddress: INTRUDER })
         const greeting = await held.greeting
         held.destroy()
