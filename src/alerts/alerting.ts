@@ -134,9 +134,11 @@ export class Alerting {
     this.#leader = await this.#d.lease.hold()
     if (!this.#leader) return
     for (const a of await this.#feed.drain()) this.auth.record(a)
-    const findings = [...(await this.#statsFindings(now)), ...this.auth.evaluate((k) => this.rulesOf(k), now), ...this.#egressFindings()]
+    const authFindings = this.auth.evaluate((k) => this.rulesOf(k), now)
     const stats = this.#d.stats
-    if (stats) findings.push(...(await crackedSending(this.auth.suspects((k) => this.rulesOf(k), now), stats, now)))
+    // First: of equally severe rules for one address, the incident is the cracked account's (it names the account).
+    const cracked = stats ? await crackedSending(this.auth.suspects((k) => this.rulesOf(k), now), stats, now) : []
+    const findings = [...cracked, ...(await this.#statsFindings(now)), ...authFindings, ...this.#egressFindings()]
     await this.apply(findings, now)
     await this.#d.incidents.prune(now - this.#d.config.keep_resolved)
     await this.#d.dispatcher.run(now)

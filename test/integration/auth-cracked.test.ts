@@ -112,6 +112,8 @@ for (const backend of ['memory', 'redis'] as const) {
             // The 10 + 6 + 2 refused attempts of the first scenario, of which only 10 get a 535.
             { name: 'auth_burst', kind: 'auth_burst', window: '5m', above: 18, severity: 'warning' },
             { name: 'auth_cracked', kind: 'auth_cracked', window: '10m', failures: 5, severity: 'critical' },
+            // Fires with the cracked-account rule for the intruder: one incident, the one naming the account.
+            { name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: VOLUME, severity: 'critical', action: { penalty_box: '1h' } },
             {
               name: 'auth_cracked_sending',
               kind: 'auth_cracked_sending',
@@ -200,6 +202,7 @@ for (const backend of ['memory', 'redis'] as const) {
         assert.deepEqual(details.failure_addresses.map((f) => [f.address, f.count]).sort(), GUESSERS.slice(0, 3).map((a) => [a, 2]))
         assert.deepEqual(details.known_addresses, [OWNER])
         assert.equal(i.evidence.counts.accepted, VOLUME)
+        assert.deepEqual(i.evidence.details?.also_firing, [`message_burst: ${VOLUME} messages in 5m (threshold ${VOLUME})`])
         assert.ok(i.evidence.samples.some((s) => s.subject?.startsWith('Urgent invoice')))
 
         // Its open session is cut at the next MAIL, and its next connection is held, told which account it is about.
