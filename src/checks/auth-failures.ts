@@ -7,7 +7,7 @@ import type { KnownLogin, KnownLoginBounds } from '../limits/known-logins.js'
 import type { StageContext, Verdict } from '../pipeline/types.js'
 import { defineCheck } from '../pipeline/types.js'
 import { dimensionRate } from './dimension-rate.js'
-import { dimensionRates, stateOf, whom } from './limit-common.js'
+import { dimensionRates, modeOf, stateOf, whom } from './limit-common.js'
 
 const DIMENSIONS = ['address', 'user'] as const
 const NO_AUTH = { kind: 'continue' } as const
@@ -107,7 +107,9 @@ export const authFailures = defineCheck({
     return async function authFailuresCheck(ctx): Promise<Verdict> {
       const verdict = await rate(ctx)
       const auth = ctx.auth
-      if (!auth?.success || verdict.kind !== 'continue') return verdict
+      // In warn mode a would-be refusal lets the login in: it is remembered too.
+      const refused = verdict.kind !== 'continue'
+      if (!auth?.success || (refused && modeOf(entry) !== 'warn')) return verdict
       let known: KnownLogin
       try {
         known = await knownOf(ctx, auth.username)
@@ -116,6 +118,7 @@ export const authFailures = defineCheck({
         ctx.log.warn({ err, user: auth.username }, 'known logins unavailable: this login is not remembered')
         return verdict
       }
+      if (refused) return verdict
       // Known is what would get in during an attack: with known_addresses, the address only.
       // With a detail, so the record (and the alerting reading it) shows the login was looked up.
       if (known.address || (known.network && policy(ctx) !== 'known_addresses')) {
