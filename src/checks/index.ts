@@ -4,7 +4,7 @@ import { authFailures } from './auth-failures.js'
 import { connectionConcurrency, connectionRate, tlsSessionRate } from './connect-limits.js'
 import { recipientFanout } from './fanout.js'
 import { mailRate, nullSenderRate } from './mail-rates.js'
-import { authPenaltyBox, connectPenaltyBox } from './penalty-box.js'
+import { authPenaltyBox, connectPenaltyBox, mailPenaltyBox } from './penalty-box.js'
 import { recipientLimit, recipientRate } from './rcpt-limits.js'
 import { dnsbl } from './dnsbl.js'
 import { heloHeuristics } from './helo.js'
@@ -36,6 +36,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   lineEndings,
   connectPenaltyBox,
   authPenaltyBox,
+  mailPenaltyBox,
   // policy
   clientAccess,
   senderAccess,

@@ -60,6 +60,9 @@ export const CHECK_EXAMPLES: Readonly<Record<string, string>> = {
         limits:
           address: { default: 10/10m }
           user: { default: 20/1h }
+        known_logins:
+          while_attacked: { default: known_networks, residential-dynamic: known_addresses }
+          remember: 30d
 `,
   'mail.rate': `instances:
   outbound:

@@ -217,6 +217,18 @@ export const authLocked = (whom: string, retryMs: number) =>
     'auth-locked',
   )
 
+/**
+ * 454 4.7.0: the account is under password guessing, and this address is not one it logged in
+ * from before (auth.failures known_logins): its owner's usual addresses still get in.
+ */
+export const authNewAddressRefused = (user: string, address: string, retryMs: number) =>
+  new SmtpReply(
+    454,
+    '4.7.0',
+    `Too many failed authentication attempts for user ${user}; until they stop (about ${retrySeconds(retryMs)} s) it may log in only from addresses it used before, not from ${address}`,
+    'auth-locked',
+  )
+
 /** 421 4.7.0: the client failed AUTH `limit` times in this session (closes the connection). */
 export const authSessionLimit = (limit: number) =>
   new SmtpReply(

@@ -121,6 +121,27 @@ describe('anomaly rules', () => {
     assert.equal(found[0]!.evidence.details?.success_from, '127.0.9.99')
   })
 
+  it('auth_cracked_sending: a new address after failures is a suspect while watched, once, with its failures; a known address and an address after too few failures are not', () => {
+    const trail = new AuthTrail()
+    const t = Date.now() - 10 * 60_000
+    const sending = ruleSchema.parse({ name: 'cracked_sending', kind: 'auth_cracked_sending', failures: 5, watch: '30m' })
+    const rulesOf = () => ({ rules: [sending], clientClass: 'default' })
+    trail.record({ user: 'alice', address: '127.0.2.2', ok: true, at: t, known: true })
+    for (let i = 0; i < 6; i++) trail.record({ user: 'alice', address: `127.0.9.${i % 3}`, ok: false, at: t + 1000 + i })
+    for (let i = 0; i < 3; i++) trail.record({ user: 'bob', address: '127.0.9.1', ok: false, at: t + 1000 + i })
+    trail.record({ user: 'alice', address: '127.0.6.6', ok: true, at: t + 5000, known: false })
+    trail.record({ user: 'alice', address: '127.0.6.6', ok: true, at: t + 5500, known: false })
+    trail.record({ user: 'alice', address: '127.0.2.2', ok: true, at: t + 6000, known: true })
+    trail.record({ user: 'bob', address: '127.0.6.7', ok: true, at: t + 5000, known: false })
+    assert.deepEqual(trail.evaluate(rulesOf, t + 7000), [])
+    const suspects = trail.suspects(rulesOf, t + 7000)
+    assert.deepEqual(
+      suspects.map((s) => [s.user, s.login.address, s.failures.length, s.known]),
+      [['alice', '127.0.6.6', 6, ['127.0.2.2']]],
+    )
+    assert.deepEqual(trail.suspects(rulesOf, t + 31 * 60_000), [], 'no longer watched after `watch`')
+  })
+
   it('auth_burst: 20 failures against one account within 5 minutes', () => {
     const trail = new AuthTrail()
     const now = Date.now()
