@@ -101,7 +101,8 @@ export async function startRelayProcess(opts: RelayProcessOptions): Promise<Rela
   child.once('exit', (code, signal) => (exit = `the relay exited (${signal ?? code})`))
   child.once('error', (err) => (exit = `the relay: ${err.message}`))
   try {
-    await waitForSmtp(port, 15_000, () => exit)
+    // Generous: a relay with workers starts several processes, on a machine that may be busy.
+    await waitForSmtp(port, 60_000, () => exit)
   } catch (err) {
     if (!exit) child.kill('SIGKILL')
     const tail = (await readFile(logFile, 'utf8').catch(() => '')).slice(-2000)
