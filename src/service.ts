@@ -80,6 +80,8 @@ export class Service {
   readonly #states = new WeakMap<InstancePolicy, InstanceState>()
   #adminAddress: AddressInfo | null = null
   #state: 'starting' | 'ready' | 'draining' = 'starting'
+  /** A primary whose workers drain: /readyz says so at once, before the primary's own shutdown. */
+  #workersDraining = false
   readonly #scanPools: ScanPools
   #alerting: RunningAlerting | null = null
 
@@ -92,7 +94,7 @@ export class Service {
     logEvents(this.events, log)
     this.#names = opts.instances?.length ? opts.instances : INSTANCE_NAMES.filter((n) => loaded.policy.instances[n])
     this.#dns = dns
-    this.admin = new AdminServer({ ready: () => this.#state === 'ready', log })
+    this.admin = new AdminServer({ ready: () => this.#state === 'ready' && !this.#workersDraining, log })
     addPenaltyApi(this.admin, {
       token: () => this.#token,
       instances: () => this.#names,
@@ -164,6 +166,12 @@ export class Service {
     // A primary is ready once its workers listen (announceReady).
     if (service.#cluster?.role !== 'primary') service.announceReady()
     return service
+  }
+
+  /** The workers of this primary stop accepting: not ready any more (/readyz 503), while their state calls are still answered. */
+  workersDraining(): void {
+    this.#workersDraining = true
+    ready.set(0)
   }
 
   /** Says the relay is ready: the line `serve`'s callers wait for, /readyz 200. */

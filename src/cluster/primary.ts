@@ -74,6 +74,7 @@ export class ClusterPrimary {
   async drain(deadlineMs: number): Promise<void> {
     if (this.#draining) return
     this.#draining = true
+    this.#service.workersDraining()
     const exits = [...this.#workers.values()].map(({ worker }) => new Promise<void>((resolve) => {
       if (worker.isDead()) return resolve()
       worker.once('exit', () => resolve())

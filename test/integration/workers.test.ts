@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { stringify } from 'yaml'
 import { freePort } from '../bench/ports.js'
+import { eventually } from '../helpers/eventually.js'
 import { metricsText, sample } from '../helpers/metrics.js'
 import { outboundNodePolicy } from '../helpers/node-policy.js'
 import { spawnRelay } from '../helpers/process.js'
@@ -35,6 +37,22 @@ async function startCluster(dir: string, sink: Sink, outbound: (i: PolicyTree) =
   // Three processes load the code at once: on a busy machine that takes a while.
   const relay = await spawnRelay(['--config', file, '--workers', '2'], 60_000)
   return { relay, admin: `http://127.0.0.1:${adminPort}`, port: relay.port('submission'), file }
+}
+
+/** The worker processes of a primary: its children running `serve` (not, say, tsx's esbuild), from /proc. */
+function workerPids(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        const stat = readFileSync(`/proc/${n}/stat`, 'latin1')
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+        return parent === pid && readFileSync(`/proc/${n}/cmdline`, 'latin1').split('\0').includes('serve')
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
 }
 
 /** The worker ids that wrote transaction lines for `address`. */
@@ -69,6 +87,9 @@ describe('serve --workers 2 on the memory backend', () => {
     dir = await mkdtemp(join(tmpdir(), 'shg-workers-'))
     c = await startCluster(dir, sink, (o) => {
       o.checks = [{ check: 'mail.rate', limits: { address: { default: '6/1m' } } }]
+      // 127.0.6.200 is an outsider: at most 2 connections at once.
+      o.relay.networks = ['127.0.0.1/32', '127.0.6.0/25']
+      o.limits.outsider_connections_per_address = 2
     })
   })
   after(async () => {
@@ -110,6 +131,52 @@ describe('serve --workers 2 on the memory backend', () => {
     assert.equal(workersOf(c.relay, '127.0.6.3').size, 2)
     const after = sample(await metricsText(`${c.admin}/metrics`), 'smarthost_transactions_total', { outcome: 'delivered' })
     assert.equal(after - before, 4)
+  })
+
+  it('answers the statistics API from the one store: a client\u2019s messages on both workers add up', async () => {
+    const codes = await sendFrom(c, '127.0.6.4', 4)
+    assert.deepEqual(codes, [250, 250, 250, 250])
+    assert.equal(workersOf(c.relay, '127.0.6.4').size, 2)
+    const view = await eventually(
+      async () => {
+        const res = await fetch(`${c.admin}/api/stats/client?key=127.0.6.4`, { headers: { authorization: `Bearer ${TOKEN}` } })
+        return res.status === 200 ? ((await res.json()) as { client: { windows: Record<string, { accepted: number }> } }) : null
+      },
+      (v) => v?.client.windows['5m']?.accepted === 4,
+      { what: 'the four messages in the statistics' },
+    )
+    assert.equal(view.value?.client.windows['5m']?.accepted, 4)
+  })
+
+  it('caps an outsider address\u2019s connections for the listener as a whole: the third at once gets 421 4.7.0 though two workers serve', async () => {
+    const open = async () => {
+      const d = await SmtpDialog.open({ port: c.port, localAddress: '127.0.6.200' })
+      return { d, greeting: await d.greeting }
+    }
+    // One after the other: the primary deals them to the two workers in turn.
+    const first = await open()
+    const second = await open()
+    const third = await open()
+    try {
+      assert.equal(first.greeting.code, 220)
+      assert.equal(second.greeting.code, 220)
+      assert.match(third.greeting.line, /^421 4\.7\.0 Too many connections from your address at once \(limit 2\)/)
+    } finally {
+      for (const x of [first, second, third]) x.d.destroy()
+    }
+    // The two admitted connections were each on a worker of its own (their closes are logged by both).
+    await waitFor(() => workersOf(c.relay, '127.0.6.200').size === 2, 5000, 'sessions of the outsider on both workers')
+  })
+
+  it('restarts a worker that dies, and logs it', async () => {
+    const pid = c.relay.child.pid as number
+    const [victim] = workerPids(pid)
+    assert.ok(victim, 'a worker process')
+    process.kill(victim, 'SIGKILL')
+    const died = await c.relay.waitForLog((l) => l.code === 'RELAY_ERR_WORKER_EXITED', 10_000, 'the exit logged')
+    assert.equal(died.signal, 'SIGKILL')
+    await c.relay.waitForLog((l) => l.msg === 'worker ready' && l.worker === 3, 60_000, 'a new worker ready')
+    assert.deepEqual(await sendFrom(c, '127.0.6.5', 2), [250, 250])
   })
 })
 
