@@ -33,6 +33,7 @@ import { IpcBackend } from './cluster/ipc-backend.js'
 import { IpcCounts } from './cluster/ipc-counts.js'
 import type { PrimaryLink } from './cluster/primary-link.js'
 import type { SessionOutcome } from './alerts/session-feed.js'
+import { forwardAlertNotes } from './cluster/alert-notes.js'
 
 /** How to start the relay. */
 export interface ServiceOptions {
@@ -355,23 +356,6 @@ export class Service {
     const only = this.#names.length === 1 ? this.#loaded.policy.instances[this.#names[0] as InstanceName] : undefined
     return only?.admin ?? this.#loaded.policy.admin
   }
-}
-
-/** Sends the outbound sessions' classes and AUTH attempts to the primary's alerting (a notice each, batched). */
-function forwardAlertNotes(events: RelayEvents, link: PrimaryLink): void {
-  const slim = (e: SessionOutcome): SessionOutcome => ({
-    time: e.time,
-    stage: e.stage,
-    outcome: e.outcome,
-    user: e.user,
-    session: { client: e.session.client, clientClass: e.session.clientClass, user: e.session.user },
-  })
-  events.onSession((e) => {
-    if (e.session.instance === 'outbound') link.notify('alert.note', ['session', slim(e)])
-  })
-  events.onTransaction((e) => {
-    if (e.session.instance === 'outbound') link.notify('alert.note', ['transaction', slim({ ...e, stage: 'data', outcome: e.tx.outcome ?? 'aborted', user: null })])
-  })
 }
 
 /** A credentials file that does not exist yet means no SMTP AUTH users yet: said at start and on reload. */

@@ -71,21 +71,21 @@ export function admitConnections(server: SMTPServer, env: AdmissionEnv): Admissi
     proceed()
 
     function proceed(): void {
-    inner(socket, (err, options) => {
-      if (placeholder !== null) slots.release(placeholder)
-      if (err || !options) return callback(err ?? new Error('no connection options'), options)
-      const peer = options.remoteAddress ?? socket.remoteAddress ?? ''
-      const address = canonicalAddress(peer) ?? peer
-      settle(slots.admit(options.id, address, env.policy().networks.has(address)), (held) => {
-        if (typeof held === 'string') return refuse(socket, env, held, address, options.id, callback)
-        // Gone while the primary counted it: no session will close it.
-        if (socket.destroyed) return slots.release(options.id)
-        // STARTTLS removes every listener of the plain socket (smtp-server's upgrade()), this one
-        // included: the listener also releases the place when the session closes (Admission.closed).
-        socket.once('close', () => slots.release(options.id))
-        callback(null, options)
+      inner(socket, (err, options) => {
+        if (placeholder !== null) slots.release(placeholder)
+        if (err || !options) return callback(err ?? new Error('no connection options'), options)
+        const peer = options.remoteAddress ?? socket.remoteAddress ?? ''
+        const address = canonicalAddress(peer) ?? peer
+        settle(slots.admit(options.id, address, env.policy().networks.has(address)), (held) => {
+          if (typeof held === 'string') return refuse(socket, env, held, address, options.id, callback)
+          // Gone while the primary counted it: no session will close it.
+          if (socket.destroyed) return slots.release(options.id)
+          // STARTTLS removes every listener of the plain socket (smtp-server's upgrade()), this one
+          // included: the listener also releases the place when the session closes (Admission.closed).
+          socket.once('close', () => slots.release(options.id))
+          callback(null, options)
+        })
       })
-    })
     }
   }
   return { authenticated: (id) => slots.authenticated(id), closed: (id) => slots.release(id) }
