@@ -9,6 +9,7 @@ import { freePort } from '../bench/ports.js'
 import { eventually } from '../helpers/eventually.js'
 import { metricsText, sample } from '../helpers/metrics.js'
 import { outboundNodePolicy } from '../helpers/node-policy.js'
+import { sharedRedis, testKeyPrefix } from '../helpers/redis.js'
 import { spawnRelay } from '../helpers/process.js'
 import type { RelayProcess } from '../helpers/process.js'
 import type { PolicyTree } from '../helpers/relay.js'
@@ -29,11 +30,16 @@ interface Cluster {
   file: string
 }
 
-async function startCluster(dir: string, sink: Sink, outbound: (i: PolicyTree) => void = () => undefined): Promise<Cluster> {
+async function startCluster(
+  dir: string,
+  sink: Sink,
+  outbound: (i: PolicyTree) => void = () => undefined,
+  redis?: { url: string; prefix: string },
+): Promise<Cluster> {
   const adminPort = await freePort()
   const file = join(dir, 'relay.yaml')
   await writeFile(join(dir, 'admin.token'), `${TOKEN}\n`)
-  await writeFile(file, stringify({ ...outboundNodePolicy({ sinkPort: sink.port, adminPort, outbound }), pid_file: 'relay.pid' }))
+  await writeFile(file, stringify({ ...outboundNodePolicy({ sinkPort: sink.port, adminPort, outbound, ...(redis ? { redis } : {}) }), pid_file: 'relay.pid' }))
   // Three processes load the code at once: on a busy machine that takes a while.
   const relay = await spawnRelay(['--config', file, '--workers', '2'], 60_000)
   return { relay, admin: `http://127.0.0.1:${adminPort}`, port: relay.port('submission'), file }
@@ -177,6 +183,36 @@ describe('serve --workers 2 on the memory backend', () => {
     assert.equal(died.signal, 'SIGKILL')
     await c.relay.waitForLog((l) => l.msg === 'worker ready' && l.worker === 3, 60_000, 'a new worker ready')
     assert.deepEqual(await sendFrom(c, '127.0.6.5', 2), [250, 250])
+  })
+})
+
+describe('serve --workers 2 on the Redis backend', () => {
+  it('holds a bot to its message limit with each worker counting in Redis, and the statistics API adds up both workers', async (t) => {
+    const redis = await sharedRedis()
+    const sink = await startSink({ starttls: false })
+    const dir = await mkdtemp(join(tmpdir(), 'shg-workers-'))
+    const c = await startCluster(dir, sink, (o) => (o.checks = [{ check: 'mail.rate', limits: { address: { default: '5/1m' } } }]), {
+      url: redis.url,
+      prefix: testKeyPrefix('workers'),
+    })
+    t.after(async () => {
+      await c.relay.stop()
+      await sink.close()
+      await redis.close()
+      await rm(dir, { recursive: true, force: true })
+    })
+    const codes = await sendFrom(c, '127.0.6.20', 8)
+    assert.equal(codes.filter((code) => code === 250).length, 5, codes.join(' '))
+    await waitFor(() => workersOf(c.relay, '127.0.6.20').size === 2, 5000, 'transaction lines of both workers')
+    // Each worker writes its counts to Redis once a second.
+    await eventually(
+      async () => {
+        const res = await fetch(`${c.admin}/api/stats/client?key=127.0.6.20`, { headers: { authorization: `Bearer ${TOKEN}` } })
+        return res.status === 200 ? ((await res.json()) as { client: { windows: Record<string, { transactions: number }> } }) : null
+      },
+      (v) => v?.client.windows['5m']?.transactions === 8,
+      { what: 'the eight transactions in the statistics' },
+    )
   })
 })
 
