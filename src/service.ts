@@ -17,6 +17,7 @@ import type { PenaltyBox } from './limits/penalty-box.js'
 import { openStateBackend } from './limits/state-backend.js'
 import { addStatsApi } from './stats/admin-api.js'
 import { RelayStats } from './stats/relay-stats.js'
+import type { StatsStore } from './stats/store.js'
 import { RelayEvents } from './events/relay-events.js'
 import { logEvents } from './log/event-log.js'
 import { createLogger, setLogFormat } from './log/logger.js'
@@ -28,6 +29,11 @@ import { ScanPools } from './scan/scan-pools.js'
 import { Instance } from './smtp/instance.js'
 import type { BoundListener } from './smtp/instance.js'
 import { restrictUmask } from './umask.js'
+import { IpcBackend } from './cluster/ipc-backend.js'
+import { IpcCounts } from './cluster/ipc-counts.js'
+import type { PrimaryLink } from './cluster/primary-link.js'
+import type { SessionOutcome } from './alerts/session-feed.js'
+import { forwardAlertNotes } from './cluster/alert-notes.js'
 
 /** How to start the relay. */
 export interface ServiceOptions {
@@ -36,7 +42,16 @@ export interface ServiceOptions {
   instances?: readonly InstanceName[]
   /** Logger to use instead of one made from the policy's log level (tests). */
   log?: Logger
+  /** This process's part in `serve --workers N`; absent: the whole relay in this one process. */
+  cluster?: ClusterRole
 }
+
+/**
+ * A process of `serve --workers N`. The primary holds the memory state, the statistics, the
+ * alerting and the admin listener, and serves no SMTP; each worker serves SMTP on the shared
+ * listeners, with its state through `link` (the memory backend) or on Redis directly.
+ */
+export type ClusterRole = { role: 'primary' } | { role: 'worker'; id: number; link: PrimaryLink }
 
 /** Result of a reload: applied, or refused with the reasons. */
 export type ReloadResult = { ok: true } | { ok: false; issues: string[] }
@@ -53,6 +68,9 @@ export class Service {
   readonly #configFile: string
   readonly #names: readonly InstanceName[]
   readonly #instances = new Map<InstanceName, Instance>()
+  /** The primary's compiled policies: the penalty box and the lists its admin API and alerting use, with no listener. */
+  readonly #compiled = new Map<InstanceName, InstancePolicy>()
+  readonly #cluster: ClusterRole | undefined
   #loaded: LoadedPolicy
   #token: string | null = null
   #dns: DnsServices
@@ -63,18 +81,21 @@ export class Service {
   readonly #states = new WeakMap<InstancePolicy, InstanceState>()
   #adminAddress: AddressInfo | null = null
   #state: 'starting' | 'ready' | 'draining' = 'starting'
+  /** A primary whose workers drain: /readyz says so at once, before the primary's own shutdown. */
+  #workersDraining = false
   readonly #scanPools: ScanPools
   #alerting: RunningAlerting | null = null
 
   private constructor(loaded: LoadedPolicy, opts: ServiceOptions, log: Logger, dns: DnsServices) {
     this.#configFile = opts.configFile
+    this.#cluster = opts.cluster
     this.#loaded = loaded
     this.log = log
     this.events = new RelayEvents((err) => log.error({ err }, 'an event subscriber failed'))
     logEvents(this.events, log)
     this.#names = opts.instances?.length ? opts.instances : INSTANCE_NAMES.filter((n) => loaded.policy.instances[n])
     this.#dns = dns
-    this.admin = new AdminServer({ ready: () => this.#state === 'ready', log })
+    this.admin = new AdminServer({ ready: () => this.#state === 'ready' && !this.#workersDraining, log })
     addPenaltyApi(this.admin, {
       token: () => this.#token,
       instances: () => this.#names,
@@ -88,20 +109,36 @@ export class Service {
   static async start(opts: ServiceOptions): Promise<Service> {
     restrictUmask()
     const loaded = await loadPolicy(opts.configFile, { instances: opts.instances })
-    const log = opts.log ?? createLogger(loaded.policy.log.level, { format: loaded.policy.log.format })
-    setLogFormat(log, loaded.policy.log.format)
+    const base = opts.log ?? createLogger(loaded.policy.log.level, { format: loaded.policy.log.format })
+    setLogFormat(base, loaded.policy.log.format)
+    // A worker's lines say which worker wrote them.
+    const log = opts.cluster?.role === 'worker' ? base.child({ worker: opts.cluster.id }) : base
     for (const warning of loaded.warnings) log.warn(warning)
     const service = new Service(loaded, opts, log, await DnsServices.create(loaded, log))
     service.#token = await adminToken(loaded, log)
     warnMissingFiles(loaded, service.#names, log)
     service.#dns.start()
-    service.#backend = await openStateBackend(loaded, log)
+    service.#backend = await service.#openBackend(loaded)
     await service.#openStats(loaded, service.#backend)
     for (const name of service.#names) {
       if (!loaded.policy.instances[name]) throw new Error(`instance ${name} is not defined in ${loaded.file}`)
-      const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#dns.resolver, events: service.events })
+      if (service.#cluster?.role === 'primary') {
+        service.#compiled.set(name, service.#compile(loaded, name))
+        continue
+      }
+      const counts = service.#cluster?.role === 'worker' ? new IpcCounts(service.#cluster.link) : undefined
+      const instance = new Instance(service.#compile(loaded, name), { log, resolver: () => service.#dns.resolver, events: service.events, ...(counts ? { counts } : {}) })
       service.#instances.set(name, instance)
       await instance.start()
+    }
+    if (service.#cluster?.role === 'worker') {
+      // Alerting runs once, in the primary: the sessions it learns classes and AUTH trails from go there.
+      const link = service.#cluster.link
+      if (loaded.policy.alerts?.enabled) forwardAlertNotes(service.events, link)
+      log.info({ instances: service.#names }, 'worker ready')
+      service.#state = 'ready'
+      ready.set(1)
+      return service
     }
     // Anomaly rules and incident delivery (policy `alerts`); its settings take effect at start.
     service.#alerting = await startAlerting({
@@ -127,10 +164,22 @@ export class Service {
     }
     const admin = service.#adminSettings()
     service.#adminAddress = await service.admin.listen(admin.port, admin.address)
-    log.info({ admin: service.#adminAddress, instances: service.#names }, 'smarthost-guard ready')
-    service.#state = 'ready'
-    ready.set(1)
+    // A primary is ready once its workers listen (announceReady).
+    if (service.#cluster?.role !== 'primary') service.announceReady()
     return service
+  }
+
+  /** The workers of this primary stop accepting: not ready any more (/readyz 503), while their state calls are still answered. */
+  workersDraining(): void {
+    this.#workersDraining = true
+    ready.set(0)
+  }
+
+  /** Says the relay is ready: the line `serve`'s callers wait for, /readyz 200. */
+  announceReady(fields: Record<string, unknown> = {}): void {
+    this.log.info({ admin: this.#adminAddress, instances: this.#names, ...fields }, 'smarthost-guard ready')
+    this.#state = 'ready'
+    ready.set(1)
   }
 
   get policyFile(): string {
@@ -145,7 +194,7 @@ export class Service {
   /** The class the outbound network lists and CIDR overrides give an `address:` client key, if any. */
   #listedClass(key: string): string | undefined {
     if (!key.startsWith('address:')) return undefined
-    const choice = this.#instances.get('outbound')?.policy.classifier.atConnect(key.slice('address:'.length))
+    const choice = this.#policyOf('outbound')?.classifier.atConnect(key.slice('address:'.length))
     return choice && choice.source !== 'default' ? choice.clientClass : undefined
   }
 
@@ -154,8 +203,30 @@ export class Service {
    * other features (alerting) call to put a client in the box.
    */
   penaltyBox(name: InstanceName): PenaltyBox | undefined {
-    const policy = this.#instances.get(name)?.policy
+    const policy = this.#policyOf(name)
     return policy ? this.#states.get(policy)?.penaltyBox : undefined
+  }
+
+  #policyOf(name: InstanceName): InstancePolicy | undefined {
+    return this.#instances.get(name)?.policy ?? this.#compiled.get(name)
+  }
+
+  /** The state backend in force (the primary serves its workers' calls from it). */
+  get backend(): StateBackend | null {
+    return this.#backend
+  }
+
+  /** The statistics store of an instance, when the policy keeps statistics. */
+  statsStore(instance: string): StatsStore | undefined {
+    return this.#stats?.store(instance)
+  }
+
+  /** A session outcome or transaction a worker saw (the primary's alerting learns classes and AUTH trails from them). */
+  noteFromWorker(kind: 'session' | 'transaction', note: SessionOutcome): void {
+    const alerting = this.#alerting?.alerting
+    if (!alerting) return
+    if (kind === 'session') alerting.noteSession(note)
+    else alerting.noteTransaction(note)
   }
 
   bound(): BoundListener[] {
@@ -181,12 +252,14 @@ export class Service {
       loaded = await loadPolicy(this.#configFile, { instances: this.#names })
       token = await adminToken(loaded, this.log)
       dns = await DnsServices.create(loaded, this.log, this.#dns)
-      if (!backend || !isDeepStrictEqual(loaded.policy.state, this.#loaded.policy.state)) backend = await openStateBackend(loaded, this.log)
+      if (!backend || !isDeepStrictEqual(loaded.policy.state, this.#loaded.policy.state)) backend = await this.#openBackend(loaded)
       const state = backend
       compiled = this.#names.map((name) => {
         const instance = this.#instances.get(name)
         if (!loaded.policy.instances[name]) throw new Error(`instance ${name} was removed; restart to stop it`)
-        return [instance as Instance, this.#compile(loaded, name, dns, state)]
+        const policy = this.#compile(loaded, name, dns, state)
+        if (this.#cluster?.role === 'primary') this.#compiled.set(name, policy)
+        return [instance as Instance, policy]
       })
     } catch (err) {
       if (backend !== previous) await backend?.close()
@@ -213,7 +286,10 @@ export class Service {
     setLogFormat(this.log, loaded.policy.log.format)
     this.#scanPools.configure(loaded)
     const failed: string[] = []
-    for (const [instance, policy] of compiled) failed.push(...(await instance.apply(policy, policy.config.limits.drain_timeout)))
+    // The primary has no listeners: its workers apply the policy to theirs.
+    if (this.#cluster?.role !== 'primary') {
+      for (const [instance, policy] of compiled) failed.push(...(await instance.apply(policy, policy.config.limits.drain_timeout)))
+    }
     if (failed.length) {
       // The new policy runs, without the listeners that could not be opened: say so loudly.
       configReloadFailures.inc()
@@ -237,7 +313,7 @@ export class Service {
     this.#dns.stop()
     await this.#scanPools.close()
     await this.#alerting?.stop()
-    await this.admin.close()
+    if (this.#cluster?.role !== 'worker') await this.admin.close()
     await this.#stats?.close()
     await this.#backend?.close()
     this.log.info('stopped')
@@ -249,7 +325,8 @@ export class Service {
     const config = loaded.policy.instances[name]
     const state =
       backend && config ? new InstanceState(backend, { instance: name, penaltyBox: config.penalty_box, log }) : undefined
-    const scanner = this.#scanPools.scannerFor(loaded, name)
+    // The primary scans nothing: its workers do.
+    const scanner = this.#cluster?.role === 'primary' ? undefined : this.#scanPools.scannerFor(loaded, name)
     const deps: CheckDeps = {
       resolver: dns.resolver,
       dns: dns.context(loaded, name),
@@ -261,6 +338,12 @@ export class Service {
     const policy = compileInstance(loaded, name, deps)
     if (state) this.#states.set(policy, state)
     return policy
+  }
+
+  /** The backend the policy names; a worker's memory backend is the primary's, over IPC. */
+  #openBackend(loaded: LoadedPolicy): Promise<StateBackend> {
+    if (this.#cluster?.role === 'worker' && loaded.policy.state.backend === 'memory') return Promise.resolve(new IpcBackend(this.#cluster.link))
+    return openStateBackend(loaded, this.log)
   }
 
   /** Opens the statistics of the running instances on `backend` and feeds them the event stream. */

@@ -357,6 +357,12 @@ export const policySchema = z
       .describe(
         'File serve writes its process id to (atomically, mode 0644) and removes at a clean exit, relative to the policy file; smarthost-guard reload signals the process it names. With serve --instance NAME the name gets -NAME before .pid. Absent: no pid file',
       ),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1).max(256)])
+      .default(1)
+      .describe(
+        'SMTP worker processes serve runs on the same listeners (serve --workers overrides): auto, one per core, or a number. With more than one, a primary process holds the memory state (limits, penalty box, connection slots, tarpit, statistics), the admin listener and the alerting for all of them',
+      ),
     admin: z
       .strictObject({
         address: ipAddress().default('127.0.0.1').describe('Admin HTTP address (/metrics, /healthz, /readyz)'),

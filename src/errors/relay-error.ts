@@ -17,6 +17,7 @@ export const RELAY_ERRORS = {
   RELAY_ERR_SCAN_BUSY: 'every scanner thread is busy and %d scans are waiting',
   RELAY_ERR_SCAN_FAILED: 'the content scan failed: %s',
   RELAY_ERR_QUARANTINE: 'the quarantine cannot keep message %s: %s',
+  RELAY_ERR_WORKER_EXITED: 'worker %d exited (%s); another is started',
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERRORS

@@ -2,7 +2,8 @@
 // its per-client limits only slow one flooder, not many): customers (clients in
 // relay.networks, and clients once they authenticated) may use every connection, everyone else
 // only the part not reserved for customers, and each outsider address only so many at once.
-// Counted in this process, because the sockets are: connect.concurrency counts across nodes.
+// Counted in this process, because the sockets are (with `serve --workers N`, in the primary for
+// every worker: see SlotLedger): connect.concurrency counts across nodes.
 
 /** The numbers a listener's policy gives. */
 export interface SlotLimits {
@@ -24,8 +25,18 @@ export interface Slot {
 
 type Held = { customer: boolean; address: string | null }
 
+/**
+ * Where a listener's connections are counted: ConnectionSlots in this process, or the
+ * primary's for every worker of `serve --workers N` (an admission then waits for its answer).
+ */
+export interface SlotLedger {
+  admit(id: string, address: string | null, customer: boolean): SlotRefusal | Slot | Promise<SlotRefusal | Slot>
+  authenticated(id: string): void
+  release(id: string): void
+}
+
 /** Counts a listener's open connections by share and outsider address. */
-export class ConnectionSlots {
+export class ConnectionSlots implements SlotLedger {
   readonly #limits: () => SlotLimits
   readonly #byId = new Map<string, Held>()
   readonly #perAddress = new Map<string, number>()

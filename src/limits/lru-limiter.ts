@@ -5,7 +5,7 @@ import type { RateLimiterStoreAbstract as StoreAbstract } from 'rate-limiter-fle
 
 // The base class of the library's store limiters (Redis, Mongo…) is typed but not exported by
 // its index; a store of our own extends it as those do.
-const RateLimiterStoreAbstract = createRequire(import.meta.url)(
+export const RateLimiterStoreAbstract = createRequire(import.meta.url)(
   'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js',
 ) as typeof StoreAbstract
 
@@ -28,10 +28,36 @@ export function counterCache(maxEntries: number): CounterCache {
   return new LRUCache<string, Counter>({ max: maxEntries })
 }
 
-/** Raw result of an upsert, turned into a RateLimiterRes by _getRateLimiterRes. */
-interface Upserted {
+/** Raw result of an upsert or a get, turned into a RateLimiterRes by _getRateLimiterRes. */
+export interface Upserted {
   consumed: number
   msBeforeNext: number
+}
+
+/** Adds `points` to a counter of `cache` (a new window when it ran out): the store operation of every memory limiter. */
+export function upsertCounter(cache: CounterCache, rlKey: string, points: number, msDuration: number, forceExpire = false): Upserted {
+  const now = Date.now()
+  let counter = cache.get(rlKey)
+  if (forceExpire || !counter || (counter.expiresAt !== 0 && counter.expiresAt <= now)) {
+    counter = { value: forceExpire ? points : 0, expiresAt: msDuration > 0 ? now + msDuration : 0 }
+    cache.set(rlKey, counter)
+    if (forceExpire) return { consumed: points, msBeforeNext: msDuration > 0 ? msDuration : -1 }
+  }
+  counter.value += points
+  return { consumed: counter.value, msBeforeNext: counter.expiresAt ? counter.expiresAt - now : -1 }
+}
+
+/** A counter of `cache` as it stands, or null when there is none in a running window. */
+export function readCounter(cache: CounterCache, rlKey: string): Upserted | null {
+  const counter = cache.get(rlKey)
+  const now = Date.now()
+  if (!counter || (counter.expiresAt !== 0 && counter.expiresAt <= now)) return null
+  return { consumed: counter.value, msBeforeNext: counter.expiresAt ? counter.expiresAt - now : -1 }
+}
+
+/** The RateLimiterRes of a store result, as the library's own stores build it. */
+export function limiterRes(points: number, changedPoints: number, result: Upserted): RateLimiterRes {
+  return new RateLimiterRes(Math.max(points - result.consumed, 0), result.msBeforeNext, result.consumed, result.consumed === changedPoints)
 }
 
 /**
@@ -51,23 +77,12 @@ export class RateLimiterLru extends RateLimiterStoreAbstract {
 
   _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false): Promise<Upserted> {
     this.#onUse?.()
-    const now = Date.now()
-    let counter = this.#cache.get(rlKey)
-    if (forceExpire || !counter || (counter.expiresAt !== 0 && counter.expiresAt <= now)) {
-      counter = { value: forceExpire ? points : 0, expiresAt: msDuration > 0 ? now + msDuration : 0 }
-      this.#cache.set(rlKey, counter)
-      if (forceExpire) return Promise.resolve({ consumed: points, msBeforeNext: msDuration > 0 ? msDuration : -1 })
-    }
-    counter.value += points
-    return Promise.resolve({ consumed: counter.value, msBeforeNext: counter.expiresAt ? counter.expiresAt - now : -1 })
+    return Promise.resolve(upsertCounter(this.#cache, rlKey, points, msDuration, forceExpire))
   }
 
   _get(rlKey: string): Promise<Upserted | null> {
     this.#onUse?.()
-    const counter = this.#cache.get(rlKey)
-    const now = Date.now()
-    if (!counter || (counter.expiresAt !== 0 && counter.expiresAt <= now)) return Promise.resolve(null)
-    return Promise.resolve({ consumed: counter.value, msBeforeNext: counter.expiresAt ? counter.expiresAt - now : -1 })
+    return Promise.resolve(readCounter(this.#cache, rlKey))
   }
 
   _delete(rlKey: string): Promise<boolean> {
@@ -75,11 +90,6 @@ export class RateLimiterLru extends RateLimiterStoreAbstract {
   }
 
   _getRateLimiterRes(_rlKey: string, changedPoints: number, result: Upserted): RateLimiterRes {
-    return new RateLimiterRes(
-      Math.max(this.points - result.consumed, 0),
-      result.msBeforeNext,
-      result.consumed,
-      result.consumed === changedPoints,
-    )
+    return limiterRes(this.points, changedPoints, result)
   }
 }

@@ -13,8 +13,11 @@ import { replyLine, sessionSummary, transactionSummary } from './summary.js'
  * Returns the unsubscribe function.
  */
 export function logEvents(events: RelayEvents, log: Logger): () => void {
-  const offSession = events.onSession((e) => write(log, 'info', sessionSummary, e))
-  const offTransaction = events.onTransaction((e) => write(log, e.tx.outcome === 'aborted' ? 'debug' : 'info', transactionSummary, e))
+  // A worker of `serve --workers N` says which one it is (a logger binding of its own).
+  const worker = log.bindings().worker as unknown
+  const tag = typeof worker === 'number' ? `"worker":${worker},` : ''
+  const offSession = events.onSession((e) => write(log, 'info', sessionSummary, e, tag))
+  const offTransaction = events.onTransaction((e) => write(log, e.tx.outcome === 'aborted' ? 'debug' : 'info', transactionSummary, e, tag))
   return () => {
     offSession()
     offTransaction()
@@ -22,7 +25,7 @@ export function logEvents(events: RelayEvents, log: Logger): () => void {
 }
 
 /** Writes an event's line; its summary is built only for a line that is written. */
-function write<E extends SessionEvent | TransactionEvent>(log: Logger, level: Level, summarize: (e: E) => string, e: E): void {
+function write<E extends SessionEvent | TransactionEvent>(log: Logger, level: Level, summarize: (e: E) => string, e: E, tag: string): void {
   // Over the session's smtp.logged_refusals: counted by the session, which logs how many at its end.
   if (e.quiet || !log.isLevelEnabled(level)) return
   const summary = summarize(e)
@@ -34,7 +37,7 @@ function write<E extends SessionEvent | TransactionEvent>(log: Logger, level: Le
   }
   const time = new Date(e.time).toISOString()
   if (out.format === 'text') out.writeLine(`${time} ${level} ${summary}\n`)
-  else out.writeLine(`{"level":"${level}","time":"${time}","msg":${JSON.stringify(summary)},${JSON.stringify(fields(e)).slice(1)}\n`)
+  else out.writeLine(`{"level":"${level}","time":"${time}",${tag}"msg":${JSON.stringify(summary)},${JSON.stringify(fields(e)).slice(1)}\n`)
 }
 
 function fields(e: SessionEvent | TransactionEvent): Record<string, unknown> {

@@ -18,11 +18,12 @@ export class AdminServer {
   readonly #server: Server
   readonly #routes = new Map<string, AdminHandler>()
   readonly #log: Logger
+  #metrics: () => Promise<string> = () => registry.metrics()
 
   constructor(opts: { ready: () => boolean; log: Logger }) {
     this.#log = opts.log
     this.route('GET', '/metrics', async (_req, res) => {
-      const body = await registry.metrics()
+      const body = await this.#metrics()
       res.writeHead(200, { 'content-type': registry.contentType }).end(body)
     })
     this.route('GET', '/healthz', (_req, res) => json(res, 200, { status: 'ok' }))
@@ -42,6 +43,11 @@ export class AdminServer {
         if (!res.headersSent) json(res, 500, { error: 'internal error' })
       })
     })
+  }
+
+  /** Where /metrics comes from instead of this process's registry (the primary of `serve --workers N`: every process's, aggregated). */
+  metricsFrom(source: () => Promise<string>): void {
+    this.#metrics = source
   }
 
   /** Adds a handler for `METHOD /path`. */

@@ -16,6 +16,8 @@ export const dnsListLookups = new Counter({
 /** 1 while a list passes its RFC 5782 health check, 0 while it is skipped. */
 export const dnsListHealthy = new Gauge({
   name: 'smarthost_dnslist_healthy',
+  // Every worker of serve --workers N reports the same shared value (or its own view of it): not a sum.
+  aggregator: 'min',
   help: '1 while a DNS list answers its RFC 5782 test points correctly, 0 while it is skipped',
   labelNames: ['list'] as const,
   registers: [registry],
@@ -32,6 +34,8 @@ export const dnsListHealthChecks = new Counter({
 /** 1 while an egress address is listed in a list, 0 when it is not. */
 export const egressListed = new Gauge({
   name: 'smarthost_egress_listed',
+  // Every worker of serve --workers N reports the same shared value (or its own view of it): not a sum.
+  aggregator: 'max',
   help: '1 while one of our egress addresses is listed in a block list, 0 when it was found not listed',
   labelNames: ['egress', 'list'] as const,
   registers: [registry],
@@ -48,6 +52,8 @@ export const egressChecks = new Counter({
 /** When the egress watch last completed a round (seconds since the epoch). */
 export const egressLastCheck = new Gauge({
   name: 'smarthost_egress_last_check_timestamp_seconds',
+  // Every worker of serve --workers N reports the same shared value (or its own view of it): not a sum.
+  aggregator: 'max',
   help: 'When the egress watch last looked our egress addresses up',
   registers: [registry],
 })

@@ -21,6 +21,8 @@ export const limitStateFailures = new Counter({
 /** 1 while the Redis connection is ready; no sample at all with the memory backend. */
 export const redisUp = new Gauge({
   name: 'smarthost_redis_up',
+  // Every worker of serve --workers N reports the same shared value (or its own view of it): not a sum.
+  aggregator: 'min',
   help: '1 while the Redis connection is ready, 0 while it is down or reconnecting (only with the redis backend)',
   labelNames: ['mode'] as const,
   registers: [registry],
@@ -54,6 +56,8 @@ const breakers = new Map<object, () => boolean>()
 /** 1 while a Redis circuit breaker is open: limits answer without asking Redis. */
 export const redisBreakerOpen = new Gauge({
   name: 'smarthost_redis_breaker_open',
+  // Every worker of serve --workers N reports the same shared value (or its own view of it): not a sum.
+  aggregator: 'max',
   help: '1 while the Redis circuit breaker is open: Redis did not answer, so limits and the penalty box follow state.redis.on_failure without asking it until a PING answers',
   registers: [registry],
   collect() {
@@ -79,6 +83,8 @@ const boxSizes = new Map<string, () => Promise<number>>()
 /** Entries in the penalty box now, per instance (read from the backend at scrape time). */
 export const penaltyBoxEntries = new Gauge({
   name: 'smarthost_penalty_box_entries',
+  // Every worker of serve --workers N reports the same shared value (or its own view of it): not a sum.
+  aggregator: 'max',
   help: 'Clients in the penalty box now',
   labelNames: ['relay_instance'] as const,
   registers: [registry],

@@ -136,6 +136,8 @@ export const configReloadFailures = new Counter({
 /** 1 while the process accepts connections, 0 while draining. */
 export const ready = new Gauge({
   name: 'smarthost_ready',
+  // Every worker of serve --workers N reports the same shared value (or its own view of it): not a sum.
+  aggregator: 'min',
   help: '1 while every listener accepts connections, 0 while starting or draining',
   registers: [registry],
 })

@@ -8,7 +8,7 @@ import { clientConnectionLimit, listenerBusy } from '../errors/replies.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 import { canonicalAddress } from '../limits/dimensions.js'
 import { ConnectionSlots } from '../limits/connection-slots.js'
-import type { SlotLimits, SlotRefusal } from '../limits/connection-slots.js'
+import type { Slot, SlotLedger, SlotLimits, SlotRefusal } from '../limits/connection-slots.js'
 import { connectionsRefusedFor } from '../metrics/relay-metrics.js'
 import { replyUrl } from './reply-url.js'
 
@@ -17,6 +17,8 @@ export interface AdmissionEnv {
   readonly policy: () => InstancePolicy
   readonly listener: () => ListenerConfig
   readonly log: Logger
+  /** Where the connections are counted when not in this process (the primary of `serve --workers N`). */
+  readonly slots?: (limits: () => SlotLimits) => SlotLedger
 }
 
 /** A listener's admission: tells it when a connection authenticated. */
@@ -51,30 +53,49 @@ let awaitingHeaders = 0
  * test/integration/connection-flood.test.ts.
  */
 export function admitConnections(server: SMTPServer, env: AdmissionEnv): Admission {
-  const slots = new ConnectionSlots(() => sharesOf(env.policy(), env.listener()))
+  const limits = () => sharesOf(env.policy(), env.listener())
+  const slots = env.slots?.(limits) ?? new ConnectionSlots(limits)
   const internals = server as unknown as ProxyInternals
   const inner = internals._handleProxy.bind(server)
   internals._handleProxy = (socket, callback) => {
     let placeholder: string | null = null
     if (internals._expectsProxyHeader(socket)) {
       placeholder = `proxy:${++awaitingHeaders}`
-      const held = slots.admit(placeholder, null, false)
-      if (typeof held === 'string') return refuse(socket, env, held, null, placeholder, callback)
+      const id = placeholder
+      return settle(slots.admit(id, null, false), (held) => {
+        if (typeof held === 'string') return refuse(socket, env, held, null, id, callback)
+        if (socket.destroyed) return slots.release(id)
+        proceed()
+      })
     }
-    inner(socket, (err, options) => {
-      if (placeholder !== null) slots.release(placeholder)
-      if (err || !options) return callback(err ?? new Error('no connection options'), options)
-      const peer = options.remoteAddress ?? socket.remoteAddress ?? ''
-      const address = canonicalAddress(peer) ?? peer
-      const held = slots.admit(options.id, address, env.policy().networks.has(address))
-      if (typeof held === 'string') return refuse(socket, env, held, address, options.id, callback)
-      // STARTTLS removes every listener of the plain socket (smtp-server's upgrade()), this one
-      // included: the listener also releases the place when the session closes (Admission.closed).
-      socket.once('close', () => slots.release(options.id))
-      callback(null, options)
-    })
+    proceed()
+
+    function proceed(): void {
+      inner(socket, (err, options) => {
+        if (placeholder !== null) slots.release(placeholder)
+        if (err || !options) return callback(err ?? new Error('no connection options'), options)
+        const peer = options.remoteAddress ?? socket.remoteAddress ?? ''
+        const address = canonicalAddress(peer) ?? peer
+        settle(slots.admit(options.id, address, env.policy().networks.has(address)), (held) => {
+          if (typeof held === 'string') return refuse(socket, env, held, address, options.id, callback)
+          // Gone while the primary counted it: no session will close it.
+          if (socket.destroyed) return slots.release(options.id)
+          // STARTTLS removes every listener of the plain socket (smtp-server's upgrade()), this one
+          // included: the listener also releases the place when the session closes (Admission.closed).
+          socket.once('close', () => slots.release(options.id))
+          callback(null, options)
+        })
+      })
+    }
   }
   return { authenticated: (id) => slots.authenticated(id), closed: (id) => slots.release(id) }
+}
+
+/** Goes on with an admission's answer: at once from this process's slots, after the primary's answer from its. */
+function settle(answer: SlotRefusal | Slot | Promise<SlotRefusal | Slot>, next: (held: SlotRefusal | Slot) => void): void {
+  // A primary that cannot answer: the client is told to come back (4xx), as when the listener is full.
+  if (answer instanceof Promise) answer.then(next, () => next('listener_full'))
+  else next(answer)
 }
 
 /** A listener's shares under a policy. */

@@ -7,6 +7,8 @@ import type { ListenerConfig } from '../config/schema.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { RelayEvents } from '../events/relay-events.js'
 import { Tarpit } from '../limits/tarpit.js'
+import type { TarpitBudget } from '../limits/tarpit.js'
+import type { SlotLedger, SlotLimits } from '../limits/connection-slots.js'
 import { NextHops } from '../relay/next-hops.js'
 import { Listener } from './listener.js'
 import { tlsMaterial } from './tls.js'
@@ -18,6 +20,15 @@ export interface BoundListener {
   address: string
   port: number
   tls: ListenerConfig['tls']
+}
+
+/**
+ * Counts an instance holds for its host, not per process: with `serve --workers N` the primary
+ * keeps them for every worker (absent: this process counts its own).
+ */
+export interface HostCounts {
+  slots(instance: string, listener: string, limits: () => SlotLimits): SlotLedger
+  tarpit(instance: string): TarpitBudget
 }
 
 /** What decides whether a listener keeps its socket across a reload. */
@@ -37,15 +48,17 @@ export class Instance {
   #nextHops: NextHops
   #listeners = new Map<string, Listener>()
   readonly #tarpit: Tarpit
+  readonly #counts: HostCounts | undefined
 
-  constructor(policy: InstancePolicy, deps: { log: Logger; resolver: () => Resolver; events: RelayEvents }) {
+  constructor(policy: InstancePolicy, deps: { log: Logger; resolver: () => Resolver; events: RelayEvents; counts?: HostCounts }) {
     this.name = policy.name
     this.#policy = policy
     this.#log = deps.log.child({ instance: policy.name })
     this.#resolver = deps.resolver
     this.#events = deps.events
     this.#nextHops = this.#makeNextHops(policy)
-    this.#tarpit = new Tarpit(policy.name)
+    this.#counts = deps.counts
+    this.#tarpit = new Tarpit(policy.name, deps.counts?.tarpit(policy.name))
   }
 
   get policy(): InstancePolicy {
@@ -126,6 +139,7 @@ export class Instance {
       log: this.#log.child({ listener: config.name }),
       tarpit: this.#tarpit,
       events: this.#events,
+      ...(this.#counts ? { slots: (listener: string, limits: () => SlotLimits) => this.#counts!.slots(this.name, listener, limits) } : {}),
     })
     const address = await listener.listen()
     this.#listeners.set(socketKey(config), listener)

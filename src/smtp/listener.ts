@@ -13,6 +13,7 @@ import type { RelayEvents } from '../events/relay-events.js'
 import { clientFaultsFor, connectionsActiveFor, connectionsTimedOutFor, connectionsTotalFor } from '../metrics/relay-metrics.js'
 import type { Resolver } from '../dns/resolver.js'
 import type { Tarpit } from '../limits/tarpit.js'
+import type { SlotLedger, SlotLimits } from '../limits/connection-slots.js'
 import type { NextHops } from '../relay/next-hops.js'
 import { NetworkList } from '../relay/networks.js'
 import { admitConnections } from './admission.js'
@@ -44,6 +45,8 @@ export interface ListenerEnv {
   readonly tarpit: Tarpit
   /** Where sessions emit their outcomes and transactions. */
   readonly events: RelayEvents
+  /** Where the listener's connections are counted, when not in this process (`serve --workers N`). */
+  readonly slots?: (listener: string, limits: () => SlotLimits) => SlotLedger
 }
 
 /** Open sockets below which the socket set is not swept for closed ones. */
@@ -93,7 +96,13 @@ export class Listener {
     if (config.proxy_from.length) {
       acceptProxyProtocol(this.#server, new NetworkList(config.proxy_from), { implicitTls: config.tls === 'implicit', log: env.log })
     }
-    this.#admission = admitConnections(this.#server, { policy: env.policy, listener: () => this.config, log: env.log })
+    const slots = env.slots
+    this.#admission = admitConnections(this.#server, {
+      policy: env.policy,
+      listener: () => this.config,
+      log: env.log,
+      ...(slots ? { slots: (limits: () => SlotLimits) => slots(config.name, limits) } : {}),
+    })
   }
 
   /** Starts listening; resolves with the bound address. */

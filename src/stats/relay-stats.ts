@@ -1,5 +1,7 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import { IpcBackend } from '../cluster/ipc-backend.js'
+import { IpcStatsStore } from '../cluster/ipc-stats-store.js'
 import type { LoadedPolicy } from '../config/load.js'
 import type { RelayEvents } from '../events/relay-events.js'
 import type { StateBackend } from '../limits/backend.js'
@@ -31,6 +33,11 @@ export class RelayStats {
     if (!config.enabled) return null
     const stores = new Map<string, StatsStore>()
     for (const name of instances) {
+      if (backend instanceof IpcBackend) {
+        // A worker of `serve --workers N`: the primary keeps the figures (and their snapshot).
+        stores.set(name, new IpcStatsStore(backend.link, name))
+        continue
+      }
       const snapshotFile = backend.kind === 'memory' && config.snapshot_dir ? join(config.snapshot_dir, `stats-${name}.jsonl`) : null
       const local = new MemoryStatsStore({ maxClients: config.max_clients, maxBaselines: config.max_baselines, snapshotFile })
       try {
@@ -47,10 +54,11 @@ export class RelayStats {
       )
     }
     for (const [name, store] of stores) {
-      const local = store instanceof RedisStatsStore ? store.local : (store as MemoryStatsStore)
-      reportStatsClients(name, () => local.size)
+      const local = store instanceof RedisStatsStore ? store.local : store
+      if (local instanceof MemoryStatsStore) reportStatsClients(name, () => local.size)
     }
-    return new RelayStats(stores, backend.kind === 'memory' && config.snapshot_dir ? config.snapshot_every : null, log)
+    const snapshots = backend.kind === 'memory' && !(backend instanceof IpcBackend) && config.snapshot_dir
+    return new RelayStats(stores, snapshots ? config.snapshot_every : null, log)
   }
 
   /** Feeds every session outcome and transaction of `events` to the instance's store. */

@@ -26,6 +26,8 @@ export interface RelayProcessOptions {
   policy?: (port: number) => Record<string, unknown>
   /** Changes to the outbound instance of the policy (checks, scan section). */
   outbound?: (instance: Record<string, unknown>) => void
+  /** More `serve` options, e.g. --workers 2. */
+  serveArgs?: readonly string[]
 }
 
 /** The bench policy tree, loosely typed: the relay validates it. */
@@ -90,7 +92,7 @@ export async function startRelayProcess(opts: RelayProcessOptions): Promise<Rela
   await writeFile(config, JSON.stringify(opts.policy?.(port) ?? benchPolicy(port, opts), null, 2))
   const log = await open(logFile, 'w')
   const profile = opts.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', opts.dir] : []
-  const child = spawnChild(process.execPath, [...(opts.nodeFlags ?? []), ...profile, opts.main, 'serve', '--config', config, '--instance', 'outbound'], {
+  const child = spawnChild(process.execPath, [...(opts.nodeFlags ?? []), ...profile, opts.main, 'serve', '--config', config, '--instance', 'outbound', ...(opts.serveArgs ?? [])], {
     stdio: ['ignore', log.fd, log.fd],
   })
   await log.close()
@@ -99,7 +101,8 @@ export async function startRelayProcess(opts: RelayProcessOptions): Promise<Rela
   child.once('exit', (code, signal) => (exit = `the relay exited (${signal ?? code})`))
   child.once('error', (err) => (exit = `the relay: ${err.message}`))
   try {
-    await waitForSmtp(port, 15_000, () => exit)
+    // Generous: a relay with workers starts several processes, on a machine that may be busy.
+    await waitForSmtp(port, 60_000, () => exit)
   } catch (err) {
     if (!exit) child.kill('SIGKILL')
     const tail = (await readFile(logFile, 'utf8').catch(() => '')).slice(-2000)

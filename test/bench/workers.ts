@@ -1,0 +1,185 @@
+import { once } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { spawnChild } from '../helpers/children.js'
+import { positiveOption, progress } from './common.js'
+import { processCpuSeconds } from './cpu.js'
+import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
+import type { Load } from './postfix-tools.js'
+import { freePort } from './ports.js'
+import { buildRelay, startRelayProcess } from './relay-process.js'
+import type { RelayProcess } from './relay-process.js'
+import { median } from './stats.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const IPC_COST = fileURLToPath(new URL('./ipc-cost.ts', import.meta.url))
+
+const USAGE = `Usage: node --import tsx test/bench/workers.ts [options]
+
+serve with one process against serve --workers N (the memory state in the primary), every limit
+check on, in one run on this machine: msg/s, CPU per message of every process, peak RSS of
+every process; then what one limit check costs over the IPC channel against in-process memory.
+Prints Markdown on stdout, progress on stderr.
+
+Options:
+  --quick          smoke run: one round of a few hundred messages
+  --rounds N       interleaved rounds; medians are reported (default 3)
+  --messages N     messages per run (default 6000)
+  --workers N      workers of the cluster row (default: the number of cores)
+  --no-build       use the existing dist/ instead of compiling src/ first
+`
+
+/** Every limit check on the path of a message, with limits no bench load reaches (as bench:limits). */
+const LIMIT_CHECKS = [
+  { check: 'connect.concurrency', limits: { default: 100_000 } },
+  { check: 'connect.rate', limits: { default: '100000000/1h' } },
+  { check: 'mail.rate', limits: { address: { default: '100000000/1h' }, subnet: { default: '100000000/1h' }, sender_domain: { default: '100000000/1h' } } },
+  { check: 'rcpt.rate', limits: { address: { default: '100000000/1h' } } },
+]
+
+/** The process and its children (the workers): their pids, from /proc. */
+function tree(pid: number): number[] {
+  const pids = [pid]
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) pids.push(Number(name))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
+}
+
+const cpuOf = (pids: number[]) => pids.reduce((sum, p) => sum + (processCpuSeconds(p) ?? 0), 0)
+
+/** Peak resident memory (VmHWM) of every process, in MB. */
+function peakRssMb(pids: number[]): number {
+  let kb = 0
+  for (const p of pids) {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'latin1'))
+    kb += Number(m?.[1] ?? 0)
+  }
+  return kb / 1024
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      messages: { type: 'string' },
+      workers: { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  const rounds = positiveOption('rounds', values.rounds, values.quick ? 1 : 3)
+  const messages = positiveOption('messages', values.messages, values.quick ? 300 : 6000)
+  const workers = positiveOption('workers', values.workers, os.availableParallelism(), { integer: true })
+  const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
+  if (!values['no-build']) progress('building the relay (tsconfig.build.json)')
+  const main = values['no-build'] ? join(ROOT, 'dist', 'main.js') : await buildRelay(ROOT)
+  const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-workers-'))
+  const sink = await startSmtpSink(sinkProgram, await freePort())
+  const variants = [
+    { name: 'one process', args: [] as string[] },
+    { name: `--workers ${workers}`, args: ['--workers', String(workers)] },
+  ]
+  const relays: RelayProcess[] = []
+  try {
+    for (const v of variants) {
+      relays.push(
+        await startRelayProcess({
+          main,
+          dir,
+          sinkPort: sink.port,
+          logLevel: 'info',
+          poolSize: 20,
+          nodeFlags: ['--max-semi-space-size=64'],
+          serveArgs: v.args,
+          outbound: (o) => (o.checks = LIMIT_CHECKS),
+        }),
+      )
+    }
+    const loads: { label: string; load: Load }[] = [
+      { label: 'persistent sessions', load: { sessions: 20, size: 5120, recipients: 1, reuse: true } },
+      { label: 'new connection per message', load: { sessions: 20, size: 5120, recipients: 1, reuse: false } },
+    ]
+    for (const l of loads) for (const r of relays) await runSmtpSource(source, r.port, l.load, Math.min(messages, 500))
+    const figures = new Map<string, { rate: number[]; cpuUs: number[] }>()
+    for (let round = 1; round <= rounds; round++) {
+      for (const l of loads) {
+        const order = round % 2 ? [0, 1] : [1, 0]
+        for (const i of order) {
+          const pids = tree(relays[i]!.pid)
+          const cpu0 = cpuOf(pids)
+          const run = await runSmtpSource(source, relays[i]!.port, l.load, messages)
+          const cpuUs = ((cpuOf(pids) - cpu0) / messages) * 1e6
+          const key = `${l.label}/${i}`
+          const f = figures.get(key) ?? { rate: [], cpuUs: [] }
+          f.rate.push(run.rate)
+          f.cpuUs.push(cpuUs)
+          figures.set(key, f)
+          progress(`round ${round} ${l.label} ${variants[i]!.name}: ${Math.round(run.rate)} msg/s, ${cpuUs.toFixed(0)} µs CPU/msg`)
+        }
+      }
+    }
+    const rss = relays.map((r) => peakRssMb(tree(r.pid)))
+    const rows = loads.flatMap((l) =>
+      variants.map((v, i) => {
+        const f = figures.get(`${l.label}/${i}`)!
+        const base = median(figures.get(`${l.label}/0`)!.rate)
+        const rate = median(f.rate)
+        return `| ${l.label} | ${v.name} | ${Math.round(rate).toLocaleString('en-US')} | ${((rate / base) * 100).toFixed(0)} % | ${(median(f.cpuUs) / 1000).toFixed(2)} | ${rss[i]!.toFixed(0)} |`
+      }),
+    )
+    progress('IPC cost of one limit check (test/bench/ipc-cost.ts)')
+    const child = spawnChild(process.execPath, ['--import', 'tsx', IPC_COST], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    await once(child, 'exit')
+    const ipc = JSON.parse(out) as { local: { serialUs: number; batchedUs: number }; ipc: { serialUs: number; batchedUs: number; cpuUs: number }; primaryUsPerCall: number }
+    process.stdout.write(`## serve: one process against --workers ${workers}
+
+${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end; smtp-source 20 sessions, 5 KB, 1 rcpt; every limit check on (memory backend); medians of ${rounds} interleaved rounds.
+
+| load | relay | msg/s | vs one process | CPU ms/msg (all processes) | peak RSS MB (all processes) |
+|---|---|--:|--:|--:|--:|
+${rows.join('\n')}
+
+One limit check (Limit.consume) on the memory backend:
+
+| where the counter is | one at a time, µs | 20 at once, µs per check |
+|---|--:|--:|
+| this process (one-process relay) | ${ipc.local.serialUs.toFixed(1)} | ${ipc.local.batchedUs.toFixed(1)} |
+| the primary, over IPC (a worker) | ${ipc.ipc.serialUs.toFixed(1)} | ${ipc.ipc.batchedUs.toFixed(1)} |
+
+CPU per check over IPC: worker ${ipc.ipc.cpuUs.toFixed(1)} µs, primary ${ipc.primaryUsPerCall.toFixed(1)} µs (both phases averaged).
+`)
+  } finally {
+    for (const r of relays) await r.stop()
+    await sink.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+  return 0
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  },
+)
