@@ -20,6 +20,8 @@ export interface RelayProcessOptions {
   cpuProfile?: boolean
   /** Extra node/V8 flags, e.g. --max-semi-space-size=64 (heap sizes can only be set at start). */
   nodeFlags?: readonly string[]
+  /** Extra arguments of `serve`, e.g. --workers 2. */
+  serveArgs?: readonly string[]
   /** Changes to the policy (state backend, checks) before the relay starts. */
   patch?: (policy: BenchPolicy) => void
   /** The policy for a listener on `port`, instead of benchPolicy's. */
@@ -90,7 +92,7 @@ export async function startRelayProcess(opts: RelayProcessOptions): Promise<Rela
   await writeFile(config, JSON.stringify(opts.policy?.(port) ?? benchPolicy(port, opts), null, 2))
   const log = await open(logFile, 'w')
   const profile = opts.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', opts.dir] : []
-  const child = spawnChild(process.execPath, [...(opts.nodeFlags ?? []), ...profile, opts.main, 'serve', '--config', config, '--instance', 'outbound'], {
+  const child = spawnChild(process.execPath, [...(opts.nodeFlags ?? []), ...profile, opts.main, 'serve', '--config', config, '--instance', 'outbound', ...(opts.serveArgs ?? [])], {
     stdio: ['ignore', log.fd, log.fd],
   })
   await log.close()
