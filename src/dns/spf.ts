@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { spf } from 'mailauth/lib/spf/index.js'
-import type { SpfResultName } from 'mailauth/lib/spf/index.js'
+import type { SpfResultName, spf as mailauthSpf } from 'mailauth/lib/spf/index.js'
 import { withDeadline } from '../pipeline/deadlines.js'
 import type { Resolver } from './resolver.js'
 
@@ -42,6 +41,10 @@ interface Cached {
 
 const caches = new WeakMap<Resolver, LRUCache<string, Cached>>()
 
+/** mailauth (with joi and ipaddr.js) is loaded at the first evaluation: a relay without SPF checks does without it. */
+let spfModule: Promise<typeof mailauthSpf> | null = null
+const loadSpf = () => (spfModule ??= import('mailauth/lib/spf/index.js').then((m) => m.spf))
+
 function cacheOf(resolver: Resolver): LRUCache<string, Cached> {
   let cache = caches.get(resolver)
   if (!cache) {
@@ -76,6 +79,7 @@ export async function evaluateSpf(resolver: Resolver, query: SpfQuery, deadlineM
 
   const read: [string, string][] = []
   let macros = false
+  const spf = await loadSpf()
   const evaluation = spf({
     sender: query.sender,
     ip: query.ip,
