@@ -17,7 +17,7 @@ const USAGE = `Usage: node --import tsx test/bench/compare-builds.ts [options] <
 Two (or more) builds of the relay side by side in one run, under the same smtp-source load in
 interleaved rounds: msg/s, CPU per message and peak RSS of each, with every check on (or none).
 Build the other one from a checkout of another commit:
-  git archive <commit> | tar -x -C /tmp/base && ln -s "$PWD/node_modules" /tmp/base/ && (cd /tmp/base && npx tsc -p tsconfig.build.json)
+  mkdir -p /tmp/base && git archive <commit> | tar -x -C /tmp/base && ln -s "$PWD/node_modules" /tmp/base/ && (cd /tmp/base && npx tsc -p tsconfig.build.json)
 
 Options:
   --checks every|none   the relay's checks (default every; see every-check.ts)
