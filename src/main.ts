@@ -1,6 +1,6 @@
-#!/usr/bin/env node
-// Node's default young generation: a larger one (--max-semi-space-size=64) cost some 90 MB of
-// peak RSS for no throughput in `npm run bench` (docs/performance.md).
+#!/usr/bin/env -S node --max-semi-space-size=64
+// A young generation large enough for the objects of messages in flight: with the default
+// they are promoted and collected by full mark-compacts, the relay's worst latency.
 import { UsageError } from './cli/args.js'
 import { COMMANDS } from './cli/commands.js'
 import { VERSION } from './cli/version.js'
