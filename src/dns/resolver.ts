@@ -44,6 +44,11 @@ export interface Resolver {
    * for periodic watches whose period is shorter than the TTLs they would otherwise read.
    */
   resolve(name: string, rrtype: string, opts?: { fresh?: boolean }): Promise<unknown>
+  /**
+   * How much longer the cache answers `name`/`rrtype` as it does now, in ms; 0 when it holds
+   * nothing for it (or caches nothing). What is built from lookups may be kept that long.
+   */
+  remainingTtlMs?(name: string, rrtype: string): number
   /** The servers queries go to, for logs and `check-config`. */
   servers(): string[]
   /** Answers (positive, negative, failures) held in the cache now, expired ones not yet dropped included. */
@@ -122,6 +127,14 @@ class CachingResolver implements Resolver {
 
   cacheEntries(): number {
     return this.#cache?.size ?? 0
+  }
+
+  remainingTtlMs(name: string, rrtype: string): number {
+    const key = `${rrtype.toUpperCase()} ${name.toLowerCase().replace(/\.$/, '')}`
+    const outcome = this.#cache?.get(key)
+    // A failure is cached only to spare the servers: nothing built on it should outlive it.
+    if (!outcome || outcome.kind === 'failure') return 0
+    return Math.max(0, this.#cache?.getRemainingTTL(key) ?? 0)
   }
 
   async reverse(address: string): Promise<string[]> {

@@ -1,5 +1,5 @@
-import { spf } from 'mailauth/lib/spf/index.js'
-import type { SpfResultName } from 'mailauth/lib/spf/index.js'
+import { LRUCache } from 'lru-cache'
+import type { SpfResultName, spf as mailauthSpf } from 'mailauth/lib/spf/index.js'
 import { withDeadline } from '../pipeline/deadlines.js'
 import type { Resolver } from './resolver.js'
 
@@ -28,25 +28,87 @@ export interface SpfQuery {
 const EXPIRED = new Error('SPF deadline passed')
 const expired = () => EXPIRED
 
+/** Results kept per resolver; a result lives no longer than the shortest-lived record it read. */
+const CACHE_ENTRIES = 10_000
+const CACHE_MAX_TTL_MS = 3_600_000
+
+/** A cached result; its comment is split where the sender's address went, to be filled in again. */
+interface Cached {
+  result: SpfResultName
+  domain: string
+  comment: string[]
+}
+
+const caches = new WeakMap<Resolver, LRUCache<string, Cached>>()
+
+/** mailauth (with joi and ipaddr.js) is loaded at the first evaluation: a relay without SPF checks does without it. */
+let spfModule: Promise<typeof mailauthSpf> | null = null
+const loadSpf = () => (spfModule ??= import('mailauth/lib/spf/index.js').then((m) => m.spf))
+
+function cacheOf(resolver: Resolver): LRUCache<string, Cached> {
+  let cache = caches.get(resolver)
+  if (!cache) {
+    // ttlResolution 0: the clock is read at each get, no timer per entry.
+    cache = new LRUCache<string, Cached>({ max: CACHE_ENTRIES, ttl: 1, ttlResolution: 0 })
+    caches.set(resolver, cache)
+  }
+  return cache
+}
+
+/** The domain as mailauth names it: after the last @, or "-" for none. */
+const domainOf = (sender: string) => sender.slice(sender.lastIndexOf('@') + 1).trim().toLowerCase() || '-'
+
 /**
  * Evaluates SPF with mailauth through the relay's resolver. `deadlineMs` bounds the whole
  * evaluation (up to 10 DNS lookups): past it the result is temperror, as for a DNS timeout.
+ *
+ * Results are cached per (identity, domain, client address), for as long as every record the
+ * evaluation read is still cached by the resolver (their TTLs): a repeat sender costs one map
+ * lookup instead of mailauth's parsing and address matching. A domain whose records use
+ * macros (RFC 7208 section 7) may depend on the local part or the HELO name too, so its
+ * results are keyed on the whole sender and HELO. A temperror is never cached.
  */
 export async function evaluateSpf(resolver: Resolver, query: SpfQuery, deadlineMs: number): Promise<SpfOutcome> {
+  const remaining = resolver.remainingTtlMs?.bind(resolver)
+  const cache = remaining ? cacheOf(resolver) : null
+  const domain = domainOf(query.sender)
+  const plainKey = `${query.identity} ${domain} ${query.ip} ${query.hostname}`
+  const macroKey = `${plainKey} ${query.sender} ${query.helo}`
+  const hit = cache?.get(plainKey) ?? cache?.get(macroKey)
+  if (hit) return { result: hit.result, domain: hit.domain, comment: hit.comment.join(query.sender) }
+
+  const read: [string, string][] = []
+  let macros = false
+  const spf = await loadSpf()
   const evaluation = spf({
     sender: query.sender,
     ip: query.ip,
     helo: query.helo,
     mta: query.hostname,
-    resolver: (name, rrtype) => resolver.resolve(name, rrtype),
+    resolver: async (name, rrtype) => {
+      read.push([name, rrtype])
+      const answer = await resolver.resolve(name, rrtype)
+      if (rrtype === 'TXT' && !macros && JSON.stringify(answer).includes('%{')) macros = true
+      return answer
+    },
   })
   // The pipeline's shared deadline sweep, not a timer per egress address and message.
   const r = await withDeadline(evaluation, deadlineMs, expired).catch((err: unknown) => {
     if (err === EXPIRED) return null
     throw err
   })
-  if (r) return { result: r.status.result, domain: r.domain, comment: r.status.comment ?? '' }
-  // The domain as mailauth would have named it: after the last @, or "-" for none.
-  const domain = query.sender.slice(query.sender.lastIndexOf('@') + 1).trim().toLowerCase() || '-'
-  return { result: 'temperror', domain, comment: `${query.hostname}: SPF evaluation for ${domain} took longer than ${deadlineMs} ms` }
+  if (!r) {
+    return { result: 'temperror', domain, comment: `${query.hostname}: SPF evaluation for ${domain} took longer than ${deadlineMs} ms` }
+  }
+  const outcome: SpfOutcome = { result: r.status.result, domain: r.domain, comment: r.status.comment ?? '' }
+  if (cache && remaining && outcome.result !== 'temperror' && read.length > 0) {
+    let ttl = CACHE_MAX_TTL_MS
+    for (const [name, rrtype] of read) ttl = Math.min(ttl, remaining(name, rrtype))
+    // A TTL of 0 keeps nothing (lru-cache would take 0 as "forever").
+    if (ttl > 0) {
+      const comment = query.sender ? outcome.comment.split(query.sender) : [outcome.comment]
+      cache.set(macros ? macroKey : plainKey, { result: outcome.result, domain: outcome.domain, comment }, { ttl })
+    }
+  }
+  return outcome
 }

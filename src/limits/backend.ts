@@ -8,8 +8,7 @@ import { counterCache, RateLimiterLru } from './lru-limiter.js'
 import type { CounterCache } from './lru-limiter.js'
 import { MemoryPenaltyStore, RedisPenaltyStore } from './penalty-store.js'
 import type { PenaltyStore } from './penalty-store.js'
-import { RedisBreaker } from './redis-breaker.js'
-import { connectRedis, whenReady } from './redis-client.js'
+import type { RedisBreaker } from './redis-breaker.js'
 import type { RedisClient } from './redis-client.js'
 import type { StateConfig } from './schema.js'
 
@@ -144,6 +143,8 @@ export class RedisBackend implements StateBackend {
   static async connect(config: StateConfig, password: string | undefined, log: Logger): Promise<RedisBackend> {
     const redis = config.redis
     if (!redis) throw new Error('backend redis needs a redis section')
+    // ioredis is loaded only for this backend (some 50 modules a memory-backend relay does without).
+    const [{ connectRedis, whenReady }, { RedisBreaker }] = await Promise.all([import('./redis-client.js'), import('./redis-breaker.js')])
     const client = connectRedis(redis, password, log)
     // Probe a stalled Redis about twice per command timeout: back within a second of answering.
     const breaker = new RedisBreaker(client, { probeMs: Math.max(100, Math.min(1000, redis.command_timeout)), log })

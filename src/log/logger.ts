@@ -20,20 +20,36 @@ export interface LineSink {
 export class LogOutput {
   format: LogFormat
   readonly #sink: LineSink
+  readonly #flushMs: number
+  #flushTimer: NodeJS.Timeout | null = null
 
-  constructor(sink: LineSink, format: LogFormat) {
+  /** `flushMs` > 0: the sink holds lines back (batched writes), and they are flushed at most this long after written. */
+  constructor(sink: LineSink, format: LogFormat, flushMs = 0) {
     this.#sink = sink
     this.format = format
+    this.#flushMs = flushMs
   }
 
   /** A line from pino (JSON). */
   write(json: string): void {
     this.#sink.write(this.format === 'text' ? textLine(json) : json)
+    this.#flushSoon()
   }
 
   /** A line already in the current format, with its newline. */
   writeLine(line: string): void {
     this.#sink.write(line)
+    this.#flushSoon()
+  }
+
+  /** One timer per batch, not per line: a quiet relay's last lines still reach the file within flushMs. */
+  #flushSoon(): void {
+    if (this.#flushMs <= 0 || this.#flushTimer) return
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null
+      this.#sink.flush?.()
+    }, this.#flushMs)
+    this.#flushTimer.unref()
   }
 
   flush(cb?: (err?: Error | null) => void): void {
@@ -47,6 +63,14 @@ export class LogOutput {
 }
 
 /**
+ * Lines are written in batches of about this many bytes (one write(2) for some 4 transaction
+ * lines instead of one each), and at most FLUSH_MS after they were logged. pino flushes what
+ * is left synchronously when the process exits.
+ */
+const BATCH_BYTES = 8192
+const FLUSH_MS = 100
+
+/**
  * The process logger (pino) on stdout, or on `destination`: a file descriptor, a path or a
  * sink. Sessions and transactions log through children that carry their ids.
  */
@@ -55,7 +79,7 @@ export function createLogger(
   opts: { format?: LogFormat; destination?: number | string | LineSink } = {},
 ): Logger {
   const dest = opts.destination ?? 1
-  const sink = typeof dest === 'object' ? dest : pino.destination({ dest, sync: false, minLength: 0 })
+  const sink = typeof dest === 'object' ? dest : pino.destination({ dest, sync: false, minLength: BATCH_BYTES })
   return pino(
     {
       level,
@@ -63,7 +87,7 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    new LogOutput(sink, opts.format ?? 'json'),
+    new LogOutput(sink, opts.format ?? 'json', typeof dest === 'object' ? 0 : FLUSH_MS),
   )
 }
 

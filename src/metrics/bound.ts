@@ -3,7 +3,7 @@
  * object on every inc/observe; on the per-message path a Map lookup is several times cheaper.
  * Label sets are small and fixed, so the cache stays small.
  *
- * @example const result = bound((...v) => checkResults.labels(...v)); result('outbound', 'rcpt.relay_auth', 'reject', 'enforce').inc()
+ * @example const refusals = bound((...v) => refusalsTotal.labels(...v)); refusals('outbound', 'rcpt', '550').inc()
  */
 export function bound<C>(labels: (...values: string[]) => C): (...values: string[]) => C {
   const cache = new Map<string, C>()

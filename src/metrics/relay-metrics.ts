@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client'
 import { bound } from './bound.js'
+import { CHECK_DURATION_BUCKETS, flushCheckTallies } from './check-tally.js'
 import { registry } from './registry.js'
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -87,20 +88,23 @@ export const dataReplyDuration = new Histogram({
 })
 
 /** Check verdicts, by check and outcome. */
-export const checkResults = new Counter({
+export const checkResults: Counter<'relay_instance' | 'check' | 'outcome' | 'mode'> = new Counter({
   name: 'smarthost_check_results_total',
   help: 'Check verdicts by check and outcome (continue, accept, tag, tempfail, reject, quarantine, error)',
   labelNames: ['relay_instance', 'check', 'outcome', 'mode'] as const,
   registers: [registry],
+  // Results are tallied in plain numbers on the message path (check-tally.ts) and added here when read.
+  collect: (): void => flushCheckTallies(checkResults, checkDuration),
 })
 
 /** Time each check takes. */
-export const checkDuration = new Histogram({
+export const checkDuration: Histogram<'check'> = new Histogram({
   name: 'smarthost_check_duration_seconds',
   help: 'Time a check took',
   labelNames: ['check'] as const,
-  buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  buckets: CHECK_DURATION_BUCKETS,
   registers: [registry],
+  collect: (): void => flushCheckTallies(checkResults, checkDuration),
 })
 
 /** Replies we sent that refused something, by SMTP stage and basic code. */
@@ -163,10 +167,6 @@ export const nextHopUnconfirmedFor = bound((...v) => nextHopUnconfirmed.labels(.
 export const nextHopRcptRepliesFor = bound((...v) => nextHopRcptReplies.labels(...v))
 /** (relay_instance) */
 export const dataReplyDurationFor = bound((...v) => dataReplyDuration.labels(...v))
-/** (relay_instance, check, outcome, mode) */
-export const checkResultFor = bound((...v) => checkResults.labels(...v))
-/** (check) */
-export const checkDurationFor = bound((...v) => checkDuration.labels(...v))
 /** (relay_instance, stage, code) */
 export const refusalsFor = bound((...v) => refusalsTotal.labels(...v))
 /** (relay_instance, listener, fault) */

@@ -1,7 +1,8 @@
 import { localError } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
-import { checkDurationFor, checkResultFor } from '../metrics/relay-metrics.js'
+import { checkTallyFor } from '../metrics/check-tally.js'
+import type { CheckTally } from '../metrics/check-tally.js'
 import type { ScanSummary } from '../scan/summary.js'
 import type { CompiledCheck } from './compile.js'
 import { withDeadline } from './deadlines.js'
@@ -98,8 +99,7 @@ function record(
   error: string | undefined,
 ): void {
   const outcome = error ? 'error' : verdict.kind
-  checkResultFor(ctx.session.instance, check.id, outcome, check.mode).inc()
-  checkDurationFor(check.id).observe(ms / 1000)
+  tallyOf(check, ctx.session.instance).record(outcome, ms / 1000)
   // A plain "no opinion" says nothing worth a line in every message's record: only a continue
   // that explains itself (SPF pass, a list that did not answer) is kept.
   if (outcome === 'continue' && (check.core || !('detail' in verdict && verdict.detail))) return
@@ -116,6 +116,18 @@ function record(
   if (detail) result.detail = detail
   if ('reply' in verdict) result.reply = verdict.reply.toString()
   sink.checks.push(result)
+}
+
+/** Each compiled check's tally, looked up once: a compiled check belongs to one instance. */
+const tallies = new WeakMap<CompiledCheck, CheckTally>()
+
+function tallyOf(check: CompiledCheck, instance: string): CheckTally {
+  let tally = tallies.get(check)
+  if (tally?.instance !== instance) {
+    tally = checkTallyFor(instance, check.id, check.mode)
+    tallies.set(check, tally)
+  }
+  return tally
 }
 
 function withTimeout(check: CompiledCheck, ctx: StageContext, ms: number): Verdict | Promise<Verdict> {

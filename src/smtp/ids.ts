@@ -17,11 +17,31 @@ export function newId(now = Date.now()): string {
     time = ALPHABET[t % ALPHABET.length] + time
     t = Math.floor(t / ALPHABET.length)
   }
-  if (used + 5 > pool.length) {
+  let at = take(5)
+  let tail = ''
+  for (let i = 0; i < 5; i++) tail += ALPHABET[(pool[at++] as number) % ALPHABET.length]
+  return time + tail
+}
+
+/** Where `n` unused random bytes start in the pool (refilled when short). */
+function take(n: number): number {
+  if (used + n > pool.length) {
     randomFillSync(pool)
     used = 0
   }
-  let tail = ''
-  for (let i = 0; i < 5; i++) tail += ALPHABET[(pool[used++] as number) % ALPHABET.length]
-  return time + tail
+  used += n
+  return used - n
+}
+
+const BASE32 = '0123456789abcdefghijklmnopqrstuv'
+
+/**
+ * A session id as smtp-server makes them (80 random bits as 16 base-32 digits), from the
+ * batched pool: smtp-server draws randomBytes(10) from the kernel for every connection.
+ */
+export function newSessionId(): string {
+  let at = take(16)
+  let id = ''
+  for (let i = 0; i < 16; i++) id += BASE32[(pool[at++] as number) & 31]
+  return id
 }

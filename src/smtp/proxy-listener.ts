@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { SMTPServer } from 'smtp-server'
 import type { Logger } from 'pino'
@@ -6,6 +5,7 @@ import { proxyHeaderMissing } from '../errors/replies.js'
 import { RelayError } from '../errors/relay-error.js'
 import { canonicalAddress } from '../limits/dimensions.js'
 import type { NetworkList } from '../relay/networks.js'
+import { newSessionId } from './ids.js'
 import { readProxyHeader } from './proxy-protocol.js'
 
 /** How long a load balancer may take to send its header. */
@@ -24,9 +24,6 @@ interface ProxyInternals {
   _handleProxy(socket: Socket, callback: (err: Error | null, options?: SocketOptions) => void): void
 }
 
-/** smtp-server's session id: 80 random bits in base 32. */
-const sessionId = () => BigInt(`0x${randomBytes(10).toString('hex')}`).toString(32).padStart(16, '0')
-
 /**
  * Makes an SMTPServer take the client address from a PROXY protocol v1 or v2 header, but
  * only on connections from `allowed` (the listener's proxy_from CIDR blocks). smtp-server
@@ -39,7 +36,7 @@ export function acceptProxyProtocol(server: SMTPServer, allowed: NetworkList, op
   const internals = server as unknown as ProxyInternals
   internals._expectsProxyHeader = (socket) => allowed.has(socket.remoteAddress ?? '')
   internals._handleProxy = (socket, callback) => {
-    const id = sessionId()
+    const id = newSessionId()
     const peer = socket.remoteAddress ?? ''
     if (!allowed.has(peer)) {
       setImmediate(() => callback(null, { id }))

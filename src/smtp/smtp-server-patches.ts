@@ -15,6 +15,7 @@ import {
   unauthPipelining,
 } from '../errors/replies.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
+import { newSessionId } from './ids.js'
 
 // Adaptations of smtp-server 3.21 internals, pinned by wire tests
 // (test/integration/replies-wire.test.ts, test/integration/greeting.test.ts,
@@ -148,11 +149,13 @@ export function saidQuit(session: object): boolean {
   return (session as { [QUIT]?: boolean })[QUIT] === true
 }
 
-/** smtp-server 3.21's implicit-TLS handshake of an accepted socket, before the session. */
+/** smtp-server 3.21's implicit-TLS handshake of an accepted socket, before the session, and its PROXY step that names the session. */
 interface ServerInternals {
-  options: ServerOptions
+  options: ServerOptions & { ignoredHosts?: string[] }
   _pendingSockets: Map<Socket, Socket | TLSSocket>
   _upgrade(this: ServerInternals, socket: Socket, callback: (err: Error | null, tlsSocket?: TLSSocket) => void): void
+  _expectsProxyHeader(this: ServerInternals, socket: Socket): boolean
+  _handleProxy(this: ServerInternals, socket: Socket, callback: (err: Error | null, options?: { id: string; ignore?: boolean }) => void): void
 }
 
 /** What a PROXY protocol header looks like to smtp-server's line reader: "PROXY …", or the v2 signature's "\0" line. */
@@ -199,6 +202,9 @@ let installed = false
  *    smtp-server would decode them with U+FFFD in place of the bad bytes.
  * 10. smtp-server's refusal of a SIZE= over the limit at MAIL is our messageTooBig, with the
  *    operator's URL, like the refusal after DATA.
+ * 11. Session ids come from a pool of random bytes drawn in batches (ids.ts); smtp-server asks
+ *     the kernel for 10 bytes on every connection. Listeners behind a load balancer replace
+ *     this step entirely (proxy-listener.ts).
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -327,8 +333,16 @@ export function installSmtpServerPatches(): void {
     onClose.call(this)
   }
   const server = SMTPServer.prototype as unknown as ServerInternals
-  /* eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the server as `this` */
+  /* eslint-disable @typescript-eslint/unbound-method -- called below with the server as `this` */
   const serverUpgrade = server._upgrade
+  const handleProxy = server._handleProxy
+  /* eslint-enable @typescript-eslint/unbound-method */
+  server._handleProxy = function patchedHandleProxy(socket, callback) {
+    if (this._expectsProxyHeader(socket)) return handleProxy.call(this, socket, callback)
+    const ignore = this.options.ignoredHosts?.includes(socket.remoteAddress ?? '') ?? false
+    const options = { id: newSessionId(), ...(ignore ? { ignore } : {}) }
+    setImmediate(() => callback(null, options))
+  }
   server._upgrade = function patchedServerUpgrade(socket, callback) {
     const deadlines = this.options[DEADLINES_OPTION]
     // smtp-server's own handshake timer is an idle timer: a ClientHello sent a byte at a time restarts it.

@@ -1,4 +1,3 @@
-import { generate } from 'selfsigned'
 import type { ListenerConfig } from '../config/schema.js'
 
 /** A PEM key and certificate chain. */
@@ -32,12 +31,17 @@ export async function tlsMaterial(
 export function ephemeralCertificate(hostname: string): Promise<TlsMaterial> {
   let made = ephemeral.get(hostname)
   if (!made) {
-    made = generate([{ name: 'commonName', value: hostname }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notAfterDate: new Date(Date.now() + 365 * 86_400_000),
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: hostname }] }],
-    }).then((pems) => ({ key: pems.private, cert: pems.cert, ephemeral: true }))
+    // Loaded only when needed: selfsigned brings some 700 modules of X.509 code (about 20 MB of heap).
+    made = import('selfsigned')
+      .then(({ generate }) =>
+        generate([{ name: 'commonName', value: hostname }], {
+          keySize: 2048,
+          algorithm: 'sha256',
+          notAfterDate: new Date(Date.now() + 365 * 86_400_000),
+          extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: hostname }] }],
+        }),
+      )
+      .then((pems) => ({ key: pems.private, cert: pems.cert, ephemeral: true }))
     ephemeral.set(hostname, made)
   }
   return made

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 
 // /proc reports CPU time in USER_HZ ticks, which Linux fixes at 100 for user space.
 const TICKS_PER_SECOND = 100
@@ -42,4 +42,53 @@ export function ownCpuMeter(): () => number {
     const wall = Number(process.hrtime.bigint() - t0) / 1e3
     return (usage.user + usage.system) / wall
   }
+}
+
+/** The process and its descendants (a relay with worker processes), from /proc; [pid] where /proc is not available. */
+export function processTree(pid: number): number[] {
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e))
+  } catch {
+    return [pid]
+  }
+  const children = new Map<number, number[]>()
+  for (const e of entries) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      const list = children.get(ppid) ?? []
+      list.push(Number(e))
+      children.set(ppid, list)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid]
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] as number) ?? []))
+  return tree
+}
+
+/** CPU seconds of a process and its descendants (setpriv execs the program, so the pid is the program's). */
+export function treeCpuSeconds(pid: number): number | null {
+  let total = 0
+  for (const p of processTree(pid)) {
+    const s = processCpuSeconds(p)
+    if (s === null && p === pid) return null
+    total += s ?? 0
+  }
+  return total
+}
+
+/** Peak resident set (VmHWM) of a process plus its descendants' in MB; null where /proc is not available. */
+export function treePeakRssMb(pid: number): number | null {
+  let kb = 0
+  for (const p of processTree(pid)) {
+    try {
+      kb += Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'latin1'))?.[1] ?? 0)
+    } catch {
+      if (p === pid) return null
+    }
+  }
+  return kb / 1024
 }

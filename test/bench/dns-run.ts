@@ -1,12 +1,10 @@
-import { fork } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { dnsClients, runClient } from './dns/clients.js'
+import { startDnsProcess } from './dns/start.js'
 import type { ClientRun } from './dns/clients.js'
 import { freshAddress, sendMessages, zipfSources } from './dns/message-client.js'
 import { findProgram, startSmtpSink } from './postfix-tools.js'
@@ -77,26 +75,6 @@ function settings(argv: string[]): Settings | null {
   }
 }
 
-
-/** The DNS server process; resolves with its port. */
-async function startDnsProcess(): Promise<{ port: number; child: ChildProcess; queries(): Promise<number> }> {
-  const child = fork(fileURLToPath(new URL('./dns/server-process.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  })
-  const [line] = (await once(child.stdout as NodeJS.ReadableStream, 'data')) as [Buffer]
-  const port = Number(/PORT (\d+)/.exec(line.toString())?.[1])
-  if (!port) throw new Error(`the DNS server did not start: ${line.toString()}`)
-  return {
-    port,
-    child,
-    async queries() {
-      child.send('count')
-      const [m] = (await once(child, 'message')) as [{ queries: number }]
-      return m.queries
-    },
-  }
-}
 
 /** The bench relay's policy with `zones` DNSBL zones in mail.dnsbl (none: no DNS checks). */
 function policy(port: number, admin: number, dnsPort: number, sinkPort: number, zones: number): Record<string, unknown> {

@@ -20,6 +20,8 @@ export interface RelayProcessOptions {
   cpuProfile?: boolean
   /** Extra node/V8 flags, e.g. --max-semi-space-size=64 (heap sizes can only be set at start). */
   nodeFlags?: readonly string[]
+  /** Extra arguments of `serve`, e.g. --workers 2. */
+  serveArgs?: readonly string[]
   /** Changes to the policy (state backend, checks) before the relay starts. */
   patch?: (policy: BenchPolicy) => void
   /** The policy for a listener on `port`, instead of benchPolicy's. */

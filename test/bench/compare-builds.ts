@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { treeCpuSeconds, treePeakRssMb } from './cpu.js'
+import { startDnsProcess } from './dns/start.js'
+import { everyCheck } from './every-check.js'
+import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
+import { freePort } from './ports.js'
+import { startRelayProcess } from './relay-process.js'
+import type { RelayProcess } from './relay-process.js'
+import { median } from './stats.js'
+import { int, ms, progress } from './common.js'
+
+const USAGE = `Usage: node --import tsx test/bench/compare-builds.ts [options] <dist/main.js> <other dist/main.js> …
+
+Two (or more) builds of the relay side by side in one run, under the same smtp-source load in
+interleaved rounds: msg/s, CPU per message and peak RSS of each, with every check on (or none).
+Build the other one from a checkout of another commit:
+  mkdir -p /tmp/base && git archive <commit> | tar -x -C /tmp/base && ln -s "$PWD/node_modules" /tmp/base/ && (cd /tmp/base && npx tsc -p tsconfig.build.json)
+
+Options:
+  --checks every|none   the relay's checks (default every; see every-check.ts)
+  --rounds N            interleaved rounds (default 5)
+  --messages N          messages per run (default 3000)
+  --reuse               persistent sessions (smtp-source -d; default: a new connection per message)
+  --relay-flags=FLAGS   node flags for every relay
+`
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    checks: { type: 'string', default: 'every' },
+    rounds: { type: 'string', default: '5' },
+    messages: { type: 'string', default: '3000' },
+    reuse: { type: 'boolean', default: false },
+    'relay-flags': { type: 'string', default: '' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+if (values.help || positionals.length < 2) {
+  process.stdout.write(USAGE)
+  process.exit(values.help ? 0 : 1)
+}
+
+const source = await findProgram('smtp-source')
+const sink = await startSmtpSink(await findProgram('smtp-sink'), await freePort())
+const dns = await startDnsProcess()
+const dir = await mkdtemp(join(os.tmpdir(), 'shg-compare-'))
+const load = { sessions: 20, size: 5120, recipients: 1, reuse: values.reuse }
+const messages = Number(values.messages)
+const relays: { main: string; relay: RelayProcess; rate: number[]; cpu: number[] }[] = []
+try {
+  for (const main of positionals) {
+    const relay = await startRelayProcess({
+      main: resolve(main),
+      dir,
+      sinkPort: sink.port,
+      logLevel: 'info',
+      poolSize: load.sessions,
+      nodeFlags: values['relay-flags'].split(/\s+/).filter(Boolean),
+      patch: values.checks === 'every' ? (p) => everyCheck(p, dns.port) : undefined,
+    })
+    relays.push({ main, relay, rate: [], cpu: [] })
+    await runSmtpSource(source, relay.port, load, 500)
+  }
+  for (let round = 1; round <= Number(values.rounds); round++) {
+    for (const r of relays) {
+      const cpu0 = treeCpuSeconds(r.relay.pid) ?? NaN
+      const run = await runSmtpSource(source, r.relay.port, load, messages)
+      r.rate.push(run.rate)
+      r.cpu.push((((treeCpuSeconds(r.relay.pid) ?? NaN) - cpu0) * 1000) / messages)
+      progress(`round ${round} ${r.main}: ${int(run.rate)} msg/s, ${ms(r.cpu.at(-1) ?? NaN)} ms CPU/msg`)
+    }
+  }
+  const first = relays[0]
+  process.stdout.write(
+    `${values.checks} checks, ${load.reuse ? 'persistent sessions' : 'new connection per message'}, ${values.rounds} rounds of ${messages} messages, load average ${os.loadavg()[0]?.toFixed(1)}\n\n` +
+      '| build | msg/s | CPU ms/msg | peak RSS MB | msg/s vs first | CPU vs first |\n|---|--:|--:|--:|--:|--:|\n' +
+      relays
+        .map(
+          (r) =>
+            `| ${r.main} | ${int(median(r.rate))} | ${ms(median(r.cpu))} | ${int(treePeakRssMb(r.relay.pid) ?? NaN)} | ` +
+            `${((median(r.rate) / median(first?.rate ?? [])) * 100).toFixed(0)} % | ${((median(r.cpu) / median(first?.cpu ?? [])) * 100).toFixed(0)} % |`,
+        )
+        .join('\n') +
+      '\n',
+  )
+} finally {
+  await Promise.all(relays.map((r) => r.relay.stop()))
+  await sink.stop()
+  await dns.stop()
+  await rm(dir, { recursive: true, force: true })
+}
