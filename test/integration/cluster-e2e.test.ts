@@ -264,26 +264,28 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
 
   /**
    * Four clients send `total` messages through the balancer, four per connection; once a
-   * quarter is sent, `stop` takes a node down. Returns every message's outcome.
+   * quarter is sent, `stop` takes a node down. Returns every message's outcome and what `stop` gave.
    */
   async function loadWhile(prefix: string, total: number, stop: () => Promise<unknown>): Promise<{ outcomes: Outcome[]; stopped: unknown }> {
     const workers = 4
     const perWorker = total / workers
     let sent = 0
-    const load = Promise.all(
+    const stopping: Promise<unknown>[] = []
+    const outcomes = await Promise.all(
       Array.from({ length: workers }, async (_, w) => {
-        const outcomes: Outcome[] = []
-        const mine = ids(`${prefix}${w}`, perWorker)
+        const mine: Outcome[] = []
+        const names = ids(`${prefix}${w}`, perWorker)
         for (let i = 0; i < perWorker; i += 4) {
-          outcomes.push(...(await sendThrough(haproxy.port, `127.0.6.${w + 1}`, mine.slice(i, i + 4))))
+          mine.push(...(await sendThrough(haproxy.port, `127.0.6.${w + 1}`, names.slice(i, i + 4))))
           sent += 4
+          // The stop starts the moment a quarter is sent, while the other workers are mid-session.
+          if (stopping.length === 0 && sent >= total / 4) stopping.push(stop())
         }
-        return outcomes
+        return mine
       }),
     )
-    await eventually(() => Promise.resolve(sent), (n) => n >= total / 4, { ms: 30_000, what: 'a quarter of the load sent' })
-    const stopped = await stop()
-    return { outcomes: (await load).flat(), stopped }
+    assert.equal(stopping.length, 1, 'the node was stopped mid-load')
+    return { outcomes: outcomes.flat(), stopped: await stopping[0] }
   }
 
   const delivered = () => new Set(sink.messages.map((m) => /^Subject: (.*)$/m.exec(m.text)?.[1]))
