@@ -78,6 +78,18 @@ class GuardedRedisLimiter extends RateLimiterRedis {
   }
 }
 
+/**
+ * Defines rate-limiter-flexible's script command on `client` before anything else uses it.
+ * The library defines it when a limiter is made, and each auto-pipeline copies the client's
+ * script commands when it is made: a limiter made while the statistics or the alert lease had
+ * a pipeline waiting queued its call on a pipeline without the command, the pipeline's replies
+ * no longer matched its callbacks, and the process died (ioredis issue #1931).
+ */
+function defineLimiterScript(client: RedisClient): void {
+  const limiter = new RateLimiterRedis({ storeClient: client, points: 1, duration: 1 })
+  if (!('rlflxIncr' in client)) throw new Error(`the rate limiter did not define its Redis command (${limiter.constructor.name})`)
+}
+
 /** The in-process backend: counters in one LRU-bounded cache for the whole process. */
 export class MemoryBackend implements StateBackend {
   readonly kind = 'memory'
@@ -146,6 +158,7 @@ export class RedisBackend implements StateBackend {
     // ioredis is loaded only for this backend (some 50 modules a memory-backend relay does without).
     const [{ connectRedis, whenReady }, { RedisBreaker }] = await Promise.all([import('./redis-client.js'), import('./redis-breaker.js')])
     const client = connectRedis(redis, password, log)
+    defineLimiterScript(client)
     // Probe a stalled Redis about twice per command timeout: back within a second of answering.
     const breaker = new RedisBreaker(client, { probeMs: Math.max(100, Math.min(1000, redis.command_timeout)), log })
     const backend = new RedisBackend(client, redis.on_failure, config.memory.max_entries, breaker)

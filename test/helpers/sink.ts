@@ -105,6 +105,9 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
       })
     },
   })
+  // A relay killed mid-session (the cluster test's SIGKILL) resets its pooled connections; smtp-server
+  // reports that as an 'error' event, which without a listener would end the test process.
+  server.on('error', () => undefined)
   server.listen(opts.port ?? 0, '127.0.0.1')
   await once(server.server, 'listening')
   return {

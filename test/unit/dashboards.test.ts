@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { parse, stringify } from 'yaml'
+import { parse, parseAllDocuments, stringify } from 'yaml'
 import type { AdminServer } from '../../src/metrics/admin-server.js'
 import { addStatsApi, statsTopQuery } from '../../src/stats/admin-api.js'
-import { exportedNames } from '../helpers/metric-names.js'
+import { definedMetrics, exportedNames } from '../helpers/metric-names.js'
 
 // The NOC's dashboards and alerts may only use metrics the relay exports: a renamed metric
 // would otherwise leave an empty panel or an alert that can never fire. The abuse-desk
@@ -17,6 +17,7 @@ import { exportedNames } from '../helpers/metric-names.js'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DASHBOARDS = join(ROOT, 'dashboards')
 const RULES = join(DASHBOARDS, 'prometheus-rules.yaml')
+const RULE_TESTS = join(DASHBOARDS, 'prometheus-rules.test.yaml')
 const COMPOSE = join(ROOT, 'deploy', 'compose')
 const INFINITY = 'yesoreyeram-infinity-datasource'
 
@@ -64,6 +65,37 @@ const dashboardFiles = () => allDashboards().filter((f) => !readsAdminApi(f))
 const unknownMetrics = (queries: string[], known: Set<string>) =>
   [...new Set(queries.flatMap((q) => q.match(METRIC_NAME) ?? []))].filter((n) => !known.has(n)).sort()
 
+/** Every Prometheus rule file (a YAML document with `groups:`) under dashboards/ and deploy/. */
+function ruleFiles(): string[] {
+  return [DASHBOARDS, join(ROOT, 'deploy')]
+    .flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .filter((f) =>
+      parseAllDocuments(readFileSync(f, 'utf8')).some((doc) => {
+        const value: unknown = doc.toJS()
+        return isRecord(value) && Array.isArray(value.groups)
+      }),
+    )
+    .sort()
+}
+
+/** A metric name with its label matchers, if any: `smarthost_x{a="b"}` → [name, 'a="b"']. */
+const SELECTOR = /\b(smarthost_[a-zA-Z0-9_]+)(?:\{([^}]*)\})?/g
+
+/** Metrics defined with a relay_instance label (src/metrics), read from the registry they register in. */
+async function relayInstanceMetrics(): Promise<Set<string>> {
+  const dir = join(ROOT, 'src', 'metrics')
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) await import(join(dir, file))
+  const { registry } = await import('../../src/metrics/registry.js')
+  const names = new Set<string>()
+  for (const { name } of definedMetrics()) {
+    const metric = registry.getSingleMetric(name) as { labelNames?: readonly string[] } | undefined
+    if (metric?.labelNames?.includes('relay_instance')) names.add(name)
+  }
+  assert.ok(names.size > 10, 'metrics with relay_instance found')
+  return names
+}
+
 /** Runs promtool; a missing promtool fails the test (CI installs the prometheus package). */
 function promtool(...args: string[]): { status: number | null; output: string } {
   const run = spawnSync('promtool', args, { encoding: 'utf8' })
@@ -106,6 +138,21 @@ describe('Grafana dashboards', () => {
           isRecord(p.datasource) && p.datasource.uid === '${DS_PROMETHEUS}',
           `${file}: panel "${String(p.title)}" data source`,
         )
+      }
+    }
+  })
+
+  it('filter every series of a relay instance by the $instance variable, where the dashboard has one', async () => {
+    const perInstance = await relayInstanceMetrics()
+    for (const file of dashboardFiles()) {
+      const dashboard = readDashboard(file)
+      const variables = isRecord(dashboard) && isRecord(dashboard.templating) && Array.isArray(dashboard.templating.list) ? dashboard.templating.list : []
+      if (!variables.some((v) => isRecord(v) && v.name === 'instance')) continue
+      for (const query of dashboardQueries(dashboard).filter((q) => !q.startsWith('label_values('))) {
+        for (const [, name = '', labels = ''] of query.matchAll(SELECTOR)) {
+          if (!perInstance.has(name.replace(/_(bucket|sum|count)$/, ''))) continue
+          assert.match(labels, /relay_instance=~"\$instance"/, `${file}: ${name} in ${query}`)
+        }
       }
     }
   })
@@ -228,8 +275,22 @@ describe('Prometheus alerting rules', () => {
     }
   })
 
-  it('pass promtool check rules', () => {
-    const { status, output } = promtool('check', 'rules', RULES)
+  it('pass promtool check rules, every rule file of dashboards/ and deploy/', () => {
+    const files = ruleFiles()
+    assert.ok(files.includes(RULES), 'dashboards/prometheus-rules.yaml is a rule file')
+    for (const file of files) {
+      const { status, output } = promtool('check', 'rules', file)
+      assert.equal(status, 0, `${file}: ${output}`)
+    }
+  })
+
+  it('fire as their promtool unit tests expect: scanner failures, quarantine growth, penalty-box additions', () => {
+    const tests = parse(readFileSync(RULE_TESTS, 'utf8')) as { tests: { alert_rule_test: { alertname: string }[] }[] }
+    const tested = new Set(tests.tests.flatMap((t) => t.alert_rule_test.map((a) => a.alertname)))
+    for (const alert of ['SmarthostScannerFailing', 'SmarthostQuarantineGrowing', 'SmarthostPenaltyBoxAdditions']) {
+      assert.ok(tested.has(alert), `${alert} has a promtool unit test`)
+    }
+    const { status, output } = promtool('test', 'rules', RULE_TESTS)
     assert.equal(status, 0, output)
   })
 })

@@ -24,6 +24,8 @@ const EXAMPLES = join(ROOT, 'policies', 'examples')
 const KUBERNETES = join(ROOT, 'deploy', 'kubernetes')
 const ETC = '/etc/smarthost-guard/'
 const RULE_PACK = fileURLToPath(new URL('../../policies/yara', import.meta.url))
+/** Where the container image has the package's policies/ (deploy/container/Dockerfile: WORKDIR /app). */
+const IMAGE_POLICIES = '/app/policies/'
 
 type Json = Record<string, unknown>
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -77,7 +79,7 @@ async function install(name: string, text: string): Promise<{ loaded: LoadedPoli
     else await writeFile(path, contentFor(file))
   }
   const policyFile = join(dir, 'relay.yaml')
-  await writeFile(policyFile, text.replaceAll(ETC, `${dir}/`))
+  await writeFile(policyFile, text.replaceAll(ETC, `${dir}/`).replaceAll(IMAGE_POLICIES, join(ROOT, 'policies/')))
   return { loaded: await loadPolicy(policyFile), dir }
 }
 
@@ -93,10 +95,11 @@ function kubernetesDocs(file: string, text: string): Json[] {
   })
 }
 
+/** Every document of the resources that deploy/kubernetes/kustomization.yaml applies. */
 async function kubernetes(): Promise<Json[]> {
-  const files = (await readdir(KUBERNETES)).filter((f) => f.endsWith('.yaml'))
+  const kustomization = parse(await readFile(join(KUBERNETES, 'kustomization.yaml'), 'utf8')) as { resources: string[] }
   const docs = await Promise.all(
-    files.map(async (f) => kubernetesDocs(f, await readFile(join(KUBERNETES, f), 'utf8'))),
+    kustomization.resources.map(async (f) => kubernetesDocs(f, await readFile(join(KUBERNETES, f), 'utf8'))),
   )
   return docs.flat()
 }
@@ -115,7 +118,7 @@ describe('example policy trees', () => {
       compileOffline(loaded)
       assert.ok(loaded.files.size > 0, 'the tree names no files, so nothing was read')
       for (const path of loaded.files.keys()) {
-        assert.ok(path.startsWith(`${dir}/`), `${path} is outside /etc/smarthost-guard`)
+        assert.ok(path.startsWith(`${dir}/`) || path.startsWith(RULE_PACK), `${path} is outside /etc/smarthost-guard and the image's rule pack`)
       }
     })
   }
@@ -140,12 +143,8 @@ describe('example policy trees', () => {
 })
 
 describe('Kubernetes manifests', () => {
-  it('carry policies/examples/container.yaml unchanged in the policy ConfigMap', async () => {
-    const configMap = (await kubernetes()).find(
-      (d) => d.kind === 'ConfigMap' && isRecord(d.metadata) && d.metadata.name === 'smarthost-guard-policy',
-    )
-    assert.ok(configMap && isRecord(configMap.data), 'ConfigMap smarthost-guard-policy')
-    assert.equal(configMap.data['relay.yaml'], await readExample('container.yaml'))
+  it('carry policies/examples/container.yaml unchanged as the policy ConfigMap\u2019s relay.yaml', async () => {
+    assert.equal(await readFile(join(KUBERNETES, 'config', 'relay.yaml'), 'utf8'), await readExample('container.yaml'))
   })
 
   it('mount every file the container tree names in both Deployments, and outlast its drain timeout', async () => {
@@ -174,9 +173,11 @@ describe('Kubernetes manifests', () => {
       const instance = container.args[container.args.indexOf('--instance') + 1]
       const config = loaded.policy.instances[instance as 'outbound' | 'inbound']
       assert.ok(config, `${name} runs instance ${String(instance)} of the tree`)
+      const preStop = Number(container.lifecycle?.preStop?.exec?.command?.at(-1) ?? 0)
+      // SIGTERM comes after preStop; the drain then needs drain_timeout, and a second more to cut what is left.
       assert.ok(
-        pod.terminationGracePeriodSeconds * 1000 > config.limits.drain_timeout,
-        `${name}: grace period vs drain_timeout`,
+        pod.terminationGracePeriodSeconds * 1000 >= preStop * 1000 + config.limits.drain_timeout + 5000,
+        `${name}: grace period ${pod.terminationGracePeriodSeconds} s vs preStop ${preStop} s + drain_timeout ${config.limits.drain_timeout} ms + 5 s`,
       )
     }
   })
@@ -184,7 +185,11 @@ describe('Kubernetes manifests', () => {
 
 interface PodSpec {
   terminationGracePeriodSeconds: number
-  containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[]
+  containers: {
+    args: string[]
+    volumeMounts: { name: string; mountPath: string }[]
+    lifecycle?: { preStop?: { exec?: { command?: string[] } } }
+  }[]
   volumes: {
     name: string
     projected?: {
