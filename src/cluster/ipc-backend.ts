@@ -2,6 +2,7 @@ import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible'
 import type { LimiterOptions, StateBackend } from '../limits/backend.js'
 import { limiterRes, RateLimiterStoreAbstract } from '../limits/lru-limiter.js'
 import type { Upserted } from '../limits/lru-limiter.js'
+import type { KnownLogin, KnownLoginBounds, KnownLogins } from '../limits/known-logins.js'
 import type { PenaltyEntry, PenaltyStore } from '../limits/penalty-store.js'
 import type { PrimaryLink } from './primary-link.js'
 
@@ -68,6 +69,25 @@ class IpcPenaltyStore implements PenaltyStore {
   }
 }
 
+/** The primary's known logins: a login on any worker makes the address known to all. */
+class IpcKnownLogins implements KnownLogins {
+  readonly #link: PrimaryLink
+  readonly #instance: string
+
+  constructor(link: PrimaryLink, instance: string) {
+    this.#link = link
+    this.#instance = instance
+  }
+
+  record(user: string, address: string, bounds: KnownLoginBounds): Promise<void> {
+    return this.#link.call('kl.record', [this.#instance, user, address, bounds])
+  }
+
+  lookup(user: string, address: string, bounds: KnownLoginBounds): Promise<KnownLogin> {
+    return this.#link.call('kl.lookup', [this.#instance, user, address, bounds])
+  }
+}
+
 /**
  * The memory backend as a worker of `serve --workers N` sees it: the counters and penalty
  * boxes live in the primary process (one MemoryBackend), and every operation is a call over
@@ -79,6 +99,7 @@ export class IpcBackend implements StateBackend {
   readonly onFailure = 'tempfail'
   readonly link: PrimaryLink
   readonly #boxes = new Map<string, IpcPenaltyStore>()
+  readonly #logins = new Map<string, IpcKnownLogins>()
 
   constructor(link: PrimaryLink) {
     this.link = link
@@ -92,6 +113,12 @@ export class IpcBackend implements StateBackend {
     let box = this.#boxes.get(instance)
     if (!box) this.#boxes.set(instance, (box = new IpcPenaltyStore(this.link, instance, maxEntries)))
     return box
+  }
+
+  knownLogins(instance: string): KnownLogins {
+    let logins = this.#logins.get(instance)
+    if (!logins) this.#logins.set(instance, (logins = new IpcKnownLogins(this.link, instance)))
+    return logins
   }
 
   close(): Promise<void> {

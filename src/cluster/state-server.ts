@@ -5,6 +5,7 @@ import { MemoryBackend } from '../limits/backend.js'
 import { ConnectionSlots } from '../limits/connection-slots.js'
 import type { SlotLimits } from '../limits/connection-slots.js'
 import { readCounter, upsertCounter } from '../limits/lru-limiter.js'
+import type { KnownLoginBounds } from '../limits/known-logins.js'
 import type { PenaltyEntry } from '../limits/penalty-store.js'
 import type { ClientKey, StatsStore, TopQuery } from '../stats/store.js'
 import type { Observation } from '../stats/client-stats.js'
@@ -103,6 +104,12 @@ export class StateServer {
         if (op === 'pb.find') return store.find(arg as string[])
         if (op === 'pb.remove') return store.remove(arg as string)
         return op === 'pb.list' ? store.list() : store.size()
+      }
+      case 'kl.record':
+      case 'kl.lookup': {
+        const [instance, user, address, bounds] = args as [string, string, string, KnownLoginBounds]
+        const logins = this.#memory().knownLogins(instance)
+        return op === 'kl.record' ? logins.record(user, address, bounds) : logins.lookup(user, address, bounds)
       }
       case 'slots.admit': {
         const [scope, id, address, customer, limits] = args as [string, string, string | null, boolean, SlotLimits]

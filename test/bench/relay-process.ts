@@ -28,8 +28,6 @@ export interface RelayProcessOptions {
   policy?: (port: number) => Record<string, unknown>
   /** Changes to the outbound instance of the policy (checks, scan section). */
   outbound?: (instance: Record<string, unknown>) => void
-  /** More `serve` options, e.g. --workers 2. */
-  serveArgs?: readonly string[]
 }
 
 /** The bench policy tree, loosely typed: the relay validates it. */
