@@ -1,11 +1,18 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The CLI entry this code was started from (main.ts under tsx, main.js when built). */
 const MAIN = fileURLToPath(new URL(`../main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
+
+/**
+ * util-linux's setpriv, to have the kernel kill the relay if the demo dies without running any
+ * handler (SIGKILL); null elsewhere, where the exit and signal handlers are all there is.
+ */
+const SETPRIV = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'setpriv')).find((file) => existsSync(file)) ?? null
 
 /** The relay, running `serve --instance outbound` in its own process. */
 export interface RelayChild {
@@ -22,9 +29,10 @@ export interface RelayChild {
  */
 export async function startRelay(policy: string, adminPort: number, logFile: string, timeoutMs = 60_000): Promise<RelayChild> {
   const log = createWriteStream(logFile)
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, 'serve', '--config', policy, '--instance', 'outbound'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const argv = [...process.execArgv, MAIN, 'serve', '--config', policy, '--instance', 'outbound']
+  // setpriv execs node, so the child keeps its pid and receives our signals directly.
+  const [file, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...argv]] : [process.execPath, argv]
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout.pipe(log)
   child.stderr.pipe(log)
   let exited = false
