@@ -9,6 +9,8 @@ export interface IncidentLine {
   rule: string
   severity: string
   client_key: string
+  /** Other rules that fired for the same key when it was raised (one incident per key). */
+  also_firing: string[]
   /** Seconds from the profile's start (its abuse's start, if it has one) to the webhook's arrival. */
   latency_s: number
   false_positive: boolean
@@ -77,7 +79,7 @@ export function buildReport(o: { seed: number; minutes: number; relayed: number;
     const p = ownerOf(e.clientKey, o.profiles)
     const from = p ? (p.tally.abuseStartedMs ?? p.tally.startedMs ?? 0) : 0
     const innocent = p ? p.legitimacy === 'legitimate' || p.innocent.some((a) => e.clientKey === `address:${a}`) : false
-    const line = { id: e.id, rule: e.rule, severity: e.severity, client_key: e.clientKey, latency_s: seconds(e.atMs - from), false_positive: innocent }
+    const line = { id: e.id, rule: e.rule, severity: e.severity, client_key: e.clientKey, also_firing: e.alsoFiring, latency_s: seconds(e.atMs - from), false_positive: innocent }
     if (p) byProfile.set(p.name, [...(byProfile.get(p.name) ?? []), line])
     else other.push(line)
   }
@@ -99,7 +101,7 @@ export function buildReport(o: { seed: number; minutes: number; relayed: number;
     }
   })
   const targets = targetsOf(profiles)
-  return { seed: o.seed, minutes: o.minutes, relayed_to_sink: o.relayed, profiles, other_incidents: other, targets, efficacy: efficacyLine(profiles, targets) }
+  return { seed: o.seed, minutes: o.minutes, relayed_to_sink: o.relayed, profiles, other_incidents: other, targets, efficacy: efficacyLine(targets) }
 }
 
 const find = (profiles: readonly ProfileReport[], name: string) => profiles.find((p) => p.name === name)
@@ -129,7 +131,7 @@ function targetsOf(profiles: readonly ProfileReport[]): Target[] {
     {
       name: 'backscattering Exchange flagged within 5 min',
       met: !!exchangeIncident && exchangeIncident.latency_s <= 300,
-      detail: exchangeIncident ? `${exchangeIncident.rule} after ${exchangeIncident.latency_s} s` : 'not flagged',
+      detail: exchangeIncident ? `${[exchangeIncident.rule, ...exchangeIncident.also_firing].join('+')} after ${exchangeIncident.latency_s} s` : 'not flagged',
     },
     {
       name: 'cracked account stopped after at most 20 failed AUTH, and alerted',
@@ -149,10 +151,10 @@ function targetsOf(profiles: readonly ProfileReport[]): Target[] {
   ]
 }
 
-function efficacyLine(profiles: readonly ProfileReport[], targets: readonly Target[]): string {
+function efficacyLine(targets: readonly Target[]): string {
   const met = targets.filter((t) => t.met).length
-  const failed = targets.filter((t) => !t.met).map((t) => t.name)
-  return `efficacy: ${met}/${targets.length} targets met${failed.length ? ` (missed: ${failed.join('; ')})` : ''}; ${targets.map((t) => t.detail).join(' | ')}`
+  const [refused, accepted, alerted, exchange, cracked, owner, legitimate] = targets.map((t) => t.detail)
+  return `efficacy: ${met}/${targets.length} targets met; bot refused ${refused}, ${accepted}, incident ${alerted}; Exchange ${exchange}; cracked account: ${cracked}; owner: ${owner}; home users, office, newsletter: ${legitimate}`
 }
 
 /** The report as text for the terminal. */
@@ -177,7 +179,10 @@ export function renderReport(r: DemoReport): string {
         : '  first refusal: none',
     )
     if (p.incidents.length === 0) out.push('  incidents: none')
-    for (const i of p.incidents) out.push(`  incident: ${i.rule} (${i.severity}) for ${i.client_key} after ${i.latency_s} s${i.false_positive ? '  << false positive' : ''}`)
+    for (const i of p.incidents) {
+      const also = i.also_firing.length ? `, also ${i.also_firing.join(', ')}` : ''
+      out.push(`  incident: ${i.rule} (${i.severity}${also}) for ${i.client_key} after ${i.latency_s} s${i.false_positive ? '  << false positive' : ''}`)
+    }
     out.push(`  false positives: ${p.false_positives.refused} legitimate messages refused, ${p.false_positives.incidents} incidents`, '')
   }
   for (const i of r.other_incidents) out.push(`other incident: ${i.rule} (${i.severity}) for ${i.client_key}`)

@@ -64,7 +64,12 @@ const dotStuffed = (data: string) => data.replace(/\r\n\./g, '\r\n..').replace(/
  */
 export async function sendMessage(client: SmtpClient, m: { sender: string; recipients: readonly string[]; data: string }): Promise<Outcome> {
   const reset = async (step: Step, reply: Reply): Promise<Outcome> => {
-    if (!client.closed && reply.code !== 421) await client.cmd('RSET')
+    if (!client.closed && reply.code !== 421) {
+      // A relay that has had enough (hard_error_limit) answers the RSET with 421 and hangs up:
+      // closed here, so the customer reconnects instead of talking to a dead socket.
+      const r = await client.cmd('RSET')
+      if (r.code !== 250) client.close()
+    }
     return { accepted: false, step, reply }
   }
   const mail = await client.cmd(`MAIL FROM:<${m.sender}>`)

@@ -13,6 +13,8 @@ export interface ReceivedIncident {
   severity: string
   clientKey: string
   summary: string
+  /** Other rules firing for the same client key, folded into this incident. */
+  alsoFiring: string[]
 }
 
 /** The abuse desk's webhook endpoint: verifies each POST's signature and keeps the incident events. */
@@ -55,7 +57,19 @@ export async function startReceiver(clock: () => number): Promise<DemoReceiver> 
           const v = e.data[k]
           return typeof v === 'string' ? v : ''
         }
-        events.push({ atMs: clock(), type: e.type, id: s('id'), rule: s('rule'), severity: s('severity'), clientKey: s('client_key'), summary: s('summary') })
+        const details = (e.data.evidence as { details?: { also_firing?: unknown } } | undefined)?.details
+        const also = Array.isArray(details?.also_firing) ? details.also_firing.filter((x): x is string => typeof x === 'string') : []
+        events.push({
+          atMs: clock(),
+          type: e.type,
+          id: s('id'),
+          rule: s('rule'),
+          severity: s('severity'),
+          clientKey: s('client_key'),
+          summary: s('summary'),
+          // "backscatter: 76 null-sender messages …": the rule's name.
+          alsoFiring: also.map((a) => a.split(':')[0] ?? a),
+        })
         res.writeHead(204).end()
       } catch {
         res.writeHead(400).end()

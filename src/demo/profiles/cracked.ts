@@ -35,8 +35,9 @@ export function crackedAccount(clock: () => number) {
   const tally = new Tally(clock)
   const intruder: IntruderRecord = { logins: 0, loginsRefused: 0, spamAccepted: 0, spamRefused: 0, lastAcceptedMs: null, firstStoppedMs: null }
   const owner = async (ctx: DemoContext, r: Prng) => {
-    for (;;) {
-      await ctx.sleep(r.exponential(20_000))
+    // The owner's mail client sends first right away: the account has a usual address before any attack.
+    for (let first = true; ; first = false) {
+      await ctx.sleep(first ? 2_000 : r.exponential(20_000))
       if (!ctx.running()) return
       const [subject, body] = personalText(r)
       const to = [`${r.pick(['tom', 'sue', 'mum'])}@${r.pick(RECIPIENT_DOMAINS)}`]
