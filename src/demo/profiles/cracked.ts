@@ -100,6 +100,7 @@ export function crackedAccount(clock: () => number) {
         if (o.reply.code === 421 || o.reply.code === 0) break
       }
       s.client.close()
+      await ctx.sleep(1_000)
     }
   }
   return {
