@@ -19,6 +19,8 @@ export interface SessionOptions {
   /** STARTTLS after EHLO, then EHLO again (what a mail client or server does on 587 and 25). */
   tls?: boolean
   auth?: { user: string; password: string }
+  /** Send EHLO at once, before the greeting (a spam bot's hurry; RFC 5321 section 4.3.1 says wait). */
+  earlyTalk?: boolean
 }
 
 /** An open session, or the outcome that ended it before any message. */
@@ -37,9 +39,10 @@ export async function openSession(o: SessionOptions): Promise<Opened> {
     void client.quit()
     return refused(step, reply)
   }
+  if (o.earlyTalk) client.write(`EHLO ${o.helo}\r\n`)
   const greeting = await client.read()
   if (greeting.code !== 220) return fail('connect', greeting)
-  let ehlo = await client.cmd(`EHLO ${o.helo}`)
+  let ehlo = o.earlyTalk ? await client.read() : await client.cmd(`EHLO ${o.helo}`)
   if (ehlo.code !== 250) return fail('ehlo', ehlo)
   if (o.tls) {
     const started = await client.starttls('relay.example.net')

@@ -19,14 +19,15 @@ function randomHelo(r: Prng): string {
 
 /**
  * A spam bot on an infected home line: from 15% of the run on, forged and random senders (a
- * third of them the DMARC p=reject bank), From: often the bank, no Message-ID, a random HELO,
- * as fast as it can on several connections; a refused connection is opened again at once.
+ * third of them the DMARC p=reject bank), From: often the bank, no Message-ID, a random HELO
+ * (on a third of its connections sent before the greeting), as fast as it can on several
+ * connections; a refused connection is opened again at once.
  */
 export function bot(clock: () => number): Profile {
   const tally = new Tally(clock)
   return {
     name: 'bot',
-    description: `a spam bot on a home line (residential-dynamic ${BOT.address}): forged senders incl. ${BANK_DOMAIN} (DMARC p=reject), no Message-ID, random HELO, ${CONNECTIONS} connections, as fast as it can`,
+    description: `a spam bot on a home line (residential-dynamic ${BOT.address}): forged senders incl. ${BANK_DOMAIN} (DMARC p=reject), no Message-ID, random HELO (often before the greeting), ${CONNECTIONS} connections, as fast as it can`,
     legitimacy: 'abusive',
     addresses: [BOT.address],
     users: [],
@@ -41,7 +42,8 @@ export function bot(clock: () => number): Profile {
         Array.from({ length: CONNECTIONS }, async (_, c) => {
           const r = rnd.fork(c)
           while (ctx.running()) {
-            const s = await openSession({ port: ctx.ports.smtp, from: BOT.address, helo: randomHelo(r) })
+            // One connection in three does not wait for the greeting.
+            const s = await openSession({ port: ctx.ports.smtp, from: BOT.address, helo: randomHelo(r), earlyTalk: r.next() < 0.33 })
             if (!s.client) {
               tally.message(s.failed, false)
               // Not a busy loop on the demo's two cores: a bot's reconnect still takes a moment.
