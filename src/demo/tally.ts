@@ -5,7 +5,7 @@ export function reasonOf(o: Outcome): string {
   if (o.reply.code === 0) return `closed at ${o.step}`
   const enhanced = /^([245]\.\d{1,3}\.\d{1,3})\b/.exec(o.reply.text)?.[1]
   // The reply URL's reason token (reply_url: ...?reason={reason}), else the start of the text.
-  const token = /[?&]reason=([A-Za-z0-9_.-]+)/.exec(o.reply.text)?.[1] ?? o.reply.text.replace(/^[245]\.\d+\.\d+\s*/, '').slice(0, 40)
+  const token = /[?&]reason=([A-Za-z0-9_.-]+)/.exec(o.reply.text)?.[1] ?? o.reply.text.replace(/^[245]\.\d+\.\d+\s*/, '').slice(0, 40).trim()
   return [String(o.reply.code), enhanced, token].filter(Boolean).join(' ')
 }
 
