@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { EgressFinding } from '../dns/egress-watch.js'
+import { MAX_WHY } from '../limits/penalty-box.js'
 import type { PenaltyBox } from '../limits/penalty-box.js'
 import { alertsRaised } from '../metrics/alert-metrics.js'
 import type { ClientKey, StatsStore } from '../stats/store.js'
@@ -8,6 +9,7 @@ import { LocalAuthFeed } from './auth-feed.js'
 import type { AuthFeed } from './auth-feed.js'
 import { AuthTrail } from './auth-trail.js'
 import type { AuthAttempt } from './auth-trail.js'
+import { crackedSending } from './cracked-sending.js'
 import { ClientClasses, authAttemptOf } from './session-feed.js'
 import type { SessionOutcome } from './session-feed.js'
 import type { Dispatcher } from './dispatcher.js'
@@ -132,7 +134,11 @@ export class Alerting {
     this.#leader = await this.#d.lease.hold()
     if (!this.#leader) return
     for (const a of await this.#feed.drain()) this.auth.record(a)
-    const findings = [...(await this.#statsFindings(now)), ...this.auth.evaluate((k) => this.rulesOf(k), now), ...this.#egressFindings()]
+    const authFindings = this.auth.evaluate((k) => this.rulesOf(k), now)
+    const stats = this.#d.stats
+    // First: of equally severe rules for one address, the incident is the cracked account's (it names the account).
+    const cracked = stats ? await crackedSending(this.auth.suspects((k) => this.rulesOf(k), now), stats, now) : []
+    const findings = [...cracked, ...(await this.#statsFindings(now)), ...authFindings, ...this.#egressFindings()]
     await this.apply(findings, now)
     await this.#d.incidents.prune(now - this.#d.config.keep_resolved)
     await this.#d.dispatcher.run(now)
@@ -257,7 +263,8 @@ export class Alerting {
     const box = this.#d.penaltyBox?.()
     if (ms && box && PENALTY_SCOPES.has(scope)) {
       try {
-        const entry = await box.add({ scope: scope as 'address' | 'subnet' | 'user', value: f.key.slice(scope.length + 1), who: `alert:${f.rule.name}`, why: f.summary, durationMs: ms })
+        const why = f.summary.length > MAX_WHY ? `${f.summary.slice(0, MAX_WHY - 1)}…` : f.summary
+        const entry = await box.add({ scope: scope as 'address' | 'subnet' | 'user', value: f.key.slice(scope.length + 1), who: `alert:${f.rule.name}`, why, durationMs: ms })
         incident.action.penalty_box_until = new Date(entry.until).toISOString()
       } catch (err) {
         this.#d.log.error({ err, incident: incident.id }, 'could not put the client in the penalty box')

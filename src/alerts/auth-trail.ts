@@ -9,16 +9,42 @@ export interface AuthAttempt {
   address: string
   ok: boolean
   at: number
+  /**
+   * For a success: whether the relay's known logins (auth.failures) knew the address; absent
+   * when the relay did not look, and then the addresses this trail saw decide.
+   */
+  known?: boolean
 }
 
 type AuthRule = Extract<AlertRule, { kind: 'auth_burst' | 'auth_cracked' }>
+type SendingRule = Extract<AlertRule, { kind: 'auth_cracked_sending' }>
+
+interface Login {
+  at: number
+  address: string
+}
 
 interface Trail {
-  failures: { at: number; address: string }[]
-  /** Successful logins not yet judged by the cracked rule. */
-  fresh: { at: number; address: string }[]
+  failures: Login[]
+  /** Successful logins from new addresses not yet judged by the cracked rule. */
+  fresh: Login[]
+  /** Judged logins from new addresses, watched for volume until the longest `watch` has passed. */
+  watched: Login[]
   /** Addresses the account logged in from before (the newest last). */
   known: Map<string, number>
+}
+
+/** A new address that logged in after failures, for `auth_cracked_sending` to weigh its volume. */
+export interface Suspect {
+  rule: SendingRule
+  user: string
+  /** The class of the account, whose rules these are. */
+  clientClass: string
+  login: Login
+  /** The failures within the rule's window before the login. */
+  failures: Login[]
+  /** Addresses the account logged in from before, the newest last. */
+  known: string[]
 }
 
 const FAILURES_KEPT = 500
@@ -36,11 +62,11 @@ export class AuthTrail {
 
   record(a: AuthAttempt): void {
     let t = this.#users.get(a.user)
-    if (!t) this.#users.set(a.user, (t = { failures: [], fresh: [], known: new Map() }))
+    if (!t) this.#users.set(a.user, (t = { failures: [], fresh: [], watched: [], known: new Map() }))
     if (!a.ok) {
       t.failures.push({ at: a.at, address: a.address })
       if (t.failures.length > FAILURES_KEPT) t.failures.shift()
-    } else if (t.known.has(a.address)) {
+    } else if (a.known ?? t.known.has(a.address)) {
       t.known.delete(a.address)
       t.known.set(a.address, a.at)
     } else {
@@ -55,13 +81,17 @@ export class AuthTrail {
       const key = `user:${user}`
       const { rules, clientClass } = rulesOf(key)
       const authRules = rules.filter((r): r is AuthRule => r.kind === 'auth_burst' || r.kind === 'auth_cracked')
-      const longest = Math.max(0, ...authRules.map((r) => r.window))
+      const watch = Math.max(0, ...rules.map((r) => (r.kind === 'auth_cracked_sending' ? r.watch : 0)))
+      // Failures stay as long as a rule reads them: before a watched login too.
+      const longest = Math.max(0, ...authRules.map((r) => r.window), ...rules.map((r) => (r.kind === 'auth_cracked_sending' ? r.window + r.watch : 0)))
       while (t.failures.length && t.failures[0]!.at < now - longest) t.failures.shift()
+      t.watched = t.watched.filter((w) => w.at >= now - watch)
       for (const rule of authRules) {
         const f = rule.kind === 'auth_burst' ? burst(rule, user, t, now) : cracked(rule, user, t)
         if (f) findings.push({ ...f, rule, key, clientClass })
       }
-      // Judged: a fresh login becomes a known address.
+      // Judged: a fresh login becomes a known address, and is watched for what it sends.
+      if (watch > 0) t.watched.push(...t.fresh.slice(-KNOWN_KEPT))
       for (const s of t.fresh) {
         t.known.set(s.address, s.at)
         if (t.known.size > KNOWN_KEPT) t.known.delete(t.known.keys().next().value!)
@@ -69,6 +99,31 @@ export class AuthTrail {
       t.fresh = []
     }
     return findings
+  }
+
+  /**
+   * The watched logins that followed enough failures for an `auth_cracked_sending` rule of the
+   * account's class, within its `watch`: whether they fire depends on their volume. Read after
+   * `evaluate`, which moves new logins here.
+   */
+  suspects(rulesOf: (key: string) => { rules: readonly AlertRule[]; clientClass: string }, now: number): Suspect[] {
+    const out: Suspect[] = []
+    for (const [user, t] of this.#users.entries()) {
+      if (!t.watched.length) continue
+      const { rules, clientClass } = rulesOf(`user:${user}`)
+      for (const rule of rules) {
+        if (rule.kind !== 'auth_cracked_sending') continue
+        const seen = new Set<string>()
+        for (const login of t.watched) {
+          if (login.at < now - rule.watch || seen.has(login.address)) continue
+          const failures = t.failures.filter((f) => f.at <= login.at && f.at >= login.at - rule.window)
+          if (failures.length < rule.failures) continue
+          seen.add(login.address)
+          out.push({ rule, user, clientClass, login, failures, known: [...t.known.keys()].filter((k) => k !== login.address).slice(-10) })
+        }
+      }
+    }
+    return out
   }
 }
 

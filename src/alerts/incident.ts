@@ -114,6 +114,10 @@ export function nextStep(kind: RuleKind, key: string): string {
       return `The account ${who} is being guessed: check that its password is strong; lock it out if the guessing goes on.`
     case 'auth_cracked':
       return `The account ${who} logged in after password guessing from a new address: reset its password now and review what it sent.`
+    case 'spf_relay_not_authorized':
+      return `${who}'s SPF record names its customers' own addresses but not this relay, so destinations may refuse its mail: ask the domain's administrator to add an include: of the ISP's SPF record (the customer is not at fault).`
+    case 'auth_cracked_sending':
+      return `${who} logged in with a guessed password and sends in volume: it is held in the penalty box, the account's usual addresses are not. Reset the account's password now, then let ${who} out.`
     case 'egress_listed':
       return `Our egress address ${who} is listed: find the customer whose mail caused it (see the other open incidents), stop it, then request delisting.`
   }

@@ -6,9 +6,9 @@ import type { Finding } from './incident.js'
 import type { AlertRule } from './schema.js'
 
 /** Rules read from the per-client statistics (the AUTH and egress rules have their own sources). */
-export type StatsRule = Extract<AlertRule, { kind: 'volume' | 'rise' | 'refusal_ratio' | 'bounce' | 'domain_fanout' }>
+export type StatsRule = Extract<AlertRule, { kind: 'volume' | 'rise' | 'refusal_ratio' | 'bounce' | 'domain_fanout' | 'spf_relay_not_authorized' }>
 
-export const STATS_RULE_KINDS: readonly StatsRule['kind'][] = ['volume', 'rise', 'refusal_ratio', 'bounce', 'domain_fanout']
+export const STATS_RULE_KINDS: readonly StatsRule['kind'][] = ['volume', 'rise', 'refusal_ratio', 'bounce', 'domain_fanout', 'spf_relay_not_authorized']
 
 export const isStatsRule = (r: AlertRule): r is StatsRule => (STATS_RULE_KINDS as readonly string[]).includes(r.kind)
 
@@ -84,11 +84,19 @@ export function evaluateRule(rule: StatsRule, view: ClientView, clientClass: str
       if (counts.transactions < rule.min_volume || counts.recipient_domains < rule.above) return null
       return found(rule.window, counts, counts.recipient_domains, rule.above, `${counts.recipient_domains} distinct recipient domains in ${rule.window} (threshold ${rule.above})`)
     }
+    case 'spf_relay_not_authorized': {
+      const counts = view.windows[rule.window]
+      const n = counts.spf_relay_not_authorized
+      if (n < rule.above) return null
+      const clients = view.spfRelayClients.map((c) => `${c.client} ${c.count}`).join(', ')
+      const f = found(rule.window, counts, n, rule.above, `${n} messages in ${rule.window} whose SPF passes for the client but fails for this relay (sent by ${clients || 'unknown clients'})`)
+      return { ...f, evidence: { ...f.evidence, details: { clients: view.spfRelayClients } } }
+    }
   }
 }
 
 /** The `stats top` sort fields that bring a rule's offenders to the top of a list. */
-export function sortFieldsOf(rule: StatsRule): ('messages' | 'refused' | 'recipients' | 'bounces' | 'auth_failures' | 'connections')[] {
+export function sortFieldsOf(rule: StatsRule): ('messages' | 'refused' | 'recipients' | 'bounces' | 'auth_failures' | 'connections' | 'spf_relay_not_authorized')[] {
   switch (rule.kind) {
     case 'volume':
       return [rule.counter]
@@ -100,6 +108,8 @@ export function sortFieldsOf(rule: StatsRule): ('messages' | 'refused' | 'recipi
       return ['bounces']
     case 'domain_fanout':
       return ['recipients']
+    case 'spf_relay_not_authorized':
+      return ['spf_relay_not_authorized']
   }
 }
 

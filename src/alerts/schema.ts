@@ -97,6 +97,17 @@ const fanoutRule = z.strictObject({
   min_volume: z.number().int().positive().default(20).describe('No alert below this many transactions in the window'),
 })
 
+const spfRelayRule = z.strictObject({
+  ...common,
+  severity: z.enum(['info', 'warning', 'critical']).default('info').describe('Severity on the incident and the ticket'),
+  dimension: z.literal('sender_domain').default('sender_domain').describe('SPF records belong to sender domains'),
+  kind: z
+    .literal('spf_relay_not_authorized')
+    .describe("A sender domain whose SPF passes for its customers but fails for our egress (SPF_RELAY_NOT_AUTHORIZED): it must add the relay to its record"),
+  window: windowName().default('24h').describe('Window read'),
+  above: z.number().int().positive().default(1).describe('Fires from this many such messages in the window on'),
+})
+
 const authBurstRule = z.strictObject({
   ...common,
   dimension: z.literal('user').default('user').describe('AUTH rules are about one account'),
@@ -113,6 +124,23 @@ const authCrackedRule = z.strictObject({
   failures: z.number().int().positive().default(10).describe('Failures within the window before the success'),
 })
 
+const authCrackedSendingRule = z.strictObject({
+  ...common,
+  dimension: z
+    .literal('address')
+    .default('address')
+    .describe("The new address is the incident's client key and what goes in the penalty box; the account and its known addresses are not held"),
+  kind: z
+    .literal('auth_cracked_sending')
+    .describe('AUTH failures, a login from an address the account never logged in from, then mail in volume from that address (needs statistics)'),
+  window: duration().prefault('1h').describe('How far back before the login the failures count'),
+  failures: z.number().int().positive().default(5).describe('Failures within the window before the login'),
+  watch: duration().prefault('1h').describe('How long after the login the new address is watched for volume'),
+  counter: z.enum(['messages', 'recipients']).default('messages').describe('What is counted from the new address: accepted messages or recipients'),
+  volume_window: windowName().default('5m').describe('Window the counter is read over'),
+  above: z.number().int().positive().default(20).describe('Fires when the new address reaches this many within volume_window'),
+})
+
 const egressRule = z.strictObject({
   ...common,
   dimension: z.literal('address').default('address').describe('The egress address'),
@@ -125,14 +153,19 @@ export const ruleSchema = z.discriminatedUnion('kind', [
   refusalRatioRule,
   bounceRule,
   fanoutRule,
+  spfRelayRule,
   authBurstRule,
   authCrackedRule,
+  authCrackedSendingRule,
   egressRule,
 ])
 export type AlertRule = z.output<typeof ruleSchema>
 export type RuleKind = AlertRule['kind']
 
-/** The rules of a class not listed in `alerts.rules`: a bot, a backscatterer, a cracked account, a listed egress. */
+/**
+ * The rules of a class not listed in `alerts.rules`: a bot, a backscatterer, a cracked account, a
+ * listed egress. A cracked account's new address is held, never the account: its owner keeps sending.
+ */
 export const DEFAULT_RULES: z.input<typeof ruleSchema>[] = [
   { name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 500, severity: 'critical', action: { penalty_box: '1h' } },
   { name: 'refusal_burst', kind: 'volume', counter: 'refused', window: '5m', above: 100, severity: 'warning' },
@@ -141,7 +174,8 @@ export const DEFAULT_RULES: z.input<typeof ruleSchema>[] = [
   { name: 'backscatter', kind: 'bounce', severity: 'warning' },
   { name: 'domain_fanout', kind: 'domain_fanout', severity: 'warning' },
   { name: 'auth_burst', kind: 'auth_burst', severity: 'warning' },
-  { name: 'auth_cracked', kind: 'auth_cracked', severity: 'critical', action: { penalty_box: '4h' } },
+  { name: 'auth_cracked', kind: 'auth_cracked', severity: 'critical' },
+  { name: 'auth_cracked_sending', kind: 'auth_cracked_sending', severity: 'critical', action: { penalty_box: '4h' } },
   { name: 'egress_listed', kind: 'egress_listed', severity: 'critical' },
 ]
 

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import { subnetOf } from '../limits/dimensions.js'
 import type { SessionRecord } from '../pipeline/record.js'
+import { AUTH_NEW_ADDRESS } from '../checks/auth-failures.js'
 import type { AuthAttempt } from './auth-trail.js'
 
 /**
@@ -12,17 +13,38 @@ export interface SessionOutcome {
   stage: string
   outcome: string
   user: string | null
-  session: Pick<SessionRecord, 'client' | 'clientClass' | 'user'>
+  /** The reply of a refusal (its reason token tells a wrong password from a lockout or a fault). */
+  reply?: { reason: string } | null
+  session: Pick<SessionRecord, 'client' | 'clientClass' | 'user'> & Partial<Pick<SessionRecord, 'checks'>>
 }
+
+/**
+ * Temporary AUTH refusals that are failed attempts too: the wrong password that ends the session
+ * (smtp.auth_failure_limit), and attempts during a lockout (auth.failures), so a guessing run
+ * that goes on against a locked account is still seen as one.
+ */
+const GUESS_REFUSALS = new Set(['auth-session-limit', 'auth-locked'])
 
 /** The AUTH attempt a session outcome reports, if it is one. */
 export function authAttemptOf(e: SessionOutcome): AuthAttempt | null {
   if (e.stage !== 'auth') return null
-  if (e.outcome !== 'authenticated' && e.outcome !== 'rejected') return null
+  if (e.outcome !== 'authenticated' && e.outcome !== 'rejected' && !(e.outcome === 'tempfailed' && GUESS_REFUSALS.has(e.reply?.reason ?? ''))) return null
   // A success names its user on the session (the relay's event carries no name of its own then).
   const user = e.user || (e.outcome === 'authenticated' ? e.session.user : null)
   if (!user) return null
-  return { user, address: e.session.client.address, ok: e.outcome === 'authenticated', at: e.time }
+  const ok = e.outcome === 'authenticated'
+  const known = ok ? knownLogin(e.session.checks) : undefined
+  return { user, address: e.session.client.address, ok, at: e.time, ...(known !== undefined ? { known } : {}) }
+}
+
+/**
+ * Whether auth.failures found the login's address among the account's known logins: it tags a
+ * new one AUTH_NEW_ADDRESS and lets a known one pass. Undefined when it did not run.
+ */
+function knownLogin(checks: SessionRecord['checks'] | undefined): boolean | undefined {
+  const last = checks?.findLast((c) => c.check === 'auth.failures' && c.stage === 'auth')
+  if (last?.outcome === 'tag') return !last.flags?.includes(AUTH_NEW_ADDRESS)
+  return last?.outcome === 'continue' ? true : undefined
 }
 
 const KEYS_KEPT = 50_000

@@ -29,7 +29,10 @@ const CLASS_TYPE: Record<RuleKind, [XarfReport['class'], string]> = {
   bounce: ['messaging', 'bulk_messaging'],
   auth_burst: ['connection', 'login_attack'],
   auth_cracked: ['connection', 'login_attack'],
+  auth_cracked_sending: ['messaging', 'spam'],
   egress_listed: ['reputation', 'blocklist'],
+  // Not abuse: the domain's SPF lacks the relay, so its mail may be refused at its destinations.
+  spf_relay_not_authorized: ['messaging', 'other'],
 }
 
 const tag = (ns: string, v: string) => `${ns}:${v.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`

@@ -19,13 +19,15 @@ export interface DimensionRate {
   readonly flagDimension?: boolean
   readonly dimensions: readonly Dimension[]
   /** The refusal, about the first dimension over its limit; `retryMs` is the longest wait of all hits. */
-  readonly reply: (hit: Hit, retryMs: number) => SmtpReply
+  readonly reply: (hit: Hit, retryMs: number, ctx: StageContext) => SmtpReply
   /** A state fault at connect (or TLS) is answered with 421, which closes the connection. */
   readonly atConnect?: boolean
   /** The answer when this call does not count at all (the null-sender rate counts bounces only). */
   readonly skip?: (ctx: StageContext) => Extract<Verdict, { kind: 'continue' }> | null
   /** True when this call only looks whether the client is over, without counting (a successful AUTH). */
   readonly peek?: (ctx: StageContext) => boolean
+  /** The hits that stand, of those found (a known login is let through a user's lockout). */
+  readonly forgive?: (hits: Hit[], ctx: StageContext) => Promise<Hit[]>
 }
 
 /** The reply of the message and recipient rates: "Message rate limit reached for your address …" (451 at MAIL, 450 at RCPT). */
@@ -71,15 +73,16 @@ export function dimensionRate(rate: DimensionRate) {
       } catch (err) {
         return stateFault(err, state, rate.atConnect === true, rate.flag)
       }
-      const hits: Hit[] = []
+      let hits: Hit[] = []
       for (const [i, result] of results.entries()) if (result.over) hits.push({ ...(counted[i] as Omit<Hit, 'result'>), result })
+      if (hits.length && rate.forgive) hits = await rate.forgive(hits, ctx)
       const first = hits[0]
       if (!first) return { kind: 'continue' }
       const retryMs = recordHits(hits, ctx, state, rate.check, modeOf(entry))
       return {
         kind: 'tempfail',
         offending: true,
-        reply: rate.reply(first, retryMs),
+        reply: rate.reply(first, retryMs, ctx),
         flags: flags(hits),
         detail: hits.map((h) => hitDetail(h, rate.unit, clientClass)).join('; '),
       }

@@ -26,7 +26,7 @@ export const spfInbound = defineCheck({
       const ip = ctx.session.client.address
       const query: SpfQuery = { sender, identity: mailFrom ? 'mailfrom' : 'helo', ip, helo, hostname: deps.dns.hostname }
       const outcome = await evaluateSpf(deps.resolver, query, config.deadline)
-      spfResultsFor(ctx.session.instance, 'mail.spf_inbound', outcome.result).inc()
+      spfResultsFor(ctx.session.instance, 'mail.spf_inbound', 'client', outcome.result).inc()
       const domain = outcome.domain
       const verdict = spfVerdict(outcome, config, ctx.session.clientClass, `${domain}: ${outcome.result} for ${ip}`, {
         refuse: (temporary) => spfFail(domain, ip, outcome.result, temporary),

@@ -1,5 +1,6 @@
 import { oneLine } from '../limits/one-line.js'
 import type { WindowCounts } from '../stats/client-stats.js'
+import type { SpfRelayRow } from '../stats/spf-report.js'
 import type { ClientView, TopRow } from '../stats/store.js'
 import { SORT_FIELDS } from '../stats/store.js'
 import { WINDOW_NAMES } from '../stats/windows.js'
@@ -11,12 +12,13 @@ import { isoTime } from './iso-time.js'
 
 const BY = ['address', 'subnet', 'user', 'sender_domain']
 
-/** `smarthost-guard stats top|show`: the per-client statistics of a running relay, through its admin API. */
+/** `smarthost-guard stats top|show|spf`: the per-client statistics of a running relay, through its admin API. */
 export const stats: Command = {
   name: 'stats',
   summary: 'who sends the most, who is refused the most: per-client statistics of a running relay',
   usage: `Usage: smarthost-guard stats top [--by DIMENSION] [--window W] [--sort FIELD] [--limit N] [options]
        smarthost-guard stats show CLIENT [options]
+       smarthost-guard stats spf [--window W] [--limit N] [options]
 
 Reads the per-client statistics of a running relay through its admin API (the admin address and
 the bearer token file of the policy, admin.token_file, which serve creates at first start). With
@@ -26,6 +28,9 @@ the Redis backend every node's traffic is in the figures, whichever node you ask
   show   one client: every counter per window, its hourly baseline, recent refusals and samples.
          CLIENT is an address (192.0.2.7), a subnet (192.0.2.0/24), or a typed key:
          address:IP, subnet:CIDR, user:NAME, sender_domain:DOMAIN
+  spf    sender domains whose SPF passes for their customers but not for the relay's egress
+         (SPF_RELAY_NOT_AUTHORIZED), with the clients that sent them: each needs the relay in
+         its SPF record (an include: of the ISP's). Window default 24h.
 
 Options:
   -c, --config FILE      policy tree: where the admin API listens and its token (default: $SMARTHOST_GUARD_CONFIG or the embedded policies/relay.yaml)
@@ -33,7 +38,7 @@ Options:
       --url URL          admin API base URL instead of the policy's, e.g. http://10.0.0.5:9465
       --token-file FILE  bearer token file instead of the policy's admin.token_file
       --by DIMENSION     ${BY.join(', ')} (default address)
-  -w, --window W         ${WINDOW_NAMES.join(', ')} (default 15m)
+  -w, --window W         ${WINDOW_NAMES.join(', ')} (default 15m; 24h for spf)
   -s, --sort FIELD       ${SORT_FIELDS.join(', ')} (default messages)
   -n, --limit N          rows, 1 to 1000 (default 20)
       --json             print JSON instead of a table
@@ -44,7 +49,7 @@ Options:
       {
         ...ADMIN_OPTIONS,
         by: { type: 'string', default: 'address' },
-        window: { type: 'string', short: 'w', default: '15m' },
+        window: { type: 'string', short: 'w' },
         sort: { type: 'string', short: 's', default: 'messages' },
         limit: { type: 'string', short: 'n', default: '20' },
         json: { type: 'boolean' },
@@ -53,12 +58,18 @@ Options:
     )
     const [action, client, ...extra] = positionals
     if (action === 'top' && !client) {
-      const q = { by: oneOf('--by', values.by, BY), window: oneOf('--window', values.window, WINDOW_NAMES), sort: oneOf('--sort', values.sort, SORT_FIELDS), limit: values.limit }
-      if (!/^\d+$/.test(q.limit) || Number(q.limit) < 1 || Number(q.limit) > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, got ${JSON.stringify(q.limit)}`)
+      const q = { by: oneOf('--by', values.by, BY), window: oneOf('--window', values.window ?? '15m', WINDOW_NAMES), sort: oneOf('--sort', values.sort, SORT_FIELDS), limit: limitOf(values.limit) }
       const instance = instanceName(values.instance)
       const api = await adminApi(values, instance, 'stats')
       if (!api) return 1
       return top(api, new URLSearchParams({ instance, ...q }), values.json === true)
+    }
+    if (action === 'spf' && !client) {
+      const q = { window: oneOf('--window', values.window ?? '24h', WINDOW_NAMES), limit: limitOf(values.limit) }
+      const instance = instanceName(values.instance)
+      const api = await adminApi(values, instance, 'stats')
+      if (!api) return 1
+      return spf(api, new URLSearchParams({ instance, ...q }), values.json === true)
     }
     if (action === 'show' && client && !extra.length) {
       const instance = instanceName(values.instance)
@@ -66,13 +77,39 @@ Options:
       if (!api) return 1
       return show(api, new URLSearchParams({ instance, key: client }), values.json === true)
     }
-    throw new UsageError(action === 'show' ? 'say which client: stats show ADDRESS (or address:IP, subnet:CIDR, user:NAME, sender_domain:DOMAIN)' : 'say top or show CLIENT')
+    throw new UsageError(action === 'show' ? 'say which client: stats show ADDRESS (or address:IP, subnet:CIDR, user:NAME, sender_domain:DOMAIN)' : 'say top, show CLIENT or spf')
   },
 }
 
 function oneOf(option: string, value: string | undefined, allowed: readonly string[]): string {
   if (value && allowed.includes(value)) return value
   throw new UsageError(`${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
+}
+
+function limitOf(limit: string): string {
+  if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, got ${JSON.stringify(limit)}`)
+  return limit
+}
+
+async function spf(api: AdminApi, q: URLSearchParams, asJson: boolean): Promise<number> {
+  const r = await adminCall(api, 'GET', `/api/stats/spf?${q.toString()}`)
+  if (!r.ok) return fail(r.body)
+  const body = r.body as { rows: SpfRelayRow[]; window: string; backend: string }
+  if (asJson) {
+    process.stdout.write(`${JSON.stringify({ ...body, rows: body.rows.map((row) => ({ ...row, lastSeen: isoTime(row.lastSeen) })) }, null, 2)}\n`)
+    return 0
+  }
+  if (!body.rows.length) {
+    process.stdout.write(`no sender domain lacked the relay in its SPF in the last ${body.window}\n`)
+    return 0
+  }
+  const header = ['sender domain', 'msgs', 'last seen', 'clients (messages, last 24 h)']
+  const rows = body.rows.map((row) => [row.domain, String(row.messages), isoTime(row.lastSeen), row.clients.map((c) => `${c.client} ${c.count}`).join(', ') || '-'])
+  const intro =
+    `sender domains whose SPF passes for the client but fails for this relay, last ${body.window} (${body.backend}):\n` +
+    `relayed and flagged SPF_RELAY_NOT_AUTHORIZED; ask each to add the relay to its SPF record (include: of the ISP's record)\n`
+  process.stdout.write(`${intro}${table([header, ...rows])}`)
+  return 0
 }
 
 async function top(api: AdminApi, q: URLSearchParams, asJson: boolean): Promise<number> {

@@ -60,6 +60,9 @@ export const CHECK_EXAMPLES: Readonly<Record<string, string>> = {
         limits:
           address: { default: 10/10m }
           user: { default: 20/1h }
+        known_logins:
+          while_attacked: { default: known_networks, residential-dynamic: known_addresses }
+          remember: 30d
 `,
   'mail.rate': `instances:
   outbound:
@@ -130,8 +133,19 @@ instances:
   outbound:
     checks:
       - check: mail.spf_outbound
+        relay_not_authorized: { default: { tag: 0 }, residential-dynamic: { tag: 3 } }
         hosted_domains:
           example.net: { networks: [192.0.2.0/24] }
+`,
+  'mail.sender_login': `instances:
+  outbound:
+    checks:
+      - check: mail.sender_login
+        senders:
+          office-scanner: ["@office.example"]
+          alice: [alice@example.net, .shop.example]
+        unmapped: own_address
+        mismatch: { default: reject, trusted-server: { tag: 1 } }
 `,
   'mail.spf_inbound': `instances:
   inbound:
@@ -145,6 +159,16 @@ instances:
       - check: data.from_mismatch
         require: { default: same_domain, trusted-server: any }
         action: { default: { tag: 5 }, residential-dynamic: reject }
+`,
+  'data.from_dmarc': `instances:
+  outbound:
+    checks:
+      - check: data.from_dmarc
+        reject: { default: reject }
+        quarantine: { default: reject, trusted-server: { tag: 3 } }
+        none: { default: { tag: 1 } }
+        no_record: { default: { tag: 1 } }
+        partial: downgrade
 `,
   'data.multiple_from': `instances:
   outbound:

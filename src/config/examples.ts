@@ -159,6 +159,13 @@ export const SECTION_EXAMPLES: Readonly<Record<string, string>> = {
         total_bytes: 100MiB
         time: 10s
 `,
+  'instances.<outbound|inbound>.added_headers': `instances:
+  outbound:
+    added_headers:
+      guard: true
+      guard_name: X-Smarthost-Guard
+      authentication_results: true
+`,
   'instances.<outbound|inbound>.quarantine': `instances:
   outbound:
     quarantine:

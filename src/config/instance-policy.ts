@@ -53,6 +53,8 @@ export function compileInstance(loaded: LoadedPolicy, name: InstanceName, deps: 
   )
   const localDomains = new LocalDomains(domains, config.local.recipient_delimiter)
   const credPath = config.relay.credentials
+  const parsed = credPath ? parseCredentials(credPath, file(credPath)) : null
+  const credentials = parsed ? new Credentials(parsed.users, parsed.senders) : null
   return {
     name,
     config,
@@ -60,8 +62,8 @@ export function compileInstance(loaded: LoadedPolicy, name: InstanceName, deps: 
     replyUrl: config.reply_url !== undefined ? config.reply_url : loaded.policy.reply_url,
     networks: new NetworkList(config.relay.networks),
     localDomains,
-    credentials: credPath ? new Credentials(parseCredentials(credPath, file(credPath)).users) : null,
-    pipeline: compilePipeline(CHECKS, { config, localDomains }, config.checks, deps),
+    credentials,
+    pipeline: compilePipeline(CHECKS, { config, localDomains }, config.checks, credentials ? { ...deps, credentials } : deps),
     files: loaded.files,
     classifier: new Classifier(config.classes, (path) => parseNetworkFile(path, file(path)).cidrs),
     quarantine: config.quarantine

@@ -5,6 +5,7 @@ import { classesSchema } from '../classes/schema.js'
 import { alertsSchema } from '../alerts/schema.js'
 import { penaltyBoxSchema, stateSchema, tarpitSchema } from '../limits/schema.js'
 import { STAGES } from '../pipeline/types.js'
+import { addedHeadersSchema } from './added-headers-schema.js'
 import { checkEntrySchema } from './check-entry.js'
 import { checkDnsListReferences } from './dns-lists-refs.js'
 import { dnsListsSchema, egressSchema } from './dns-lists-schema.js'
@@ -59,7 +60,11 @@ const listenerSchema = z
     max_connections: z.number().int().positive().optional().describe('Overrides limits.connections_per_listener'),
     greet_pause: duration()
       .prefault('0s')
-      .describe('Wait this long before the greeting; a client that talks first gets 421 (pregreet test, for MX listeners)'),
+      .describe('Wait this long before the greeting (pregreet test, for MX listeners); at any pause, a client that talks before the greeting gets 554 5.5.0 and is disconnected'),
+    forbid_unauth_pipelining: z
+      .boolean()
+      .optional()
+      .describe('Refuse with 554 5.5.0 and disconnect a client that sends a command before the reply to the previous one where it may not pipeline: before the EHLO reply advertised PIPELINING, or after HELO (Postfix smtpd_forbid_unauth_pipelining); default: smtp.forbid_unauth_pipelining'),
   })
   .refine((l) => !(l.auth && l.tls === 'none'), {
     message: 'auth needs tls: starttls or implicit (passwords are never accepted in clear text)',
@@ -246,6 +251,10 @@ const instanceSchema = z.strictObject({
         .nonnegative()
         .default(10)
         .describe('Refusal log lines per session (refused transactions, failed AUTH); further ones are counted in one line at the end'),
+      forbid_unauth_pipelining: z
+        .boolean()
+        .optional()
+        .describe('Default of the listeners\u2019 forbid_unauth_pipelining; unset: true on the outbound instance (customer listeners), false on inbound'),
     })
     .prefault({})
     .describe('Protocol behaviour'),
@@ -272,6 +281,7 @@ const instanceSchema = z.strictObject({
     })
     .optional()
     .describe('Admin HTTP listener when this instance runs alone (serve --instance)'),
+  added_headers: addedHeadersSchema,
   scan: scanSchema,
   quarantine: quarantineSchema,
   checks: z

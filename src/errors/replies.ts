@@ -217,6 +217,18 @@ export const authLocked = (whom: string, retryMs: number) =>
     'auth-locked',
   )
 
+/**
+ * 454 4.7.0: the account is under password guessing, and this address is not one it logged in
+ * from before (auth.failures known_logins): its owner's usual addresses still get in.
+ */
+export const authNewAddressRefused = (user: string, address: string, retryMs: number) =>
+  new SmtpReply(
+    454,
+    '4.7.0',
+    `Too many failed authentication attempts for user ${user}; until they stop (about ${retrySeconds(retryMs)} s) it may log in only from addresses it used before, not from ${address}`,
+    'auth-locked',
+  )
+
 /** 421 4.7.0: the client failed AUTH `limit` times in this session (closes the connection). */
 export const authSessionLimit = (limit: number) =>
   new SmtpReply(
@@ -381,6 +393,50 @@ export const hostedSenderNotLoggedIn = (sender: string) =>
     'sender-not-logged-in',
   )
 
+/**
+ * 553 5.7.1 (450 4.7.1 where the policy defers): an authenticated user used an envelope sender
+ * that is not mapped to its login (Postfix's reject_sender_login_mismatch). `allowed` names what
+ * it may use, shortened.
+ */
+export const senderLoginMismatch = (sender: string, user: string, allowed: string, temporary = false) =>
+  new SmtpReply(
+    temporary ? 450 : 553,
+    temporary ? '4.7.1' : '5.7.1',
+    `<${sender}> is not among the addresses ${user} may send as; ${allowed ? `use ${allowed}` : 'this login may send as no address'}, or ask the postmaster to add it`,
+    'sender-login-mismatch',
+  )
+
+/** 554 5.5.0: the client sent before the 220 greeting (a pregreet, Postfix postscreen's PREGREET); closes the connection. */
+export const talkedBeforeGreeting = () =>
+  new SmtpReply(
+    554,
+    '5.5.0',
+    'SMTP protocol synchronization error: commands sent before the greeting; wait for the 220 greeting',
+    'pregreet',
+  )
+
+/**
+ * 554 5.5.0: a command sent before the reply to the previous one when the client may not pipeline
+ * (before EHLO advertised PIPELINING, or after HELO; RFC 2920 section 3, Postfix's
+ * smtpd_forbid_unauth_pipelining); closes the connection.
+ */
+export const unauthPipelining = (command: string) =>
+  new SmtpReply(
+    554,
+    '5.5.0',
+    `SMTP protocol synchronization error: ${command} sent before the reply to the previous command; wait for each reply, or greet with EHLO to pipeline (RFC 2920)`,
+    'unauth-pipelining',
+  )
+
+/** 501 5.1.7 (MAIL) / 501 5.1.3 (RCPT): the address bytes are not valid UTF-8 (RFC 6531 section 3.3, RFC 3463). */
+export const invalidUtf8Address = (which: 'sender' | 'recipient') =>
+  new SmtpReply(
+    501,
+    which === 'sender' ? '5.1.7' : '5.1.3',
+    `The ${which} address is not valid UTF-8; send it as UTF-8 (with SMTPUTF8) or as plain ASCII`,
+    'invalid-utf8',
+  )
+
 /** 250 2.0.0: the next hop accepted the message. */
 export const relayed = (id: string, nextHop: string) =>
   new SmtpReply(250, '2.0.0', `Ok: relayed as ${id} (next hop: ${nextHop})`, 'relayed')
@@ -404,6 +460,19 @@ export const fromMismatch = (from: string, sender: string) =>
     '5.7.1',
     `Header From: <${from}> does not match the sender <${sender}>; send with your own address in From:`,
     'from-mismatch',
+  )
+
+/**
+ * 550 5.7.1: From: names a domain whose DMARC policy (p=reject or p=quarantine) the message
+ * cannot pass: it would be refused or junked at its destination, and it is the shape of phishing.
+ */
+export const dmarcFromRefused = (fromDomain: string, policy: string, sender: string) =>
+  new SmtpReply(
+    550,
+    '5.7.1',
+    `Header From: ${fromDomain} publishes DMARC p=${policy}; this relay cannot send mail that claims to be from it for the sender <${sender}>; ` +
+      `put an address of your own domain in From:, or send through ${fromDomain}'s own mail servers`,
+    'dmarc-from',
   )
 
 /** 550 5.7.1: several From: header fields (RFC 5322 section 3.6 allows one). */

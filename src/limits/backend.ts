@@ -2,6 +2,8 @@ import { RateLimiterRedis } from 'rate-limiter-flexible'
 import type { RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { Logger } from 'pino'
 import { limitStateFailuresFor } from '../metrics/limit-metrics.js'
+import { MemoryKnownLogins, RedisKnownLogins } from './known-logins.js'
+import type { KnownLogins } from './known-logins.js'
 import { counterCache, RateLimiterLru } from './lru-limiter.js'
 import type { CounterCache } from './lru-limiter.js'
 import { MemoryPenaltyStore, RedisPenaltyStore } from './penalty-store.js'
@@ -34,10 +36,15 @@ export interface StateBackend {
   limiter(opts: LimiterOptions): RateLimiterAbstract
   /** The penalty box store of an instance (one per instance, kept across reloads). */
   penaltyStore(instance: string, maxEntries: number): PenaltyStore
+  /** The addresses each user of an instance logged in from (one per instance, kept across reloads). */
+  knownLogins(instance: string): KnownLogins
   close(): Promise<void>
 }
 
 const seconds = (ms: number) => Math.round(ms / 1000)
+
+/** Users whose known logins the memory backend keeps per instance (the least recently seen go first). */
+const KNOWN_LOGIN_USERS = 100_000
 
 /** The store methods of RateLimiterRedis (not in its typings), to call them through the breaker. */
 interface RedisStore {
@@ -78,6 +85,7 @@ export class MemoryBackend implements StateBackend {
   readonly onFailure = 'fail-open'
   readonly cache: CounterCache
   readonly #boxes = new Map<string, MemoryPenaltyStore>()
+  readonly #logins = new Map<string, MemoryKnownLogins>()
 
   constructor(maxEntries: number) {
     this.cache = counterCache(maxEntries)
@@ -96,6 +104,12 @@ export class MemoryBackend implements StateBackend {
     let box = this.#boxes.get(instance)
     if (!box) this.#boxes.set(instance, (box = new MemoryPenaltyStore(maxEntries)))
     return box
+  }
+
+  knownLogins(instance: string): KnownLogins {
+    let logins = this.#logins.get(instance)
+    if (!logins) this.#logins.set(instance, (logins = new MemoryKnownLogins(KNOWN_LOGIN_USERS)))
+    return logins
   }
 
   close(): Promise<void> {
@@ -117,6 +131,7 @@ export class RedisBackend implements StateBackend {
   readonly breaker: RedisBreaker
   readonly #insurance: CounterCache
   readonly #boxes = new Map<string, RedisPenaltyStore>()
+  readonly #logins = new Map<string, RedisKnownLogins>()
 
   private constructor(client: RedisClient, onFailure: 'fail-open' | 'tempfail', maxEntries: number, breaker: RedisBreaker) {
     this.client = client
@@ -164,6 +179,12 @@ export class RedisBackend implements StateBackend {
     let box = this.#boxes.get(instance)
     if (!box) this.#boxes.set(instance, (box = new RedisPenaltyStore(this.client, instance, this.breaker)))
     return box
+  }
+
+  knownLogins(instance: string): KnownLogins {
+    let logins = this.#logins.get(instance)
+    if (!logins) this.#logins.set(instance, (logins = new RedisKnownLogins(this.client, instance, this.breaker)))
+    return logins
   }
 
   close(): Promise<void> {

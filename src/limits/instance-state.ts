@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { SessionRecord } from '../pipeline/record.js'
 import type { StateBackend } from './backend.js'
 import { MemoryBackend } from './backend.js'
+import type { KnownLogins } from './known-logins.js'
 import { Limit } from './limit.js'
 import { PenaltyBox } from './penalty-box.js'
 import { PenaltyRules } from './penalty-rules.js'
@@ -17,6 +18,8 @@ export class InstanceState {
   readonly instance: string
   readonly backend: StateBackend
   readonly penaltyBox: PenaltyBox
+  /** The addresses each user logged in from (auth.failures). */
+  readonly knownLogins: KnownLogins
   readonly #rules: PenaltyRules
   readonly #log: Logger
 
@@ -29,6 +32,7 @@ export class InstanceState {
       defaultDurationMs: opts.penaltyBox.default_duration,
       log: opts.log,
     })
+    this.knownLogins = backend.knownLogins(opts.instance)
     this.#rules = new PenaltyRules(opts.penaltyBox.rules, {
       limit: (check, dimension, spec) => this.limit(check, dimension, spec),
       box: this.penaltyBox,

@@ -52,15 +52,29 @@ export const egressLastCheck = new Gauge({
   registers: [registry],
 })
 
-/** SPF results by check and result. */
+/** SPF results by check, side and result. */
 export const spfResults = new Counter({
   name: 'smarthost_spf_results_total',
-  help: 'SPF evaluations by check (mail.spf_outbound, mail.spf_inbound) and result (pass, fail, softfail, neutral, none, temperror, permerror)',
-  labelNames: ['relay_instance', 'check', 'result'] as const,
+  help:
+    'SPF evaluations by check (mail.spf_outbound, mail.spf_inbound), side (client: for the client address; egress: for our egress addresses, the worst of them) ' +
+    'and result (pass, fail, softfail, neutral, none, temperror, permerror)',
+  labelNames: ['relay_instance', 'check', 'side', 'result'] as const,
+  registers: [registry],
+})
+
+/** Outbound SPF's conclusion from both sides, one per sender evaluated. */
+export const spfOutboundResults = new Counter({
+  name: 'smarthost_spf_outbound_results_total',
+  help:
+    'mail.spf_outbound conclusions from the client and egress sides: pass (egress pass), forged (both fail), relay_not_authorized ' +
+    '(client pass, egress fail: its SPF lacks the relay), or the egress result (softfail, neutral, none, permerror, temperror)',
+  labelNames: ['relay_instance', 'result'] as const,
   registers: [registry],
 })
 
 /** (relay_instance, list, result) */
 export const dnsListLookupsFor = bound((...v) => dnsListLookups.labels(...v))
-/** (relay_instance, check, result) */
+/** (relay_instance, check, side, result) */
 export const spfResultsFor = bound((...v) => spfResults.labels(...v))
+/** (relay_instance, result) */
+export const spfOutboundResultsFor = bound((...v) => spfOutboundResults.labels(...v))

@@ -26,10 +26,10 @@ export const redisUp = new Gauge({
   registers: [registry],
 })
 
-/** Time of limiter and penalty-box operations against Redis. */
+/** Time of limiter, penalty-box and known-login operations against Redis. */
 export const redisDuration = new Histogram({
   name: 'smarthost_redis_command_duration_seconds',
-  help: 'Time of Redis operations (limiter counters, penalty box), including failed ones',
+  help: 'Time of Redis operations (limiter counters, penalty box, known logins), including failed ones',
   labelNames: ['operation'] as const,
   buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
   registers: [registry],

@@ -114,7 +114,7 @@ export const refusalsTotal = new Counter({
 /** What clients did wrong at the protocol level, and the sessions ended for it. */
 export const clientFaults = new Counter({
   name: 'smarthost_client_faults_total',
-  help: 'Client faults: tls (handshake failed), gone (hung up or reset mid-session), hard_error_limit and auth_session_limit (session closed with 421)',
+  help: 'Client faults: tls (handshake failed), gone (hung up or reset mid-session), hard_error_limit and auth_session_limit (session closed with 421), pregreet and unauth_pipelining (session closed with 554 5.5.0)',
   labelNames: ['relay_instance', 'listener', 'fault'] as const,
   registers: [registry],
 })

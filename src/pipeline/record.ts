@@ -1,5 +1,5 @@
 import type { ScanSummary } from '../scan/summary.js'
-import type { CheckResult, HeaderField } from './types.js'
+import type { AuthResult, CheckResult, HeaderField } from './types.js'
 
 /** What we know about one connection. Plain JSON: it is logged and becomes ticket evidence. */
 export interface SessionRecord {
@@ -23,6 +23,8 @@ export interface SessionRecord {
   checks: CheckResult[]
   /** Header fields checks of the connection stages add to every message of the session. */
   headers: HeaderField[]
+  /** Method results (Authentication-Results) of the connection stages' checks. */
+  authResults?: AuthResult[]
   startedAt: number
   transactions: number
 }
@@ -53,6 +55,8 @@ export interface TransactionRecord {
   checks: CheckResult[]
   /** Header fields checks add to this message. */
   headers: HeaderField[]
+  /** Method results checks add to this message's Authentication-Results. */
+  authResults?: AuthResult[]
   /** A tempfail was given in this transaction; a score may then not turn into a reject. */
   tempfailed: boolean
   /** A check asked to quarantine the message; applied at the end of DATA. */

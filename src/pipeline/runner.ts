@@ -5,7 +5,7 @@ import { checkDurationFor, checkResultFor } from '../metrics/relay-metrics.js'
 import type { ScanSummary } from '../scan/summary.js'
 import type { CompiledCheck } from './compile.js'
 import { withDeadline } from './deadlines.js'
-import type { CheckResult, HeaderField, StageContext, Verdict } from './types.js'
+import type { AuthResult, CheckResult, HeaderField, StageContext, Verdict } from './types.js'
 
 /** Where a stage's tags and results go: the session record or the transaction record. */
 export interface ScoreSink {
@@ -13,6 +13,7 @@ export interface ScoreSink {
   flags: string[]
   checks: CheckResult[]
   headers: HeaderField[]
+  authResults?: AuthResult[]
   scan?: ScanSummary
 }
 
@@ -62,6 +63,8 @@ export async function runStage(
     record(sink, check, ctx, verdict, ms, warn, error)
     // What the scan found is evidence even when the check only warns.
     if (verdict.scan) sink.scan = verdict.scan
+    // What was checked stays true when the check only warns.
+    if (verdict.authResults) (sink.authResults ??= []).push(...verdict.authResults)
     if (warn) continue
     if (verdict.headers) sink.headers.push(...verdict.headers)
     if (verdict.reclassify) ctx.reclassify?.(verdict.reclassify, check.id)

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { z } from 'zod'
+import type { Credentials } from '../auth/credentials.js'
 import type { InstanceConfig } from '../config/schema.js'
 import type { InstanceState } from '../limits/instance-state.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
@@ -25,12 +26,27 @@ export interface HeaderField {
 }
 
 /**
+ * One method's result for the Authentication-Results field the relay adds (RFC 8601 section
+ * 2.2), e.g. `spf=pass smtp.mailfrom=alice@customer.test` or `dmarc=none header.from=x.test`.
+ */
+export interface AuthResult {
+  /** The method: spf, dmarc, … */
+  readonly method: string
+  readonly result: string
+  /** Written as a comment after the result: `(p=none)`. */
+  readonly comment?: string
+  /** ptype.property → value: `smtp.mailfrom`, `header.from`. */
+  readonly props: Readonly<Record<string, string>>
+}
+
+/**
  * What a check decides. `continue` has no opinion; `accept` trusts the client and skips the
  * remaining non-core checks of this stage only; `tag` adds score and flags; `tempfail` and
  * `reject` end the stage with the reply (`offending`: the client broke a limit or is in the
  * penalty box, so its later refusals may be tarpitted); `quarantine` (data only) holds the message, telling
  * the client `description` (its `reason` when there is none).
- * Any verdict may add header fields (Authentication-Results, X-…) to the relayed message, and
+ * Any verdict may add header fields (X-…) or method results for Authentication-Results to the
+ * relayed message, and
  * may ask to move the client to another class (a dynamic-looking PTR: `residential-dynamic`).
  * A content scan's verdict carries its summary for the transaction record.
  */
@@ -41,7 +57,7 @@ export type Verdict = (
   | { kind: 'tempfail'; reply: SmtpReply; flags?: readonly string[]; detail?: string; offending?: true }
   | { kind: 'reject'; reply: SmtpReply; flags?: readonly string[]; detail?: string; offending?: true }
   | { kind: 'quarantine'; reason: string; description?: string; flags?: readonly string[]; detail?: string }
-) & { headers?: readonly HeaderField[]; reclassify?: string; scan?: ScanSummary }
+) & { headers?: readonly HeaderField[]; authResults?: readonly AuthResult[]; reclassify?: string; scan?: ScanSummary }
 
 /** How a check ended, as recorded: a verdict kind, or `error` for a fault or timeout. */
 export type Outcome = Verdict['kind'] | 'error'
@@ -98,6 +114,8 @@ export interface CheckDeps {
   readonly state?: InstanceState
   /** The instance's content scanner, bound to the rules of this policy (when it scans). */
   readonly scanner?: Scanner
+  /** The instance's SMTP AUTH users (relay.credentials), for the senders the file maps to each. */
+  readonly credentials?: Pick<Credentials, 'sendersOf'>
 }
 
 export type CheckFn = (ctx: StageContext) => Verdict | Promise<Verdict>

@@ -4,6 +4,7 @@ import type { SmtpReply } from '../errors/smtp-reply.js'
 import { dataReplyDurationFor } from '../metrics/relay-metrics.js'
 import { holdForReview, keepRefused } from '../quarantine/hold.js'
 import { normalizeLineEndings, readMessage } from '../relay/message.js'
+import { addedFields, FORGED_FIELDS, withoutForgedFields } from '../relay/added-headers.js'
 import { formatHeaders, receivedHeader } from '../relay/received.js'
 import { headerFields } from '../scan/header-fields.js'
 import type { Session } from './session.js'
@@ -47,11 +48,16 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
       throw session.refuseTransaction(reply, reply.isPermanent ? 'quarantined' : undefined)
     }
     const recipients = tx.rcpts.filter((r) => r.accepted).map((r) => r.address)
-    // Fields checks add (Authentication-Results, Received-SPF, X-…) go above our Received, as
-    // RFC 8601 section 5 and RFC 7208 section 9.1 ask of trace fields.
-    const added = formatHeaders([...session.record.headers, ...tx.headers])
+    // Fields checks add (Authentication-Results, Received-SPF, X-…) and our guard field go above
+    // our Received, as RFC 8601 section 5 and RFC 7208 section 9.1 ask of trace fields.
+    const settings = policy.config.added_headers
+    // Forged copies of our fields are cut out, in the one copy the message gets anyway, and
+    // the record says so: the abuse desk wants to know who forges them.
+    const body = withoutForgedFields(normalizeLineEndings(message), settings, policy.hostname)
+    if (body.length > 1) tx.flags.push(FORGED_FIELDS)
+    const added = formatHeaders(addedFields(settings, policy.hostname, session.record, tx))
     const header = receivedHeader(session.record, tx, { hostname: policy.hostname, esmtp: session.esmtp, recipients })
-    const raw = Buffer.concat([Buffer.from(added + header, 'utf8'), normalizeLineEndings(message)])
+    const raw = Buffer.concat([Buffer.from(added + header, 'utf8'), ...body])
     const hop = session.nextHop
     if (!hop) throw session.refuseTransaction(localError())
     const result = await hop.data(raw)

@@ -21,8 +21,16 @@ import { relayMessage } from './data.js'
 import { replyUrl } from './reply-url.js'
 import { acceptProxyProtocol } from './proxy-listener.js'
 import { clientFault } from './client-faults.js'
-import { DEADLINES_OPTION, ERROR_REPLY_OPTION, GREET_PAUSE_OPTION, installSmtpServerPatches, saidQuit } from './smtp-server-patches.js'
-import type { DeadlinePhase, SessionDeadlines } from './smtp-server-patches.js'
+import {
+  DEADLINES_OPTION,
+  ERROR_REPLY_OPTION,
+  FORBID_UNAUTH_PIPELINING_OPTION,
+  GREET_PAUSE_OPTION,
+  PROTOCOL_FAULT_OPTION,
+  installSmtpServerPatches,
+  saidQuit,
+} from './smtp-server-patches.js'
+import type { DeadlinePhase, ProtocolFaultHook, SessionDeadlines } from './smtp-server-patches.js'
 import { Session } from './session.js'
 import type { TlsMaterial } from './tls.js'
 
@@ -119,6 +127,7 @@ export class Listener {
       socketTimeout,
       closeTimeout,
       [GREET_PAUSE_OPTION]: this.config.greet_pause,
+      [FORBID_UNAUTH_PIPELINING_OPTION]: this.#forbidUnauthPipelining(policy),
       [DEADLINES_OPTION]: this.#deadlines(policy),
     })
     if (tls) this.#server.updateSecureContext({ key: tls.key, cert: tls.cert })
@@ -176,7 +185,13 @@ export class Listener {
         },
       },
       logger: false,
-      ...{ [GREET_PAUSE_OPTION]: c.greet_pause, [DEADLINES_OPTION]: this.#deadlines(policy), [ERROR_REPLY_OPTION]: this.#onErrorReply },
+      ...{
+        [GREET_PAUSE_OPTION]: c.greet_pause,
+        [FORBID_UNAUTH_PIPELINING_OPTION]: this.#forbidUnauthPipelining(policy),
+        [DEADLINES_OPTION]: this.#deadlines(policy),
+        [ERROR_REPLY_OPTION]: this.#onErrorReply,
+        [PROTOCOL_FAULT_OPTION]: this.#onProtocolFault,
+      },
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp), 'connect'),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
@@ -244,6 +259,11 @@ export class Listener {
     await session.connect()
   }
 
+  /** Customers' listeners (the outbound instance) refuse unauthorized pipelining unless the policy says otherwise. */
+  #forbidUnauthPipelining(policy: InstancePolicy): boolean {
+    return this.config.forbid_unauth_pipelining ?? policy.config.smtp.forbid_unauth_pipelining ?? policy.name === 'outbound'
+  }
+
   #deadlines(policy: InstancePolicy): SessionDeadlines {
     const limits = policy.config.limits
     return {
@@ -269,6 +289,13 @@ export class Listener {
     clientFaultsFor(session.record.instance, this.config.name, 'hard_error_limit').inc()
     session.log.info({ errors: session.errors.errors }, 'too many errors: closing the session')
     return closing.withUrl(replyUrl(session.policy.replyUrl, closing, id))
+  }
+
+  /** An early talker or unauthorized pipelining closed a session: counted and logged at info. */
+  readonly #onProtocolFault: ProtocolFaultHook = (id, address, fault) => {
+    clientFaultsFor(this.#env.policy().name, this.config.name, fault).inc()
+    const log = this.#sessions.get(id)?.log ?? this.#env.log
+    log.info({ listener: this.config.name, ip: address, fault }, 'protocol violation: connection closed')
   }
 
   /** A client's broken socket or TLS is one line at info (TLS) or debug (hang-up); anything else is ours. */

@@ -400,6 +400,8 @@ function decidingCheck(checks: readonly CheckResult[], stage: Stage | null): str
 export function disconnectReason(quit: boolean, lastError: string | undefined, refusedAtConnect: boolean): DisconnectReason {
   if (quit) return 'quit'
   if (refusedAtConnect) return 'refused'
+  // A protocol violation (early talk, unauthorized pipelining) is answered 554 5.5.0 and closed.
+  if (lastError?.startsWith('554 5.5.0 ')) return 'closed'
   if (!lastError?.startsWith('421')) return 'lost'
   if (/\btimeout\b/i.test(lastError)) return 'timeout'
   if (/too many/i.test(lastError)) return 'errors'

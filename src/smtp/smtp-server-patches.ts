@@ -1,8 +1,19 @@
+import { isUtf8 } from 'node:buffer'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { SMTPServer } from 'smtp-server'
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js'
-import { commandTimeout, dataTimeout, dataTooSlow, greetingTimeout, proxyHeaderNotAllowed } from '../errors/replies.js'
+import {
+  commandTimeout,
+  dataTimeout,
+  dataTooSlow,
+  greetingTimeout,
+  invalidUtf8Address,
+  messageTooBig,
+  proxyHeaderNotAllowed,
+  talkedBeforeGreeting,
+  unauthPipelining,
+} from '../errors/replies.js'
 import type { SmtpReply } from '../errors/smtp-reply.js'
 
 // Adaptations of smtp-server 3.21 internals, pinned by wire tests
@@ -15,8 +26,6 @@ const LEADING_ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /
 const LIBRARY_REPLIES: { code: number; match: RegExp; text: string }[] = [
   // RFC 4954 section 6: encryption required for the requested authentication mechanism.
   { code: 538, match: /STARTTLS/, text: '5.7.11 Must issue a STARTTLS command first; AUTH is only accepted over TLS' },
-  // A client that sends before the greeting (pregreet): a bot that does not speak SMTP.
-  { code: 421, match: /You talk too soon$/, text: '4.7.0 Commands sent before the greeting; wait for the 220 greeting' },
   // The library's own idle timeout (a backstop: the deadlines below end a silent client first).
   { code: 421, match: /^Timeout - closing connection$/, text: '4.4.2 Timeout waiting for the client; closing the connection' },
 ]
@@ -25,6 +34,9 @@ function libraryReply(code: number, data: string | string[] | undefined): string
   if (typeof data !== 'string') return data
   return LIBRARY_REPLIES.find((r) => r.code === code && r.match.test(data))?.text ?? data
 }
+
+/** smtp-server's refusal of a MAIL FROM whose SIZE= is over the limit; it becomes our messageTooBig. */
+const LIBRARY_SIZE_REFUSAL = /^Error: message exceeds fixed maximum message size (\d+)$/
 
 /** Our own server option: ms to wait before the greeting (smtp-server hard-codes 100). */
 export const GREET_PAUSE_OPTION = 'greetPauseMs'
@@ -36,6 +48,14 @@ export const GREET_PAUSE_OPTION = 'greetPauseMs'
  */
 export const ERROR_REPLY_OPTION = 'onErrorReply'
 export type ErrorReplyHook = (session: string, code: number, text: string) => { code: number; message: string } | null
+
+/** Our own server option: refuse commands pipelined before the client may pipeline (see installSmtpServerPatches, 8). */
+export const FORBID_UNAUTH_PIPELINING_OPTION = 'shgForbidUnauthPipelining'
+
+/** Our own server option: told of a protocol violation that closed a connection (see installSmtpServerPatches, 8). */
+export const PROTOCOL_FAULT_OPTION = 'shgOnProtocolFault'
+export type ProtocolFault = 'pregreet' | 'unauth_pipelining'
+export type ProtocolFaultHook = (session: string, address: string, fault: ProtocolFault) => void
 
 /** Our own server option: the deadlines of a session's phases (see armDeadline). */
 export const DEADLINES_OPTION = 'shgDeadlines'
@@ -61,6 +81,16 @@ interface ServerOptions {
   [GREET_PAUSE_OPTION]?: number
   [DEADLINES_OPTION]?: SessionDeadlines
   [ERROR_REPLY_OPTION]?: ErrorReplyHook
+  [FORBID_UNAUTH_PIPELINING_OPTION]?: boolean
+  [PROTOCOL_FAULT_OPTION]?: ProtocolFaultHook
+}
+
+/** smtp-server's command line reader, as far as the patches use it. */
+interface ParserInternals {
+  write(chunk: unknown, ...rest: unknown[]): boolean
+  _write(chunk: unknown, encoding: unknown, next: unknown): void
+  /** Replies sent when the chunk now being read arrived (see installSmtpServerPatches, 8). */
+  shgArrivedAfter?: number
 }
 
 interface ConnectionInternals {
@@ -78,8 +108,11 @@ interface ConnectionInternals {
   shgTimer?: NodeJS.Timeout
   /** The 421 that answers the next command: the session reached its hard error limit. */
   shgClosing?: { code: number; message: string } | null
+  /** Replies sent so far, the greeting included. */
+  shgReplies?: number
+  /** shgReplies once an EHLO reply advertised PIPELINING: input arriving after it may be pipelined. */
+  shgPipeliningFrom?: number
   session: { id: string; [QUIT]?: boolean }
-  _server: { options: ServerOptions }
   _socket: Socket
   _ready: boolean
   _closing: boolean
@@ -87,10 +120,12 @@ interface ConnectionInternals {
   _upgrading: boolean
   _handlerPending: boolean
   _dataStream: unknown
-  _parser: { _dataMode: boolean; dataBytes: number } | false
+  _parser: ({ _dataMode: boolean; dataBytes: number } & ParserInternals) | false
+  _server: { options: ServerOptions; _closeTimeout?: unknown }
   _setListeners(done: () => void): void
   _armTimeout(socket?: Socket): void
   connectionReady(): void
+  close(): void
 }
 
 type ConnectionProto = ConnectionInternals & {
@@ -98,6 +133,7 @@ type ConnectionProto = ConnectionInternals & {
   init(this: ConnectionInternals): void
   _onCommand(this: ConnectionInternals, command: Buffer | string, callback?: () => void): void
   _sendGreeting(this: ConnectionInternals): void
+  _createParser(this: ConnectionInternals): ParserInternals
   _onClose(this: ConnectionInternals): void
   upgrade(this: ConnectionInternals, callback: () => void, secureCallback?: () => void): void
   handler_DATA(this: ConnectionInternals, command: Buffer | string, callback: () => void): void
@@ -150,6 +186,19 @@ let installed = false
  *    shown to the listener's ERROR_REPLY_OPTION hook, which counts it; once it says so, the
  *    next command is answered with its 421 and the connection closes.
  * 7. A QUIT is marked on the session, so that its end can say whether the client quit or went away.
+ * 8. Early talkers and unauthorized pipelining (Postfix's postscreen pregreet test and
+ *    smtpd_forbid_unauth_pipelining) get 554 5.5.0 and the connection closes. Whatever reached
+ *    us before the greeting was written is an early talk, whatever the greet_pause: before the
+ *    220 goes out the connection lets one poll of the event loop pass, so bytes that already
+ *    arrived are read first (with no pause, smtp-server's own check would otherwise only see
+ *    the ones that happened to be read before its onConnect finished). Each chunk read is
+ *    stamped with the number of replies sent by then; a command from a chunk that arrived
+ *    before the reply to an earlier command was sent was pipelined, which is allowed only
+ *    when an EHLO reply advertising PIPELINING went out before it arrived.
+ * 9. MAIL and RCPT lines that are not valid UTF-8 are refused (501 5.1.7 / 501 5.1.3), where
+ *    smtp-server would decode them with U+FFFD in place of the bad bytes.
+ * 10. smtp-server's refusal of a SIZE= over the limit at MAIL is our messageTooBig, with the
+ *    operator's URL, like the refusal after DATA.
  */
 export function installSmtpServerPatches(): void {
   if (installed) return
@@ -164,9 +213,17 @@ export function installSmtpServerPatches(): void {
   const upgrade = proto.upgrade
   const handleData = proto.handler_DATA
   const quit = proto.handler_QUIT
+  const createParser = proto._createParser
   /* eslint-enable @typescript-eslint/unbound-method */
   proto.send = function patchedSend(code, data, context) {
     this.shgRepliedAt = Date.now()
+    this.shgReplies = (this.shgReplies ?? 0) + 1
+    if (code === 250 && Array.isArray(data) && data.includes('PIPELINING')) this.shgPipeliningFrom = this.shgReplies
+    const size = code === 552 && typeof data === 'string' ? LIBRARY_SIZE_REFUSAL.exec(data) : null
+    if (size) {
+      const reply = this._server.options[DEADLINES_OPTION]?.withUrl(messageTooBig(Number(size[1])), this.id) ?? messageTooBig(Number(size[1]))
+      ;[code, data] = [reply.code, reply.message]
+    }
     let text = libraryReply(code, data)
     if (code === 250 && Array.isArray(text) && !this.secure && !this._server.options.allowInsecureAuth) {
       text = text.filter((line) => !line.startsWith('AUTH '))
@@ -187,7 +244,32 @@ export function installSmtpServerPatches(): void {
       }
       this.shgSpoke = true
     }
+    const refusal = protocolRefusal(this, command)
+    if (refusal) {
+      sendRefusal(this, refusal)
+      // A bad address is one refusal; a protocol violation ends the session (Postfix disconnects too).
+      if (refusal.code !== 554) return callback?.()
+      this._server.options[PROTOCOL_FAULT_OPTION]?.(this.id, this.remoteAddress, refusal.reason === 'pregreet' ? 'pregreet' : 'unauth_pipelining')
+      return this.close()
+    }
     onCommand.call(this, command, callback)
+  }
+  proto._createParser = function patchedCreateParser() {
+    const parser = createParser.call(this)
+    // Stamps each chunk, as it arrives, with the replies sent by then (see 8). A chunk is read
+    // (_write) in arrival order; the parser's own re-reads of a remainder keep the stamp.
+    const arrivals: { chunk: unknown; replies: number }[] = []
+    const write = parser.write.bind(parser)
+    const read = parser._write.bind(parser)
+    parser.write = (chunk, ...rest) => {
+      if (arrivals.length < MAX_STAMPS) arrivals.push({ chunk, replies: this.shgReplies ?? 0 })
+      return write(chunk, ...rest)
+    }
+    parser._write = (chunk, encoding, next) => {
+      if (arrivals[0]?.chunk === chunk) parser.shgArrivedAfter = arrivals.shift()?.replies
+      read(chunk, encoding, next)
+    }
+    return parser
   }
   proto.handler_QUIT = function patchedQuit(command, callback) {
     this.session[QUIT] = true
@@ -204,8 +286,17 @@ export function installSmtpServerPatches(): void {
     })
   }
   proto._sendGreeting = function patchedSendGreeting() {
-    sendGreeting.call(this)
-    armDeadline(this)
+    // One poll of the event loop before the greeting: input that already arrived is read while
+    // the connection is not ready, and refused as an early talk (see 8).
+    this._ready = false
+    setImmediate(() =>
+      setImmediate(() => {
+        if (this._closing || this._closed) return
+        this._ready = true
+        sendGreeting.call(this)
+        armDeadline(this)
+      }),
+    )
   }
   proto.handler_DATA = function patchedHandlerData(command, callback) {
     handleData.call(this, command, callback)
@@ -227,6 +318,8 @@ export function installSmtpServerPatches(): void {
       delete (this as Partial<ConnectionInternals>)._armTimeout
     }
     this.shgHandshake = handshake
+    // RFC 3207 section 4.2: the client starts over with EHLO, which may advertise PIPELINING again.
+    this.shgPipeliningFrom = undefined
     armDeadline(this)
   }
   proto._onClose = function patchedOnClose() {
@@ -252,6 +345,46 @@ export function installSmtpServerPatches(): void {
       callback(err, tlsSocket)
     })
   }
+}
+
+/** Arrival stamps kept per connection: a client that sends far ahead is refused long before. */
+const MAX_STAMPS = 64
+
+const ADDRESS_COMMAND = /^(MAIL|RCPT)\b/i
+const SMTP_VERBS = new Set(['HELO', 'EHLO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'AUTH', 'STARTTLS'])
+
+/**
+ * The refusal of a command line for a protocol fault (see installSmtpServerPatches, 8 and 9),
+ * or null: talking before the greeting, pipelining it may not, an address that is not UTF-8.
+ */
+function protocolRefusal(conn: ConnectionInternals, command: Buffer | string): SmtpReply | null {
+  // A line buffered during a STARTTLS handshake is discarded by smtp-server itself.
+  if (conn._upgrading || conn._server._closeTimeout) return null
+  if (!conn._ready) return talkedBeforeGreeting()
+  const line = typeof command === 'string' ? Buffer.from(command) : command
+  const name = line.subarray(0, 5).toString('latin1').trim().toUpperCase()
+  if (conn._server.options[FORBID_UNAUTH_PIPELINING_OPTION]) {
+    const arrived = conn._parser ? conn._parser.shgArrivedAfter : undefined
+    const may = conn.shgPipeliningFrom !== undefined && arrived !== undefined && arrived >= conn.shgPipeliningFrom
+    if (arrived !== undefined && arrived < (conn.shgReplies ?? 0) && !may) return unauthPipelining(verbOf(line))
+  }
+  // A new HELO or EHLO: pipelining is allowed again only once its reply advertises it.
+  if (name.startsWith('HELO') || name.startsWith('EHLO')) conn.shgPipeliningFrom = undefined
+  const address = ADDRESS_COMMAND.exec(name)?.[1]
+  if (address && !isUtf8(line)) return invalidUtf8Address(address === 'MAIL' ? 'sender' : 'recipient')
+  return null
+}
+
+/** The command a line starts with, if it is an SMTP verb: a reply never echoes more (an AUTH continuation holds credentials). */
+function verbOf(line: Buffer): string {
+  const word = line.subarray(0, 10).toString('latin1').split(' ')[0]?.toUpperCase() ?? ''
+  return SMTP_VERBS.has(word) ? word : 'a command'
+}
+
+/** Sends one of our refusals with the operator's URL. */
+function sendRefusal(conn: ConnectionInternals, refusal: SmtpReply): void {
+  const reply = conn._server.options[DEADLINES_OPTION]?.withUrl(refusal, conn.id) ?? refusal
+  ;(SMTPConnection.prototype as unknown as ConnectionProto).send.call(conn, reply.code, reply.message, false)
 }
 
 /**

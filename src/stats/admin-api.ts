@@ -6,6 +6,7 @@ import { authorized } from '../metrics/admin-auth.js'
 import type { AdminServer } from '../metrics/admin-server.js'
 import { json } from '../metrics/admin-server.js'
 import type { RelayStats } from './relay-stats.js'
+import { spfRelayReport } from './spf-report.js'
 import { SORT_FIELDS } from './store.js'
 import type { ClientKey, StatsSource, StatsStore } from './store.js'
 import { WINDOW_NAMES } from './windows.js'
@@ -30,11 +31,19 @@ export const statsTopQuery = z.strictObject({
   limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(20),
 })
 
+/** The query of GET /api/stats/spf. */
+export const statsSpfQuery = z.strictObject({
+  instance: z.string().optional(),
+  window: statsTopQuery.shape.window.default('24h'),
+  limit: statsTopQuery.shape.limit,
+})
+
 /**
  * The per-client statistics on the admin listener (same bearer token as /api/penalty):
  *
  *   GET /api/stats/top?instance=outbound&by=address&window=15m&sort=messages&limit=20  → { backend, rows: [...] }
  *   GET /api/stats/client?instance=outbound&key=192.0.2.7                          → { backend, client: {...} } | 404
+ *   GET /api/stats/spf?instance=outbound&window=24h&limit=20                        → { backend, rows: [{ domain, messages, clients }] }
  *
  * `key` is `<dimension>:<value>`, or a bare address (then `address:`), CIDR subnet, user or domain guess.
  */
@@ -48,6 +57,16 @@ export function addStatsApi(admin: AdminServer, deps: StatsApiDeps): void {
     const { by, window, sort, limit } = parsed.data
     const { rows, source } = await found.store.top({ by, window: window as (typeof WINDOW_NAMES)[number], sort, limit })
     json(res, 200, { instance: found.instance, by, window, sort, backend: SOURCE_TEXT[source], rows })
+  })
+  // The sender domains whose SPF passes for their customers but lacks our egress: who needs an include: of the relay.
+  admin.route('GET', '/api/stats/spf', async (req, res, url) => {
+    if (!authorized(req, res, deps.token())) return
+    const parsed = statsSpfQuery.safeParse(Object.fromEntries(url.searchParams))
+    if (!parsed.success) return json(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') })
+    const found = storeOf(res, deps, parsed.data.instance)
+    if (!found) return
+    const report = await spfRelayReport(found.store, parsed.data.window as (typeof WINDOW_NAMES)[number], parsed.data.limit)
+    json(res, 200, { instance: found.instance, window: report.window, backend: SOURCE_TEXT[report.source], rows: report.rows })
   })
   admin.route('GET', '/api/stats/client', async (req, res, url) => {
     if (!authorized(req, res, deps.token())) return

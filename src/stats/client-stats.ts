@@ -12,6 +12,8 @@ export interface Observation {
   /** The refusal's reason and the check that gave it, when the event is a refusal. */
   refusal?: { reason: RefusalReason; check: string; reply: string }
   recipientDomains?: readonly string[]
+  /** The client (`address:…` or `user:…`) that sent a message whose sender domain's SPF lacks the relay. */
+  spfRelayClient?: string
   sample?: Sample
 }
 
@@ -61,6 +63,8 @@ export class ClientStats {
   readonly samples: Sample[] = []
   /** The recipient domains it sends to most, over the time it is kept (made at its first recipient). */
   topDomains: TopDomains | null = null
+  /** The clients that sent for this key with SPF_RELAY_NOT_AUTHORIZED (read for sender_domain keys), made at the first. */
+  spfRelayClients: TopDomains | null = null
   readonly refusals: RecentRefusal[] = []
   firstSeen: number
   lastSeen: number
@@ -87,6 +91,7 @@ export class ClientStats {
         h.domains.add(d)
       }
     }
+    if (o.spfRelayClient) (this.spfRelayClients ??= new TopDomains()).add(o.spfRelayClient)
     if (o.sample) push(this.samples, o.sample, SAMPLES_KEPT)
   }
 

@@ -13,6 +13,8 @@ export const COUNTERS = [
   'bytes',
   'auth_successes',
   'auth_failures',
+  // Messages whose sender domain's SPF passes for the client but fails for our egress (SPF_RELAY_NOT_AUTHORIZED).
+  'spf_relay_not_authorized',
 ] as const
 export type CounterName = (typeof COUNTERS)[number]
 

@@ -132,6 +132,7 @@ export class MemoryStatsStore implements StatsStore {
       refusals: [...stats.refusals].reverse(),
       samples: [...stats.samples].reverse(),
       topRecipientDomains: stats.topDomains?.top() ?? [],
+      spfRelayClients: stats.spfRelayClients?.top().map((d) => ({ client: d.domain, count: d.count })) ?? [],
     })
   }
 

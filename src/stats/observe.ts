@@ -2,6 +2,7 @@ import type { SessionEvent, TransactionEvent } from '../events/types.js'
 import { subnetOf } from '../limits/dimensions.js'
 import type { SessionRecord } from '../pipeline/record.js'
 import type { CheckResult } from '../pipeline/types.js'
+import { FLAG_RELAY_NOT_AUTHORIZED } from '../checks/spf-two-sided.js'
 import { refusalReason } from './counters.js'
 import type { CounterName, RefusalReason } from './counters.js'
 import type { Observation } from './client-stats.js'
@@ -38,6 +39,11 @@ export function transactionObservation(e: TransactionEvent): Observation | null 
   if (tx.size) counts.bytes = tx.size
   const domains = [...new Set(tx.rcpts.map((r) => r.domain).filter(Boolean))]
   const o: Observation = { at: e.time, counts, recipientDomains: domains }
+  if (tx.flags.includes(FLAG_RELAY_NOT_AUTHORIZED)) {
+    // The sender domain's key counts it and remembers who sent it: the customer to talk to.
+    counts.spf_relay_not_authorized = 1
+    o.spfRelayClient = e.session.user ? `user:${e.session.user}` : `address:${e.session.client.address}`
+  }
   const reply = e.reply ? `${e.reply.code} ${e.reply.enhanced} ${e.reply.text}` : (tx.reply ?? '')
   if (outcome === 'rejected' || outcome === 'tempfailed' || outcome === 'quarantined') {
     // A transaction whose every recipient was refused ends without a reply of its own: its RCPT refusal says why.

@@ -22,6 +22,8 @@ interface Pending {
   slots: number[]
   /** Messages per recipient domain in this bucket. */
   domains: Map<string, number>
+  /** Messages per client with SPF_RELAY_NOT_AUTHORIZED in this bucket. */
+  spfClients: Map<string, number>
 }
 
 /**
@@ -64,9 +66,10 @@ export class RedisStatsStore implements StatsStore {
     for (const key of keys) {
       for (const id of [`${key}\0m\0${minute}`, `${key}\0h\0${hour}`]) {
         let p = this.#pending.get(id)
-        if (!p) this.#pending.set(id, (p = { slots: zeros(), domains: new Map() }))
+        if (!p) this.#pending.set(id, (p = { slots: zeros(), domains: new Map(), spfClients: new Map() }))
         addCounts(p.slots, o)
         if (o.recipientDomains) for (const d of o.recipientDomains) p.domains.set(d, (p.domains.get(d) ?? 0) + 1)
+        if (o.spfRelayClient) p.spfClients.set(o.spfRelayClient, (p.spfClients.get(o.spfRelayClient) ?? 0) + 1)
       }
       if (o.refusal || o.sample) {
         let e = this.#evidence.get(key)
@@ -124,6 +127,11 @@ export class RedisStatsStore implements StatsStore {
           for (const [domain, n] of p.domains) ops.push(c.zincrby(ranked, n, domain))
           ops.push(c.expire(ranked, TTL.h))
         }
+      }
+      if (unit === 'h' && p.spfClients.size) {
+        const ranked = this.#key(key, `sc:${index}`)
+        for (const [client, n] of p.spfClients) ops.push(c.zincrby(ranked, n, client))
+        ops.push(c.expire(ranked, TTL.h))
       }
       const dimension = key.slice(0, key.indexOf(':'))
       for (const sort of SORT_FIELDS) {
@@ -190,7 +198,8 @@ export class RedisStatsStore implements StatsStore {
       const weight = i === 0 ? fromWeight : 1
       for (let j = 0; j < flat.length; j += 2) sums.set(flat[j] as ClientKey, (sums.get(flat[j] as ClientKey) ?? 0) + weight * Number(flat[j + 1]))
     })
-    const ranked = [...sums].map(([key, n]) => ({ key, n }))
+    // Most first (ties by key, as the memory store): the limit keeps the top, not the first written.
+    const ranked = [...sums].map(([key, n]) => ({ key, n })).sort((x, y) => y.n - x.n || (x.key < y.key ? -1 : 1))
     const rows = await Promise.all(ranked.slice(0, q.limit).map(async ({ key }) => ({ key, counts: await this.#window(key, q.window, now) })))
     return rows.filter((r) => r.counts[SORT_COUNTER[q.sort]] > 0)
   }
@@ -209,11 +218,12 @@ export class RedisStatsStore implements StatsStore {
     const windows = Object.fromEntries(await Promise.all(WINDOW_NAMES.map(async (w) => [w, await this.#window(key, w, now)] as const))) as ClientView['windows']
     if (COUNTERS.every((name) => !windows['24h'][name])) return null
     const c = this.#client
-    const [stored, refusals, samples, topRecipientDomains] = await Promise.all([
+    const [stored, refusals, samples, topRecipientDomains, spfClients] = await Promise.all([
       c.get(this.#key(key, 'bl')),
       c.zrevrange(this.#key(key, 'recent-refusals'), 0, -1),
       c.zrevrange(this.#key(key, 'recent-samples'), 0, -1),
-      this.#topDomains(key, now),
+      this.#dayTop(key, 'td', now),
+      windows['24h'].spf_relay_not_authorized ? this.#dayTop(key, 'sc', now) : Promise.resolve([]),
     ])
     const b = stored ? (JSON.parse(stored) as Baseline) : null
     const hour = bucketOf(now, HOUR)
@@ -231,13 +241,14 @@ export class RedisStatsStore implements StatsStore {
       refusals: parsedRefusals,
       samples: parsedSamples,
       topRecipientDomains,
+      spfRelayClients: spfClients.map((d) => ({ client: d.domain, count: d.count })),
     }
   }
 
-  /** The day's most sent-to recipient domains: the hourly counts of the last 24 hours, summed here. */
-  async #topDomains(key: ClientKey, now: number): Promise<DomainCount[]> {
+  /** The day's top ten of an hourly ranking (`td`: recipient domains, `sc`: SPF_RELAY_NOT_AUTHORIZED clients), summed here. */
+  async #dayTop(key: ClientKey, ranking: 'td' | 'sc', now: number): Promise<DomainCount[]> {
     const hour = bucketOf(now, HOUR)
-    const hours = await Promise.all(Array.from({ length: 24 }, (_, i) => this.#client.zrevrange(this.#key(key, `td:${hour - i}`), '0', '19', 'WITHSCORES')))
+    const hours = await Promise.all(Array.from({ length: 24 }, (_, i) => this.#client.zrevrange(this.#key(key, `${ranking}:${hour - i}`), '0', '19', 'WITHSCORES')))
     const sums = new Map<string, number>()
     for (const flat of hours) for (let j = 0; j < flat.length; j += 2) sums.set(flat[j]!, (sums.get(flat[j]!) ?? 0) + Number(flat[j + 1]))
     return [...sums]

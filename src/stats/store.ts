@@ -9,7 +9,7 @@ import type { WindowName } from './windows.js'
 export type ClientKey = `${Dimension}:${string}`
 
 /** What `stats top` may sort by. */
-export const SORT_FIELDS = ['messages', 'refused', 'recipients', 'bounces', 'auth_failures', 'connections', 'bytes'] as const
+export const SORT_FIELDS = ['messages', 'refused', 'recipients', 'bounces', 'auth_failures', 'connections', 'bytes', 'spf_relay_not_authorized'] as const
 export type SortField = (typeof SORT_FIELDS)[number]
 
 /** The counter each sort field reads: `messages` are accepted messages, `bounces` null-sender ones. */
@@ -21,6 +21,7 @@ export const SORT_COUNTER: Readonly<Record<SortField, CounterName>> = {
   auth_failures: 'auth_failures',
   connections: 'connections',
   bytes: 'bytes',
+  spf_relay_not_authorized: 'spf_relay_not_authorized',
 }
 
 export interface TopQuery {
@@ -59,6 +60,14 @@ export interface ClientView {
   samples: Sample[]
   /** The recipient domains it sent to most (messages per domain) over the last day, at most 10. */
   topRecipientDomains: DomainCount[]
+  /** For a sender domain: the clients that sent it with SPF_RELAY_NOT_AUTHORIZED over the last day (messages each), at most 10. */
+  spfRelayClients: SpfRelayClient[]
+}
+
+/** A client key (`address:…`, `user:…`) and how many messages it sent with SPF_RELAY_NOT_AUTHORIZED. */
+export interface SpfRelayClient {
+  client: string
+  count: number
 }
 
 /** Where the statistics are kept: this process's memory, or Redis shared by every node. */

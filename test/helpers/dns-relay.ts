@@ -29,12 +29,14 @@ export const TEST_LISTS = {
 
 /**
  * A DNS server serving `zones`, a sink, and a relay whose dns.servers is that server, started
- * before the tests of the enclosing suite and closed after them. `patch` edits the policy.
+ * before the tests of the enclosing suite and closed after them. `patch` edits the policy;
+ * `opts` are startRelay's (files beside the policy, instances).
  */
 export function relayWithDns(
   zones: readonly string[],
   patch: (p: PolicyTree) => void,
   sinkOptions: SinkOptions = {},
+  opts: Parameters<typeof startRelay>[1] = {},
 ): { readonly dns: TestDnsServer; readonly sink: Sink; readonly relay: TestRelay } {
   let dns: TestDnsServer | undefined
   let sink: Sink | undefined
@@ -48,6 +50,7 @@ export function relayWithDns(
         p.dns = { servers: [server], timeout: '300ms', tries: 1 }
         patch(p)
       }),
+      opts,
     )
   })
   after(async () => {

@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { parseCredentials } from '../../src/auth/credentials.js'
 import { parseHash, verifyPassword } from '../../src/auth/password.js'
 import { runCli, spawnCli } from '../helpers/process.js'
 import type { CliProcess } from '../helpers/process.js'
@@ -77,6 +78,31 @@ describe('smarthost-guard command line', () => {
     assert.ok(hash)
     assert.equal(await verifyPassword('s3cret pass', hash), true)
     assert.equal(await verifyPassword('s3cret pas', hash), false)
+  })
+
+  it('passwd --sender writes the senders a user may use onto its line, which the relay reads back', async () => {
+    const r = await runCli(['passwd', '--user', 'bob@shop.test', '--sender', 'bob@shop.test', '-s', '.shop.test'], 's3cret pass\n')
+    assert.equal(r.code, 0, r.stderr)
+    const line = r.stdout.trim()
+    assert.match(line, /^bob@shop\.test:\$scrypt\$[^:]+:bob@shop\.test,\.shop\.test$/)
+    // An old line without senders and the new one side by side: both are valid.
+    const old = (await runCli(['passwd', '--user', 'alice'], 's3cret pass\n')).stdout.trim()
+    const parsed = parseCredentials('users.passwd', `${old}\n${line}\n`)
+    assert.deepEqual(parsed.issues, [])
+    assert.deepEqual([...parsed.users.keys()], ['alice', 'bob@shop.test'])
+    assert.deepEqual([...parsed.senders], [['bob@shop.test', ['bob@shop.test', '.shop.test']]])
+    const bad = await runCli(['passwd', '--user', 'bob', '--sender', 'not an address'], 's3cret pass\n')
+    assert.equal(bad.code, 2)
+    assert.equal(bad.stderr, `smarthost-guard passwd: --sender "not an address" is not an address, @domain or .domain\nTry 'smarthost-guard passwd --help'.\n`)
+    const lone = await runCli(['passwd', '--sender', '@shop.test'], 's3cret pass\n')
+    assert.equal(lone.code, 2)
+    assert.match(lone.stderr, /--sender needs --user/)
+  })
+
+  it('reports a credentials line whose senders field holds other than addresses, @domain or .domain, with line and column', () => {
+    const hash = '$scrypt$ln=14,r=8,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g'
+    const parsed = parseCredentials('users.passwd', `carol:${hash}:carol@home.test, home.test\n`)
+    assert.deepEqual(parsed.issues, [`users.passwd:1:${'carol:'.length + hash.length + 2} carol: not a sender address, @domain or .domain: "home.test"`])
   })
 
   it('passwd refuses a user name the credentials file cannot hold, with one line and exit 2', async () => {

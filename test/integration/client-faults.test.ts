@@ -115,7 +115,9 @@ describe('client faults in the log', () => {
     const mark = env.relay.logs.lines.length
     const before = await metricValue(clientFaults, { listener: 'submission', fault: 'tls' })
     const { socket: s, until } = await raw(env.relay.port('submission'))
-    s.write('EHLO pc.test\r\nSTARTTLS\r\n')
+    s.write('EHLO pc.test\r\n')
+    await until(/\r\n250 /)
+    s.write('STARTTLS\r\n')
     await until(/\r\n220 /)
     s.write('this is not a TLS ClientHello\r\n\u0000\u00ff\r\n')
     await waitFor(() => since(mark).some((l) => l.msg === 'client TLS failed'), 5000, 'the TLS failure line')
@@ -159,7 +161,9 @@ describe('client faults in the log', () => {
   it('logs a connection reset in the middle of a transaction at debug', async () => {
     const mark = env.relay.logs.lines.length
     const { socket: s, until } = await raw(env.relay.port('submission'))
-    s.write('EHLO pc.test\r\nMAIL FROM:<customer@customer.test>\r\n')
+    s.write('EHLO pc.test\r\n')
+    await until(/\r\n250 /)
+    s.write('MAIL FROM:<customer@customer.test>\r\n')
     await until(/\r\n250 [^\r]*\r\n250 /)
     s.resetAndDestroy()
     await waitFor(() => since(mark).some((l) => l.msg === 'client connection lost'), 5000, 'the reset line')

@@ -23,10 +23,13 @@ describe('the embedded default policy', () => {
     const c = await SmtpDialog.open({ port: 2525 })
     await c.greeting
     await c.cmd('EHLO laptop.test')
-    const r = await c.send('me@laptop.test', ['anyone@anywhere.test'], message('first light'))
+    const r = await c.send('me@laptop.test', ['anyone@anywhere.test'], message('first light', 'Hello.\r\n', { From: 'me@laptop.test' }))
     await c.quit()
     assert.equal(r.end?.code, 250, r.end?.line)
-    assert.match(sink.messages[0]?.headers[0] ?? '', /^Received: from laptop\.test \(.*\[127\.0\.0\.1\]\) by relay\.localhost \(smarthost-guard\) with ESMTP id /)
+    // The default tree tells the next hop the checks' score and flags (the message has neither
+    // Message-ID nor Date), above our Received.
+    assert.match(sink.messages[0]?.headers[0] ?? '', /^X-Smarthost-Guard: score=[1-9][0-9.]*; flags=.*\bHDR_NO_MESSAGE_ID\b/)
+    assert.match(sink.messages[0]?.headers[1] ?? '', /^Received: from laptop\.test \(.*\[127\.0\.0\.1\]\) by relay\.localhost \(smarthost-guard\) with ESMTP id /)
 
     const mx = await SmtpDialog.open({ port: 2526 })
     await mx.greeting

@@ -27,12 +27,15 @@ describe('greeting pause (pregreet test)', () => {
     await c.quit()
   })
 
-  it('answers 421 4.7.0 to a client that talks before the greeting, and hangs up', async () => {
+  it('answers 554 5.5.0 to a client that talks before the greeting, and hangs up', async () => {
     const c = await SmtpDialog.open({ port: relay.port('mx') })
     c.write('EHLO bot.test\r\n')
     // The first reply the client reads is what it got instead of the greeting.
     const r = await c.greeting
-    assert.equal(r.line, '421 4.7.0 Commands sent before the greeting; wait for the 220 greeting')
+    assert.equal(
+      r.line,
+      '554 5.5.0 SMTP protocol synchronization error: commands sent before the greeting; wait for the 220 greeting; see https://postmaster.example.net/why/pregreet',
+    )
     await assert.rejects(c.read(2000), /connection closed/)
   })
 

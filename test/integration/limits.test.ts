@@ -22,14 +22,14 @@ describe('per-message and per-listener limits', () => {
     await sink.close()
   })
 
-  it('advertises SIZE and refuses a declared SIZE over the limit at MAIL with 552 5.3.4', async () => {
+  it('advertises SIZE and refuses a declared SIZE over the limit at MAIL with the catalog\'s 552 5.3.4 and its URL', async () => {
     const c = await SmtpDialog.open({ port: relay.port('submission') })
     await c.greeting
     const ehlo = await c.cmd('EHLO pc.test')
     assert.ok(ehlo.lines.includes('SIZE 10240'))
     const r = await c.cmd('MAIL FROM:<a@customer.test> SIZE=20000')
     await c.quit()
-    assert.equal(r.line, '552 5.3.4 Error: message exceeds fixed maximum message size 10240')
+    assert.equal(r.line, '552 5.3.4 Message size exceeds the fixed limit of 10240 bytes; see https://postmaster.example.net/why/message-too-big')
   })
 
   it('refuses a message over the limit after DATA with 552 5.3.4, and relays nothing', async () => {

@@ -37,6 +37,10 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
     '421 4.4.2 Message data arriving slower than 500 bytes/s; closing the connection, nothing was relayed; try again over a faster link',
   ],
   authUnavailable: [() => replies.authUnavailable(), '454 4.7.0 Temporary authentication failure; please try again later'],
+  authNewAddressRefused: [
+    () => replies.authNewAddressRefused('alice', '192.0.2.66', 540_000),
+    '454 4.7.0 Too many failed authentication attempts for user alice; until they stop (about 540 s) it may log in only from addresses it used before, not from 192.0.2.66',
+  ],
   policyReject: [() => replies.policyReject('Blocked by local policy'), '550 5.7.1 Blocked by local policy'],
   policyTempfail: [() => replies.policyTempfail('Deferred by local policy'), '450 4.7.1 Deferred by local policy'],
   connectReject: [() => replies.connectReject('Your address is blocked here'), '554 5.7.1 Your address is blocked here'],
@@ -94,6 +98,14 @@ const EXPECTED: Record<string, [() => SmtpReply, string]> = {
   hostedSenderNotLoggedIn: [
     () => replies.hostedSenderNotLoggedIn('alice@isp.example'),
     '553 5.7.1 <alice@isp.example>: Sender address rejected: not logged in; authenticate with SMTP AUTH to send as an address of this domain',
+  ],
+  senderLoginMismatch: [
+    () => replies.senderLoginMismatch('ceo@bank.example', 'alice', '<alice@isp.example> or @office.example'),
+    '553 5.7.1 <ceo@bank.example> is not among the addresses alice may send as; use <alice@isp.example> or @office.example, or ask the postmaster to add it',
+  ],
+  invalidUtf8Address: [
+    () => replies.invalidUtf8Address('recipient'),
+    '501 5.1.3 The recipient address is not valid UTF-8; send it as UTF-8 (with SMTPUTF8) or as plain ASCII',
   ],
 }
 

@@ -23,14 +23,14 @@ describe('SPF through the relay with a DNS server on loopback', () => {
     return { tx, check: tx?.checks?.find((c) => c.check === id) }
   }
 
-  describe('outbound: the sender domain for our egress addresses', () => {
+  describe('outbound: the sender domain for our egress addresses (and the client: test/integration/spf-two-sided.test.ts)', () => {
     const send = (from: string, localAddress = '127.0.0.1') =>
       sendOne(t.relay.port('submission'), from, ['bob@remote.test'], MSG, { localAddress, helo: 'pc.customer.test' })
 
     it('pass: relays, and records the result for each egress address', async () => {
       const r = await send('alice@pass.test')
       assert.equal(r.end?.code, 250)
-      assert.equal(lastCheck('mail.spf_outbound').check?.detail, 'pass.test: pass for 127.0.0.25, pass for 127.0.0.26')
+      assert.equal(lastCheck('mail.spf_outbound').check?.detail, 'pass.test: egress pass for 127.0.0.25, pass for 127.0.0.26; client fail for 127.0.0.1')
     })
 
     it('pass through include, mx and a mechanisms, every lookup through the relay\u2019s resolver', async () => {
@@ -43,14 +43,14 @@ describe('SPF through the relay with a DNS server on loopback', () => {
     })
 
     it('fail: refuses the forged sender with 550 5.7.23, saying the domain does not allow this relay', async () => {
-      const before = await metricValue(spfResults, { check: 'mail.spf_outbound', result: 'fail' })
+      const before = await metricValue(spfResults, { check: 'mail.spf_outbound', side: 'egress', result: 'fail' })
       const r = await send('security@bank.test')
       assert.equal(
         r.mail.line,
         "550 5.7.23 bank.test does not allow this relay to send its mail (SPF fail for 127.0.0.25); send it through bank.test's own mail servers, " +
           'or ask its administrator to authorize this relay; see https://postmaster.example.net/why/spf-forged-sender',
       )
-      assert.equal((await metricValue(spfResults, { check: 'mail.spf_outbound', result: 'fail' })) - before, 1)
+      assert.equal((await metricValue(spfResults, { check: 'mail.spf_outbound', side: 'egress', result: 'fail' })) - before, 1)
     })
 
     it('fail for one of our egress addresses is a fail: the next hop may send from either', async () => {

@@ -6,6 +6,7 @@ import { connectRedis, whenReady } from '../../src/limits/redis-client.js'
 import type { RedisClient } from '../../src/limits/redis-client.js'
 import { MemoryStatsStore } from '../../src/stats/memory-store.js'
 import { RedisStatsStore } from '../../src/stats/redis-store.js'
+import { spfRelayReport } from '../../src/stats/spf-report.js'
 import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
 import { waitFor } from '../helpers/relay.js'
 import type { RedisServer } from '../helpers/redis.js'
@@ -55,6 +56,41 @@ describe('per-client statistics shared through Redis', () => {
     const refused = await a.show('address:192.0.2.8', now + 1000)
     assert.deepEqual(refused?.windows['1m'].refused_by, { dnsbl: 1 })
     assert.equal(refused.refusals[0]?.check, 'connect.dnsbl')
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('ranks top by the sort counter, most first, and keeps the top within the limit, not the first keys written', async () => {
+    const a = await node()
+    const now = Date.now()
+    for (const [address, n] of [['192.0.2.31', 1], ['192.0.2.32', 2], ['192.0.2.33', 3]] as const) {
+      for (let i = 0; i < n; i++) a.observe([`address:${address}`], { at: now, counts: { refused: 1, transactions: 1 } })
+    }
+    await a.flush()
+    const top = await a.top({ by: 'address', window: '15m', sort: 'refused', limit: 2 }, now + 1000)
+    assert.deepEqual(top.rows.map((r) => [r.key, r.counts.refused]), [['address:192.0.2.33', 3], ['address:192.0.2.32', 2]])
+    await a.close()
+  })
+
+  it('reports on either node the sender domains whose SPF lacks the relay, with the clients of both nodes', async () => {
+    const [a, b] = [await node(), await node()]
+    const now = Date.now()
+    const flagged = (client: string) => ({ at: now, counts: { accepted: 1, spf_relay_not_authorized: 1 }, spfRelayClient: client })
+    a.observe(['sender_domain:office.example'], flagged('address:198.51.100.7'))
+    b.observe(['sender_domain:office.example'], flagged('address:198.51.100.7'))
+    b.observe(['sender_domain:office.example'], flagged('user:bob'))
+    b.observe(['sender_domain:shop.example'], flagged('address:198.51.100.8'))
+    await Promise.all([a.flush(), b.flush()])
+    for (const store of [a, b]) {
+      const report = await spfRelayReport(store, '24h', 10, now + 1000)
+      assert.equal(report.source, 'redis')
+      assert.deepEqual(
+        report.rows.map((r) => [r.domain, r.messages, r.clients]),
+        [
+          ['office.example', 3, [{ client: 'address:198.51.100.7', count: 2 }, { client: 'user:bob', count: 1 }]],
+          ['shop.example', 1, [{ client: 'address:198.51.100.8', count: 1 }]],
+        ],
+      )
+    }
     await Promise.all([a.close(), b.close()])
   })
 

@@ -20,6 +20,19 @@ async function fires(s: MemoryStatsStore, key: ClientKey, r: StatsRule, now = Da
 }
 
 describe('anomaly rules', () => {
+  it('spf_relay_not_authorized: a sender domain with such messages fires, naming the clients that sent them; one without does not', async () => {
+    const s = store()
+    const now = Date.now()
+    const r = ruleSchema.parse({ name: 'spf_include', kind: 'spf_relay_not_authorized' }) as StatsRule
+    for (let i = 0; i < 2; i++) s.observe(['sender_domain:office.example'], { at: now, counts: { accepted: 1, spf_relay_not_authorized: 1 }, spfRelayClient: 'address:198.51.100.7' })
+    s.observe(['sender_domain:fine.example'], { at: now, counts: { accepted: 1 } })
+    const f = await fires(s, 'sender_domain:office.example', r, now)
+    assert.equal(f?.rule.severity, 'info')
+    assert.equal(f?.summary, '2 messages in 24h whose SPF passes for the client but fails for this relay (sent by address:198.51.100.7 2)')
+    assert.deepEqual(f?.evidence.details, { clients: [{ client: 'address:198.51.100.7', count: 2 }] })
+    assert.equal(await fires(s, 'sender_domain:fine.example', r, now), null)
+  })
+
   it('bounce: a customer relaying null-sender reports to many domains fires; an MTA bouncing a little does not', async () => {
     const s = store()
     const now = Date.now()
@@ -106,6 +119,27 @@ describe('anomaly rules', () => {
     assert.deepEqual(found.map((f) => [f.rule.name, f.key]), [['auth_cracked', 'user:alice']])
     assert.match(found[0]!.summary, /^alice logged in from new address 127\.0\.9\.99 after 12 AUTH failures$/)
     assert.equal(found[0]!.evidence.details?.success_from, '127.0.9.99')
+  })
+
+  it('auth_cracked_sending: a new address after failures is a suspect while watched, once, with its failures; a known address and an address after too few failures are not', () => {
+    const trail = new AuthTrail()
+    const t = Date.now() - 10 * 60_000
+    const sending = ruleSchema.parse({ name: 'cracked_sending', kind: 'auth_cracked_sending', failures: 5, watch: '30m' })
+    const rulesOf = () => ({ rules: [sending], clientClass: 'default' })
+    trail.record({ user: 'alice', address: '127.0.2.2', ok: true, at: t, known: true })
+    for (let i = 0; i < 6; i++) trail.record({ user: 'alice', address: `127.0.9.${i % 3}`, ok: false, at: t + 1000 + i })
+    for (let i = 0; i < 3; i++) trail.record({ user: 'bob', address: '127.0.9.1', ok: false, at: t + 1000 + i })
+    trail.record({ user: 'alice', address: '127.0.6.6', ok: true, at: t + 5000, known: false })
+    trail.record({ user: 'alice', address: '127.0.6.6', ok: true, at: t + 5500, known: false })
+    trail.record({ user: 'alice', address: '127.0.2.2', ok: true, at: t + 6000, known: true })
+    trail.record({ user: 'bob', address: '127.0.6.7', ok: true, at: t + 5000, known: false })
+    assert.deepEqual(trail.evaluate(rulesOf, t + 7000), [])
+    const suspects = trail.suspects(rulesOf, t + 7000)
+    assert.deepEqual(
+      suspects.map((s) => [s.user, s.login.address, s.failures.length, s.known]),
+      [['alice', '127.0.6.6', 6, ['127.0.2.2']]],
+    )
+    assert.deepEqual(trail.suspects(rulesOf, t + 31 * 60_000), [], 'no longer watched after `watch`')
   })
 
   it('auth_burst: 20 failures against one account within 5 minutes', () => {

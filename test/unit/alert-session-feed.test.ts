@@ -30,4 +30,27 @@ describe('AUTH attempts read from session outcomes', () => {
     })
     assert.equal(authAttemptOf({ time: at, stage: 'close', outcome: 'disconnected', user: null, session: session('alice') }), null)
   })
+
+  it('counts a lockout and the wrong password that ends the session as failed attempts; not an AUTH refused for want of TLS', () => {
+    const at = Date.now()
+    const refused = (reason: string) => authAttemptOf({ time: at, stage: 'auth', outcome: 'tempfailed', user: 'alice', reply: { reason }, session: session(null) })
+    assert.equal(refused('auth-locked')?.ok, false)
+    assert.equal(refused('auth-session-limit')?.ok, false)
+    assert.equal(refused('auth-unavailable'), null)
+  })
+
+  it("says whether auth.failures knew the login's address: a new one is tagged AUTH_NEW_ADDRESS, a known one passes", () => {
+    const at = Date.now()
+    const withCheck = (outcome: 'tag' | 'continue', flags?: string[]) =>
+      authAttemptOf({
+        time: at,
+        stage: 'auth',
+        outcome: 'authenticated',
+        user: null,
+        session: { ...session('alice'), checks: [{ check: 'auth.failures', stage: 'auth', outcome, ...(flags ? { flags } : {}), ms: 1 }] },
+      })
+    assert.equal(withCheck('tag', ['AUTH_NEW_ADDRESS'])?.known, false)
+    assert.equal(withCheck('continue')?.known, true)
+    assert.equal(authAttemptOf({ time: at, stage: 'auth', outcome: 'authenticated', user: null, session: session('alice') })?.known, undefined)
+  })
 })

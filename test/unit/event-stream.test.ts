@@ -75,13 +75,14 @@ describe('event log lines', () => {
 })
 
 describe('why a connection ended', () => {
-  it('tells QUIT, a refusal at connect, an idle timeout, too many errors, a drain, another 421 and a client that went away', () => {
+  it('tells QUIT, a refusal at connect, an idle timeout, too many errors, a drain, another 421 or a protocol violation, and a client that went away', () => {
     assert.equal(disconnectReason(true, '550 5.7.1 no', false), 'quit')
     assert.equal(disconnectReason(false, '554 5.7.1 blocked', true), 'refused')
     assert.equal(disconnectReason(false, '421 4.4.2 Timeout - closing connection', false), 'timeout')
     assert.equal(disconnectReason(false, '421 4.7.0 Error: too many unrecognized commands', false), 'errors')
     assert.equal(disconnectReason(false, '421 4.3.2 Service shutting down; please try again later', false), 'drain')
     assert.equal(disconnectReason(false, '421 4.7.0 Commands sent before the greeting; wait for the 220 greeting', false), 'closed')
+    assert.equal(disconnectReason(false, '554 5.5.0 SMTP protocol synchronization error: commands sent before the greeting; wait for the 220 greeting', false), 'closed')
     assert.equal(disconnectReason(false, '550 5.1.1 unknown user', false), 'lost')
     assert.equal(disconnectReason(false, undefined, false), 'lost')
   })
