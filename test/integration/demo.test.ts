@@ -54,8 +54,8 @@ describe('smarthost-guard demo --minutes 1 on the shipped demo policy', () => {
     assert.ok(incident.latency_s <= 60, `after ${incident.latency_s} s`)
   })
 
-  it('refuses no message of the home users and raises no incident for them', () => {
-    for (const name of LEGITIMATE.slice(0, 1)) {
+  it('refuses no message of the home users, the office and the newsletter and raises no incident for them', () => {
+    for (const name of LEGITIMATE) {
       const p = profile(name)
       assert.deepEqual(p.refused, {}, `${name} refusals`)
       assert.deepEqual(p.false_positives, { refused: 0, incidents: 0 }, `${name} false positives`)
