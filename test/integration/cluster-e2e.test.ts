@@ -215,7 +215,8 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
     const refused = runs.flat().filter((o) => o.code !== 250)
     assert.equal(refused.length, 20 - LIMIT)
     for (const o of refused) assert.match(o.line, /^451 4\.7\.1 /)
-    for (const node of nodes) assert.ok(clientsOf(node).has('127.0.8.2'), 'both nodes served the client')
+    // Log lines are written in batches (within 100 ms): wait for each node's.
+    for (const node of nodes) await eventually(() => Promise.resolve(clientsOf(node)), (c) => c.has('127.0.8.2'), { what: 'both nodes served the client' })
   })
 
   it('shows one statistics view of a client on either node\u2019s admin API', async () => {
@@ -238,7 +239,8 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
     // Round-robin: two connections in a row reach both nodes.
     const out = await sendThrough(haproxy.port, '127.0.7.3', ids('boxed', 4), 1)
     for (const o of out) assert.match(o.line, /^421 4\.7\.1 /)
-    for (const node of nodes) assert.ok(clientsOf(node).has('127.0.7.3'), 'both nodes refused the client')
+    // Log lines are written in batches (within 100 ms): wait for each node's.
+    for (const node of nodes) await eventually(() => Promise.resolve(clientsOf(node)), (c) => c.has('127.0.7.3'), { what: 'both nodes refused the client' })
   })
 
   it('raises one incident, delivered once, for a bot whose burst is spread over both nodes', async () => {
