@@ -134,7 +134,7 @@ describe('serve --workers 2 on the memory backend', () => {
     const before = sample(await metricsText(`${c.admin}/metrics`), 'smarthost_transactions_total', { outcome: 'delivered' })
     const codes = await sendFrom(c, '127.0.6.3', 4)
     assert.deepEqual(codes, [250, 250, 250, 250])
-    assert.equal(workersOf(c.relay, '127.0.6.3').size, 2)
+    await waitFor(() => workersOf(c.relay, '127.0.6.3').size === 2, 5000, 'transaction lines of both workers')
     const after = sample(await metricsText(`${c.admin}/metrics`), 'smarthost_transactions_total', { outcome: 'delivered' })
     assert.equal(after - before, 4)
   })
@@ -142,7 +142,7 @@ describe('serve --workers 2 on the memory backend', () => {
   it('answers the statistics API from the one store: a client\u2019s messages on both workers add up', async () => {
     const codes = await sendFrom(c, '127.0.6.4', 4)
     assert.deepEqual(codes, [250, 250, 250, 250])
-    assert.equal(workersOf(c.relay, '127.0.6.4').size, 2)
+    await waitFor(() => workersOf(c.relay, '127.0.6.4').size === 2, 5000, 'transaction lines of both workers')
     const view = await eventually(
       async () => {
         const res = await fetch(`${c.admin}/api/stats/client?key=127.0.6.4`, { headers: { authorization: `Bearer ${TOKEN}` } })
