@@ -5,8 +5,8 @@ import { RULES_DIR } from './scan-time.js'
 // "Every check on": the relay as an ISP's outbound instance runs it, for the benchmark's
 // smtp-source load (client 127.0.0.1, HELO and sender domain client.bench.example). Limits so
 // high that none refuses, a DNS list that does not list the client, rDNS and HELO checks that
-// find names, SPF for the customer and for the egress address, the eight header checks and
-// content scanning. Every lookup is answered by the bench's DNS server (dns/server-process.ts),
+// find names, SPF for the customer and for the egress address, the eight header checks, the
+// DMARC-aware From (aligned here: no lookup), content scanning, and the added header fields. Every lookup is answered by the bench's DNS server (dns/server-process.ts),
 // which serves the names below.
 
 /** The address the bench relay says it sends from (SPF is evaluated for it). */
@@ -16,6 +16,7 @@ const EGRESS = '192.0.2.25'
 export function everyCheckNames(): Record<string, NameEntry> {
   return {
     'client.bench.example': { A: ['127.0.0.1'], TXT: [`v=spf1 ip4:127.0.0.0/8 ip4:${EGRESS} -all`] },
+    '_dmarc.client.bench.example': { TXT: ['v=DMARC1; p=reject'] },
     '1.0.0.127.in-addr.arpa': { PTR: ['client.bench.example'] },
   }
 }
@@ -43,6 +44,7 @@ const CHECKS = [
   { check: 'data.missing_message_id' },
   { check: 'data.missing_date' },
   { check: 'data.bulk_mailer' },
+  { check: 'data.from_dmarc' },
   { check: 'data.content_scan', on_error: 'tempfail' },
 ]
 
@@ -54,4 +56,5 @@ export function everyCheck(policy: BenchPolicy, dnsPort: number): void {
   const outbound = policy.instances.outbound as Record<string, unknown>
   outbound.scan = { rules: RULES_DIR }
   outbound.checks = CHECKS
+  outbound.added_headers = { guard: true, authentication_results: true }
 }
