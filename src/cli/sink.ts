@@ -1,11 +1,8 @@
-import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
 import { headerBlock, parseHeader } from '../scan/header-fields.js'
 import { printable } from '../scan/tree.js'
-import { ephemeralCertificate } from '../smtp/tls.js'
+import { startAcceptAllServer } from '../smtp/accept-all-server.js'
 import type { Command } from './args.js'
 import { UsageError, parse } from './args.js'
 
@@ -40,37 +37,23 @@ Options:
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad port ${values.port}`)
     const dir = values.maildir
     if (dir) await mkdir(dir, { recursive: true })
-    const tls = await ephemeralCertificate('sink.localhost')
     let n = 0
-    const server = new SMTPServer({
-      name: 'sink.localhost',
-      key: tls.key,
-      cert: tls.cert,
-      authOptional: true,
-      disabledCommands: ['AUTH'],
-      // A demo next hop: no PTR lookups through the system resolver.
-      disableReverseLookup: true,
-      logger: false,
-      onData(stream, session, cb) {
-        const chunks: Buffer[] = []
-        stream.on('data', (c: Buffer) => chunks.push(c))
-        stream.on('end', () => {
-          const raw = Buffer.concat(chunks)
-          const id = `${Date.now()}-${++n}`
-          const subject = parseHeader(raw).decoded('subject') ?? ''
-          const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
-          const to = session.envelope.rcptTo.map((r) => `<${r.address}>`).join(',')
-          const summary = `sink ${id}: from=<${from}> to=${to} size=${raw.length} subject=${JSON.stringify(subject)}\n`
-          process.stdout.write(show === 'summary' ? summary : `${summary}${shown(show === 'header' ? headerBlock(raw) : raw)}\n`)
-          const done = () => cb(null, `2.0.0 Ok: queued as ${id}`)
-          if (dir) writeFile(join(dir, `${id}.eml`), raw).then(done, (err: Error) => cb(err))
-          else done()
-        })
-      },
+    const { address: a } = await startAcceptAllServer(values.address, port, (stream, session, cb) => {
+      const chunks: Buffer[] = []
+      stream.on('data', (c: Buffer) => chunks.push(c))
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks)
+        const id = `${Date.now()}-${++n}`
+        const subject = parseHeader(raw).decoded('subject') ?? ''
+        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : ''
+        const to = session.envelope.rcptTo.map((r) => `<${r.address}>`).join(',')
+        const summary = `sink ${id}: from=<${from}> to=${to} size=${raw.length} subject=${JSON.stringify(subject)}\n`
+        process.stdout.write(show === 'summary' ? summary : `${summary}${shown(show === 'header' ? headerBlock(raw) : raw)}\n`)
+        const done = () => cb(null, `2.0.0 Ok: queued as ${id}`)
+        if (dir) writeFile(join(dir, `${id}.eml`), raw).then(done, (err: Error) => cb(err))
+        else done()
+      })
     })
-    server.listen(port, values.address)
-    await once(server.server, 'listening')
-    const a = server.server.address() as AddressInfo
     process.stdout.write(`sink listening on ${a.address}:${a.port}\n`)
     return -1
   },
