@@ -1,7 +1,7 @@
-import { LRUCache } from 'lru-cache'
 import { detailsEvidence } from './evidence.js'
 import type { Finding } from './incident.js'
 import type { AlertRule } from './schema.js'
+import { growingLru } from '../lru.js'
 
 /** One AUTH attempt as the relay's session events report it. */
 export interface AuthAttempt {
@@ -58,7 +58,7 @@ const USERS_KEPT = 20_000
  * a run of failures is the cracked-account pattern.
  */
 export class AuthTrail {
-  readonly #users = new LRUCache<string, Trail>({ max: USERS_KEPT })
+  readonly #users = growingLru<string, Trail>(USERS_KEPT)
 
   record(a: AuthAttempt): void {
     let t = this.#users.get(a.user)

@@ -1,8 +1,8 @@
-import { LRUCache } from 'lru-cache'
 import { subnetOf } from '../limits/dimensions.js'
 import type { SessionRecord } from '../pipeline/record.js'
 import { AUTH_NEW_ADDRESS } from '../checks/auth-failures.js'
 import type { AuthAttempt } from './auth-trail.js'
+import { growingLru } from '../lru.js'
 
 /**
  * What the alerting reads of one session outcome: the fields of the relay's session events
@@ -54,7 +54,7 @@ const KEYS_KEPT = 50_000
  * sessions, so a rule set per class applies to the statistics' client keys. Bounded (LRU).
  */
 export class ClientClasses {
-  readonly #byKey = new LRUCache<string, string>({ max: KEYS_KEPT })
+  readonly #byKey = growingLru<string, string>(KEYS_KEPT)
 
   record(session: SessionOutcome['session']): void {
     const c = session.clientClass

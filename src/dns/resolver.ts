@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net'
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import { expandIPv6, unmapIPv4 } from '../relay/ip.js'
 import { outcomeOf, copyOf } from './answers.js'
 import type { Outcome, ResolvedValue } from './answers.js'
@@ -15,6 +15,7 @@ import {
   dnsTcpFallbacks,
   dnsTimeoutsFor,
 } from '../metrics/dns-metrics.js'
+import { growingLru } from '../lru.js'
 
 /** DNS settings from the policy tree (`dns:`). */
 export interface DnsSettings {
@@ -114,7 +115,7 @@ class CachingResolver implements Resolver {
     // a timer armed on every lookup.
     this.#cache =
       cache.maxEntries > 0
-        ? new LRUCache<string, Outcome>({ max: cache.maxEntries, ttl: 1, ttlResolution: 0, perf: now ? { now } : undefined })
+        ? growingLru<string, Outcome>(cache.maxEntries, { ttl: 1, ttlResolution: 0, perf: now ? { now } : undefined })
         : null
     this.#maxTtlMs = cache.maxTtlMs
     this.#negativeTtlMs = cache.negativeTtlMs

@@ -1,7 +1,8 @@
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import type { SpfResultName, spf as mailauthSpf } from 'mailauth/lib/spf/index.js'
 import { withDeadline } from '../pipeline/deadlines.js'
 import type { Resolver } from './resolver.js'
+import { growingLru } from '../lru.js'
 
 export type { SpfResultName }
 
@@ -49,7 +50,7 @@ function cacheOf(resolver: Resolver): LRUCache<string, Cached> {
   let cache = caches.get(resolver)
   if (!cache) {
     // ttlResolution 0: the clock is read at each get, no timer per entry.
-    cache = new LRUCache<string, Cached>({ max: CACHE_ENTRIES, ttl: 1, ttlResolution: 0 })
+    cache = growingLru<string, Cached>(CACHE_ENTRIES, { ttl: 1, ttlResolution: 0 })
     caches.set(resolver, cache)
   }
   return cache

@@ -1,8 +1,9 @@
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import { redisDurationFor } from '../metrics/limit-metrics.js'
 import { canonicalAddress, subnetOf } from './dimensions.js'
 import type { RedisBreaker } from './redis-breaker.js'
 import type { RedisClient } from './redis-client.js'
+import { growingLru } from '../lru.js'
 
 /** How long a login is remembered, and how many addresses (and as many networks) per user at most. */
 export interface KnownLoginBounds {
@@ -39,7 +40,7 @@ export class MemoryKnownLogins implements KnownLogins {
   readonly #users: LRUCache<string, Map<string, number>>
 
   constructor(maxUsers: number) {
-    this.#users = new LRUCache({ max: maxUsers })
+    this.#users = growingLru(maxUsers)
   }
 
   record(user: string, address: string, bounds: KnownLoginBounds): Promise<void> {

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module'
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import { RateLimiterRes } from 'rate-limiter-flexible'
 import type { RateLimiterStoreAbstract as StoreAbstract } from 'rate-limiter-flexible'
+import { growingLru } from '../lru.js'
 
 // The base class of the library's store limiters (Redis, Mongo…) is typed but not exported by
 // its index; a store of our own extends it as those do.
@@ -25,7 +26,7 @@ export type CounterCache = LRUCache<string, Counter>
  * the quietest clients' counters first).
  */
 export function counterCache(maxEntries: number): CounterCache {
-  return new LRUCache<string, Counter>({ max: maxEntries })
+  return growingLru<string, Counter>(maxEntries)
 }
 
 /** Raw result of an upsert or a get, turned into a RateLimiterRes by _getRateLimiterRes. */

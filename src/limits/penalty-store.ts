@@ -1,9 +1,10 @@
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import { redisDurationFor } from '../metrics/limit-metrics.js'
 import { oneLine } from './one-line.js'
 import type { RedisBreaker } from './redis-breaker.js'
 import type { RedisClient } from './redis-client.js'
 import type { PenaltyScope } from './schema.js'
+import { growingLru } from '../lru.js'
 
 /** One client in the penalty box: who put it there, why, when, and until when (ms epoch). */
 export interface PenaltyEntry {
@@ -35,7 +36,7 @@ export class MemoryPenaltyStore implements PenaltyStore {
   readonly #cache: LRUCache<string, PenaltyEntry>
 
   constructor(maxEntries: number) {
-    this.#cache = new LRUCache<string, PenaltyEntry>({ max: maxEntries, ttl: 1, ttlAutopurge: false })
+    this.#cache = growingLru<string, PenaltyEntry>(maxEntries, { ttl: 1, ttlAutopurge: false })
   }
 
   put(entry: PenaltyEntry): Promise<void> {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import { compare, foldHours, newBaseline } from './baseline.js'
 import type { Baseline } from './baseline.js'
 import { ClientStats } from './client-stats.js'
@@ -8,6 +8,7 @@ import type { Observation } from './client-stats.js'
 import { SORT_COUNTER } from './store.js'
 import type { ClientKey, ClientView, StatsStore, TopAnswer, TopQuery, TopRow } from './store.js'
 import { HOUR, HOURS_KEPT, WINDOW_NAMES, bucketOf } from './windows.js'
+import { growingLru } from '../lru.js'
 
 export interface MemoryStatsOptions {
   /** Client keys whose counters are kept; the least recently seen go first. */
@@ -30,8 +31,8 @@ export class MemoryStatsStore implements StatsStore {
   readonly #snapshotFile: string | null
 
   constructor(opts: MemoryStatsOptions) {
-    this.#clients = new LRUCache({ max: opts.maxClients, ttl: HOURS_KEPT * HOUR, ttlAutopurge: false })
-    this.#baselines = new LRUCache({ max: opts.maxBaselines })
+    this.#clients = growingLru(opts.maxClients, { ttl: HOURS_KEPT * HOUR, ttlAutopurge: false })
+    this.#baselines = growingLru(opts.maxBaselines)
     this.#snapshotFile = opts.snapshotFile
   }
 
