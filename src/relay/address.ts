@@ -23,8 +23,15 @@ export function splitAddress(address: string): AddressParts {
 export function normalizeDomain(domain: string): string {
   const d = domain.trim().replace(/\.$/, '').toLowerCase()
   if (d.startsWith('[')) return d
+  // A domain of letters, digits, hyphens and dots, without an A-label or a last label that is
+  // a number (read as an IPv4 address), comes back from the WHATWG host parser unchanged:
+  // spare the call, one per address on every message.
+  if (ASCII.test(d) && !d.includes('xn--') && !d.endsWith('.') && !NUMERIC.test(d.slice(d.lastIndexOf('.') + 1))) return d
   return domainToUnicode(d) || d
 }
+
+const ASCII = /^[a-z0-9._-]*$/
+const NUMERIC = /^(?:\d+|0x[0-9a-f]*)$/
 
 // Characters with which a local part asks the receiving host to route the message further:
 // the percent hack (u%ext@relay), bang paths (ext!u@relay), a quoted "u@ext" and

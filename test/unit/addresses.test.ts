@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { domainToUnicode } from 'node:url'
 import { hasRoutingCharacters, normalizeDomain, splitAddress } from '../../src/relay/address.js'
 import { LocalDomains } from '../../src/relay/local-domains.js'
 import { NetworkList, unmapIPv4 } from '../../src/relay/networks.js'
@@ -11,6 +12,18 @@ describe('addresses', () => {
     assert.deepEqual(splitAddress('postmaster'), { local: 'postmaster', domain: '' })
     assert.equal(normalizeDomain('xn--bcher-kva.example'), 'bücher.example')
     assert.equal(normalizeDomain('[127.0.0.1]'), '[127.0.0.1]')
+  })
+
+  it('normalizes a domain as the WHATWG host parser does, with or without its short cut', () => {
+    // The plain-ASCII short cut must not change a result: numbers read as IPv4, percent
+    // escapes, delimiters and A-labels go through domainToUnicode.
+    const full = (d: string) => {
+      const n = d.trim().replace(/\.$/, '').toLowerCase()
+      return n.startsWith('[') ? n : domainToUnicode(n) || n
+    }
+    const cases = ['Example.COM', 'mail.example.co.uk.', 'a_b.example', '-x.example', 'a..b', '1.2.3', '0x7f.1', 'example.123', 'x.0x10', 'example.1a',
+      '1..', '%77.example', 'a?b.example', 'a#b', 'a/b', 'a\\b', 'xn--bcher-kva.example', 'XN--BCHER-KVA.example', 'bücher.example', '']
+    for (const d of cases) assert.equal(normalizeDomain(d), full(d), d)
   })
 
   it('sees sender-specified routing in a local part', () => {
