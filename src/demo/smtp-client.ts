@@ -1,5 +1,6 @@
 import net from 'node:net'
 import tls from 'node:tls'
+import { ReplyReader } from '../smtp/reply-reader.js'
 
 /** One SMTP reply: its code and its text (lines joined by a space, without the codes). */
 export interface Reply {
@@ -17,15 +18,14 @@ export const CLOSED: Reply = { code: 0, text: 'connection closed' }
  */
 export class SmtpClient {
   #socket: net.Socket
-  #buffer = ''
-  #waiter: (() => void) | null = null
-  #closed = false
+  #replies = new ReplyReader()
+  #detach: () => void
   #timeoutMs: number
 
   private constructor(socket: net.Socket, timeoutMs: number) {
     this.#socket = socket
     this.#timeoutMs = timeoutMs
-    this.#attach(socket)
+    this.#detach = this.#replies.attach(socket)
   }
 
   /** Connects from `localAddress`; null when the connection cannot be made. */
@@ -43,63 +43,17 @@ export class SmtpClient {
   }
 
   get closed(): boolean {
-    return this.#closed
-  }
-
-  #attach(socket: net.Socket): void {
-    socket.setEncoding('latin1')
-    socket.on('data', (d: string) => {
-      this.#buffer += d
-      this.#wake()
-    })
-    socket.on('close', () => {
-      this.#closed = true
-      this.#wake()
-    })
-    socket.on('error', () => undefined)
-  }
-
-  #wake(): void {
-    const w = this.#waiter
-    this.#waiter = null
-    w?.()
+    return this.#replies.closed
   }
 
   /** Reads one complete reply; CLOSED when the connection ends or stays silent too long. */
   async read(): Promise<Reply> {
-    const deadline = Date.now() + this.#timeoutMs
-    for (;;) {
-      const reply = this.#take()
-      if (reply) return reply
-      if (this.#closed || Date.now() >= deadline) {
-        this.close()
-        return CLOSED
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()))
-        this.#waiter = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
+    const reply = await this.#replies.next(this.#timeoutMs)
+    if (!reply) {
+      this.close()
+      return CLOSED
     }
-  }
-
-  /** Takes one complete reply from the buffer, if there is one. */
-  #take(): Reply | null {
-    let end = 0
-    const lines: string[] = []
-    for (;;) {
-      const eol = this.#buffer.indexOf('\r\n', end)
-      if (eol < 0) return null
-      const line = this.#buffer.slice(end, eol)
-      end = eol + 2
-      lines.push(line.slice(4))
-      if (line[3] !== '-') {
-        this.#buffer = this.#buffer.slice(end)
-        return { code: Number(line.slice(0, 3)) || 0, text: lines.join(' ') }
-      }
-    }
+    return { code: reply.code, text: reply.lines.join(' ') }
   }
 
   /** Sends a command line (or raw data when it ends in CRLF) and reads the reply. */
@@ -110,7 +64,7 @@ export class SmtpClient {
 
   /** Writes bytes without waiting for a reply; false once the connection is closed. */
   write(data: string): boolean {
-    if (this.#closed) return false
+    if (this.#replies.closed) return false
     this.#socket.write(data, 'latin1')
     return true
   }
@@ -120,8 +74,8 @@ export class SmtpClient {
     const r = await this.cmd('STARTTLS')
     if (r.code !== 220) return r
     const plain = this.#socket
-    plain.removeAllListeners('data')
-    plain.removeAllListeners('close')
+    this.#detach()
+    this.#replies.discard()
     const secure = tls.connect({ socket: plain, servername, rejectUnauthorized: false })
     const ok = await new Promise<boolean>((resolve) => {
       secure.once('secureConnect', () => resolve(true))
@@ -133,14 +87,13 @@ export class SmtpClient {
       return CLOSED
     }
     this.#socket = secure
-    this.#buffer = ''
-    this.#attach(secure)
+    this.#detach = this.#replies.attach(secure)
     return r
   }
 
   /** QUIT, then close; never waits long for a relay that does not answer. */
   async quit(): Promise<void> {
-    if (!this.#closed) {
+    if (!this.#replies.closed) {
       this.write('QUIT\r\n')
       const timer = setTimeout(() => this.close(), 2000)
       await this.read()
@@ -150,8 +103,7 @@ export class SmtpClient {
   }
 
   close(): void {
-    this.#closed = true
+    this.#replies.close()
     this.#socket.destroy()
-    this.#wake()
   }
 }

@@ -1,14 +1,11 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import tls from 'node:tls'
+import { ReplyReader } from '../../src/smtp/reply-reader.js'
+import type { RawReply } from '../../src/smtp/reply-reader.js'
 
 /** One SMTP reply: the code, the lines without code, and the last line as sent. */
-export interface Reply {
-  code: number
-  lines: string[]
-  /** The final line exactly as sent, e.g. "550 5.7.1 Relay access denied". */
-  line: string
-}
+export type Reply = RawReply
 
 export interface DialOptions {
   port: number
@@ -26,14 +23,12 @@ export interface DialOptions {
  */
 export class SmtpDialog {
   #socket: net.Socket
-  #buffer = ''
-  #waiters: (() => void)[] = []
-  #closed = false
+  #replies = new ReplyReader()
   readonly greeting: Promise<Reply>
 
   private constructor(socket: net.Socket) {
     this.#socket = socket
-    this.#attach(socket)
+    this.#replies.attach(socket)
     this.greeting = this.read()
   }
 
@@ -48,51 +43,16 @@ export class SmtpDialog {
   }
 
   get closed(): boolean {
-    return this.#closed
+    return this.#replies.closed
   }
 
-  #attach(socket: net.Socket): void {
-    socket.setEncoding('latin1')
-    socket.on('data', (d: string) => {
-      this.#buffer += d
-      this.#wake()
-    })
-    socket.on('close', () => {
-      this.#closed = true
-      this.#wake()
-    })
-    socket.on('error', () => undefined)
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const w of waiters) w()
-  }
-
-  /** Reads one complete (possibly multi-line) reply. */
+  /** Reads one complete (possibly multi-line) reply; throws when the connection closes or stays silent. */
   async read(timeoutMs = 20_000): Promise<Reply> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const lines = this.#buffer.split('\r\n')
-      for (let i = 0; i < lines.length - 1; i++) {
-        const line = lines[i] ?? ''
-        if (/^\d{3} /.test(line) || /^\d{3}$/.test(line)) {
-          const taken = lines.slice(0, i + 1)
-          this.#buffer = lines.slice(i + 1).join('\r\n')
-          return { code: Number(line.slice(0, 3)), lines: taken.map((l) => l.slice(4)), line }
-        }
-      }
-      if (this.#closed) throw new Error(`connection closed while waiting for a reply; got ${JSON.stringify(this.#buffer)}`)
-      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms; got ${JSON.stringify(this.#buffer)}`)
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()))
-        this.#waiters.push(() => {
-          clearTimeout(t)
-          resolve()
-        })
-      })
-    }
+    const reply = await this.#replies.next(timeoutMs)
+    if (reply) return reply
+    const got = JSON.stringify(this.#replies.unread)
+    if (this.#replies.closed) throw new Error(`connection closed while waiting for a reply; got ${got}`)
+    throw new Error(`no reply within ${timeoutMs} ms; got ${got}`)
   }
 
   /** Sends a command line and reads its reply. */
@@ -113,7 +73,7 @@ export class SmtpDialog {
     const secure = tls.connect({ socket: this.#socket, rejectUnauthorized: false })
     await once(secure, 'secureConnect')
     this.#socket = secure
-    this.#attach(secure)
+    this.#replies.attach(secure)
     return this.cmd(`EHLO ${helo}`)
   }
 
@@ -130,7 +90,7 @@ export class SmtpDialog {
   }
 
   async quit(): Promise<void> {
-    if (this.#closed) return
+    if (this.#replies.closed) return
     try {
       await this.cmd('QUIT')
     } catch {
