@@ -1,7 +1,7 @@
 import cluster from 'node:cluster'
 import type { InstanceName } from '../config/schema.js'
 import { registry } from '../metrics/registry.js'
-import { Service } from '../service.js'
+import { Service } from '../service/service.js'
 import type { WorkerMessage } from './messages.js'
 import { PrimaryLink } from './primary-link.js'
 
