@@ -64,12 +64,16 @@ export class DnsServices {
     return dnsCheckContext(loaded, name, this.lists)
   }
 
-  /** Starts the periodic health checks and the egress watch; this resolver's cache is the one the metrics report. */
-  start(): void {
+  /**
+   * Starts the periodic health checks and the egress watch; this resolver's cache is the one the
+   * metrics report. A worker of `serve --workers N` leaves the egress watch to the primary, whose
+   * round the alerting reads: N more processes would only ask the lists the same questions.
+   */
+  start(opts: { egressWatch?: boolean } = {}): void {
     const resolver = this.resolver
     reportDnsCacheEntries(() => resolver.cacheEntries())
     this.lists.start()
-    this.egress.start()
+    if (opts.egressWatch !== false) this.egress.start()
   }
 
   stop(): void {

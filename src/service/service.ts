@@ -98,7 +98,7 @@ export class Service {
     const service = new Service(loaded, opts, log, await DnsServices.create(loaded, log))
     service.#token = await adminToken(loaded, log)
     warnMissingFiles(loaded, service.#names, log)
-    service.#dns.start()
+    service.#dns.start({ egressWatch: service.#cluster?.role !== 'worker' })
     service.#backend = await openBackend(loaded, service.#cluster, log)
     service.#stats = await openStats(loaded, service.#names, service.#backend, service.events, log)
     await service.#instances.start(loaded, service.#dns, service.#backend)
@@ -214,7 +214,7 @@ export class Service {
     warnMissingFiles(loaded, this.#names, this.log)
     this.#dns.stop()
     this.#dns = dns
-    dns.start()
+    dns.start({ egressWatch: this.#cluster?.role !== 'worker' })
     this.#backend = backend
     if (statsChanged || backend !== previous) {
       await this.#stats?.close()

@@ -6,6 +6,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { stringify } from 'yaml'
 import { freePort } from '../bench/ports.js'
+import { startDnsServer } from '../helpers/dns-server.js'
+import type { TestDnsServer } from '../helpers/dns-server.js'
+import { TEST_LISTS } from '../helpers/dns-relay.js'
 import { eventually } from '../helpers/eventually.js'
 import { metricsText, sample } from '../helpers/metrics.js'
 import { outboundNodePolicy } from '../helpers/node-policy.js'
@@ -35,11 +38,12 @@ async function startCluster(
   sink: Sink,
   outbound: (i: PolicyTree) => void = () => undefined,
   redis?: { url: string; prefix: string },
+  top?: PolicyTree,
 ): Promise<Cluster> {
   const adminPort = await freePort()
   const file = join(dir, 'relay.yaml')
   await writeFile(join(dir, 'admin.token'), `${TOKEN}\n`)
-  await writeFile(file, stringify({ ...outboundNodePolicy({ sinkPort: sink.port, adminPort, outbound, ...(redis ? { redis } : {}) }), pid_file: 'relay.pid' }))
+  await writeFile(file, stringify({ ...outboundNodePolicy({ sinkPort: sink.port, adminPort, outbound, ...(redis ? { redis } : {}), ...(top ? { top } : {}) }), pid_file: 'relay.pid' }))
   // Three processes load the code at once: on a busy machine that takes a while.
   const relay = await spawnRelay(['--config', file, '--workers', '2'], 60_000)
   return { relay, admin: `http://127.0.0.1:${adminPort}`, port: relay.port('submission'), file }
@@ -86,22 +90,45 @@ async function sendFrom(c: Cluster, address: string, n: number): Promise<number[
 
 describe('serve --workers 2 on the memory backend', () => {
   let sink: Sink
+  let dns: TestDnsServer
   let dir: string
   let c: Cluster
   before(async () => {
     sink = await startSink({ starttls: false })
+    dns = await startDnsServer({ zones: ['dnsbl'] })
     dir = await mkdtemp(join(tmpdir(), 'shg-workers-'))
-    c = await startCluster(dir, sink, (o) => {
-      o.checks = [{ check: 'mail.rate', limits: { address: { default: '6/1m' } } }]
-      // 127.0.6.200 is an outsider: at most 2 connections at once.
-      o.relay.networks = ['127.0.0.1/32', '127.0.6.0/25']
-      o.limits.outsider_connections_per_address = 2
-    })
+    c = await startCluster(
+      dir,
+      sink,
+      (o) => {
+        o.checks = [{ check: 'mail.rate', limits: { address: { default: '6/1m' } } }]
+        // 127.0.6.200 is an outsider: at most 2 connections at once.
+        o.relay.networks = ['127.0.0.1/32', '127.0.6.0/25']
+        o.limits.outsider_connections_per_address = 2
+      },
+      undefined,
+      {
+        dns: { servers: [`127.0.0.1:${dns.port}`], timeout: '1s', tries: 1 },
+        dns_lists: { lists: { zen: TEST_LISTS.zen } },
+        // One round at start: the primary's, which the alerting reads.
+        egress: { addresses: ['127.0.0.25'], watch: { every: '1h' } },
+      },
+    )
   })
   after(async () => {
     await c.relay.stop()
     await sink.close()
+    await dns.close()
     await rm(dir, { recursive: true, force: true })
+  })
+
+  it('watches the egress addresses in the primary only: one lookup per address and list, not one per process', async () => {
+    const name = '25.0.0.127.zen.dnsbl.test'
+    await waitFor(() => dns.count(name) > 0, 10_000, 'the egress watch\u2019s lookup')
+    // The workers are up (they answer SMTP) and have had their chance to look too.
+    await sendOne(c.port, 'egress@customer.test', ['x@ext.test'], message('egress'), { localAddress: '127.0.6.10' })
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    assert.equal(dns.count(name), 1)
   })
 
   it('holds a bot to its message limit once, not once per worker: 6 of 14 messages pass, the others get 451 4.7.1', async () => {
