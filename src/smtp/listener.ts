@@ -135,9 +135,7 @@ export class Listener {
       name,
       socketTimeout,
       closeTimeout,
-      [GREET_PAUSE_OPTION]: this.config.greet_pause,
-      [FORBID_UNAUTH_PIPELINING_OPTION]: this.#forbidUnauthPipelining(policy),
-      [DEADLINES_OPTION]: this.#deadlines(policy),
+      ...this.#reloadableOptions(policy),
     })
     if (tls) this.#server.updateSecureContext({ key: tls.key, cert: tls.cert })
   }
@@ -194,13 +192,8 @@ export class Listener {
         },
       },
       logger: false,
-      ...{
-        [GREET_PAUSE_OPTION]: c.greet_pause,
-        [FORBID_UNAUTH_PIPELINING_OPTION]: this.#forbidUnauthPipelining(policy),
-        [DEADLINES_OPTION]: this.#deadlines(policy),
-        [ERROR_REPLY_OPTION]: this.#onErrorReply,
-        [PROTOCOL_FAULT_OPTION]: this.#onProtocolFault,
-      },
+      ...this.#reloadableOptions(policy),
+      ...{ [ERROR_REPLY_OPTION]: this.#onErrorReply, [PROTOCOL_FAULT_OPTION]: this.#onProtocolFault },
       onConnect: (smtp, cb) => this.#hook(smtp, cb, () => this.#onConnect(smtp), 'connect'),
       onSecure: (socket, smtp, cb) => {
         const tlsSocket = socket as TLSSocket
@@ -266,6 +259,15 @@ export class Listener {
     connectionsActiveFor(policy.name, this.config.name).inc()
     if (this.#draining) throw shuttingDown()
     await session.connect()
+  }
+
+  /** Our options of the patched smtp-server that follow the policy, set at start and again on reload. */
+  #reloadableOptions(policy: InstancePolicy): Record<string, unknown> {
+    return {
+      [GREET_PAUSE_OPTION]: this.config.greet_pause,
+      [FORBID_UNAUTH_PIPELINING_OPTION]: this.#forbidUnauthPipelining(policy),
+      [DEADLINES_OPTION]: this.#deadlines(policy),
+    }
   }
 
   /** Customers' listeners (the outbound instance) refuse unauthorized pipelining unless the policy says otherwise. */
