@@ -241,7 +241,16 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
     return { outcomes: outcomes.flat(), stopped: await stopping[0] }
   }
 
-  const delivered = () => new Set(sink.messages.map((m) => /^Subject: (.*)$/m.exec(m.text)?.[1]))
+  /** Every message of a load run has an outcome, and every one that got 250 reached the sink (its subject is its id). */
+  function assertAcceptedSunk(outcomes: Outcome[], accepted: Outcome[], total: number): void {
+    assert.equal(outcomes.length, total)
+    const sunk = new Set(sink.messages.map((m) => /^Subject: (.*)$/m.exec(m.text)?.[1]))
+    assert.deepEqual(
+      accepted.filter((o) => !sunk.has(o.id)),
+      [],
+      'every 250 reached the sink',
+    )
+  }
   const transactionsOf = (node: RelayProcess) => node.lines.filter((l) => l.event === 'transaction').length
 
   it('loses no message when a node is stopped (SIGTERM) mid-load: each got 250 and reached the sink, or got a 4xx', async (t) => {
@@ -254,13 +263,7 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
     t.diagnostic(
       `${accepted.length} accepted, ${deferred.length} deferred (${[...new Set(deferred.map((o) => o.line.slice(0, 9)))].join(', ')}), ${droppedBeforeGreeting} connections dropped before the greeting and retried`,
     )
-    assert.equal(outcomes.length, total)
-    const sunk = delivered()
-    assert.deepEqual(
-      accepted.filter((o) => !sunk.has(o.id)),
-      [],
-      'every 250 reached the sink',
-    )
+    assertAcceptedSunk(outcomes, accepted, total)
     assert.deepEqual(
       outcomes.filter((o) => o.code !== 250 && !deferred.includes(o)),
       [],
@@ -282,13 +285,7 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
     // arrive twice then; none may be lost.
     const cut = outcomes.filter((o) => o.code === 'lost')
     t.diagnostic(`${accepted.length} accepted, ${deferred.length} deferred, ${cut.length} cut off without a reply`)
-    assert.equal(outcomes.length, total)
-    const sunk = delivered()
-    assert.deepEqual(
-      accepted.filter((o) => !sunk.has(o.id)),
-      [],
-      'every 250 reached the sink',
-    )
+    assertAcceptedSunk(outcomes, accepted, total)
     assert.deepEqual(
       outcomes.filter((o) => o.code !== 250 && !deferred.includes(o) && !cut.includes(o)),
       [],
