@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { stringify } from 'yaml'
 import type { Incident } from '../../src/alerts/incident.js'
-import { freePort } from '../bench/ports.js'
+import { startRelayCluster } from '../helpers/cluster.js'
+import type { RelayCluster } from '../helpers/cluster.js'
 import { eventually } from '../helpers/eventually.js'
 import { metricsText, sample } from '../helpers/metrics.js'
-import { spawnRelay } from '../helpers/process.js'
 import type { RelayProcess } from '../helpers/process.js'
-import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
-import type { RedisServer } from '../helpers/redis.js'
-import type { PolicyTree } from '../helpers/relay.js'
-import { startSink } from '../helpers/sink.js'
-import type { Sink } from '../helpers/sink.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
-import { outboundNodePolicy } from '../helpers/node-policy.js'
-import { startReceiver } from '../helpers/webhook-receiver.js'
 import type { Receiver } from '../helpers/webhook-receiver.js'
 
 // Two relay processes on one Redis behind a load balancer: a bot's burst split across both is
@@ -30,25 +19,10 @@ const BULK = '127.0.2.10'
 /** Messages per node; the threshold is the sum, so no node alone sees enough. */
 const HALF = 15
 
-function nodePolicy(redisUrl: string, prefix: string, sinkPort: number, adminPort: number, receiverUrl: string, dir: string): PolicyTree {
-  return outboundNodePolicy({
-    sinkPort,
-    adminPort,
-    redis: { url: redisUrl, prefix },
-    outbound: (o) => (o.classes = { networks: [{ class: 'bulk', cidrs: ['127.0.2.0/24'] }] }),
-    top: {
-      alerts: {
-        evaluate_every: '300ms',
-        lease: '2s',
-        retry: { min: '200ms', max: '1s' },
-        webhooks: [{ name: 'desk', url: receiverUrl, secret_file: join(dir, 'hook.secret') }],
-        rules: {
-          default: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 2 * HALF, severity: 'critical' }],
-          bulk: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 500, severity: 'critical' }],
-        },
-      },
-    },
-  })
+/** The bot (class default) raises an incident past the two halves together; a bulk sender needs far more. */
+const RULES = {
+  default: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 2 * HALF, severity: 'critical' }],
+  bulk: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 500, severity: 'critical' }],
 }
 
 /** `n` messages from the bot (or another address) through one node; the end-of-DATA codes. */
@@ -66,35 +40,21 @@ async function spam(port: number, from: number, n: number, localAddress = BOT): 
 }
 
 describe('alerting in a cluster: two relay processes on one Redis', () => {
-  let redis: RedisServer
-  let sink: Sink
+  let cluster: RelayCluster
   let receiver: Receiver
-  let dir: string
-  const nodes: RelayProcess[] = []
-  const admin: string[] = []
+  let nodes: RelayProcess[]
+  let admin: string[]
   before(async () => {
-    redis = await startRedisServer()
-    sink = await startSink({ starttls: false })
-    receiver = await startReceiver(SECRET)
-    dir = await mkdtemp(join(tmpdir(), 'shg-alerts-cluster-'))
-    await writeFile(join(dir, 'admin.token'), `${TOKEN}\n`)
-    await writeFile(join(dir, 'hook.secret'), `${SECRET}\n`)
-    const prefix = testKeyPrefix('alerts-cluster')
-    for (const name of ['a', 'b']) {
-      const port = await freePort()
-      const file = join(dir, `node-${name}.yaml`)
-      await writeFile(file, stringify(nodePolicy(redis.url, prefix, sink.port, port, receiver.url, dir)))
-      admin.push(`http://127.0.0.1:${port}`)
-      nodes.push(await spawnRelay(['--config', file, '--instance', 'outbound']))
-    }
+    cluster = await startRelayCluster({
+      name: 'alerts-cluster',
+      token: TOKEN,
+      secret: SECRET,
+      rules: RULES,
+      outbound: (o) => (o.classes = { networks: [{ class: 'bulk', cidrs: ['127.0.2.0/24'] }] }),
+    })
+    ;({ receiver, nodes, admin } = cluster)
   })
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()))
-    await receiver.close()
-    await sink.close()
-    await redis.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  after(() => cluster?.close())
 
   const show = async (id: string): Promise<Incident> => {
     const res = await fetch(`${admin[1]}/api/alerts/show?id=${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${TOKEN}` } })

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { parse } from 'yaml'
 import type { Incident } from '../../src/alerts/incident.js'
+import { defaultAuthFailures } from '../helpers/default-auth.js'
 import { eventually } from '../helpers/eventually.js'
 import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
 import type { RedisServer } from '../helpers/redis.js'
@@ -34,13 +33,6 @@ const VOLUME = 6
 
 const plain = (user: string, pass: string) => `AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`
 
-async function defaultAuthFailures(): Promise<{ smtp: PolicyTree; authFailures: PolicyTree }> {
-  const tree = parse(await readFile(new URL('../../policies/relay.yaml', import.meta.url), 'utf8')) as PolicyTree
-  const outbound = tree.instances.outbound as PolicyTree
-  const authFailures = (outbound.checks as PolicyTree[]).find((c) => c.check === 'auth.failures')
-  assert.ok(authFailures, 'policies/relay.yaml lists auth.failures')
-  return { smtp: outbound.smtp as PolicyTree, authFailures }
-}
 const defaults = await defaultAuthFailures()
 
 async function secured(port: number, localAddress: string): Promise<SmtpDialog> {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
-import { parse } from 'yaml'
 import { clientFaults } from '../../src/metrics/relay-metrics.js'
+import { defaultAuthFailures } from '../helpers/default-auth.js'
 import { eventually } from '../helpers/eventually.js'
 import { metricValue } from '../helpers/metrics.js'
-import type { PolicyTree } from '../helpers/relay.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
 import { SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
@@ -16,14 +14,7 @@ import type { Reply } from '../helpers/smtp-client.js'
 const plain = (user: string, pass: string) => `AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`
 const RIGHT = USER.password
 
-async function defaultPolicyKeys(): Promise<{ smtp: PolicyTree; authFailures: PolicyTree }> {
-  const tree = parse(await readFile(new URL('../../policies/relay.yaml', import.meta.url), 'utf8')) as PolicyTree
-  const outbound = tree.instances.outbound as PolicyTree
-  const authFailures = (outbound.checks as PolicyTree[]).find((c) => c.check === 'auth.failures')
-  assert.ok(authFailures, 'policies/relay.yaml lists auth.failures')
-  return { smtp: outbound.smtp as PolicyTree, authFailures }
-}
-const defaults = await defaultPolicyKeys()
+const defaults = await defaultAuthFailures()
 
 async function secured(port: number, localAddress: string): Promise<SmtpDialog> {
   const c = await SmtpDialog.open({ port, localAddress })

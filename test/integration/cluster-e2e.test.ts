@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { stringify } from 'yaml'
 import type { Incident } from '../../src/alerts/incident.js'
-import { freePort } from '../bench/ports.js'
+import { startRelayCluster } from '../helpers/cluster.js'
+import type { RelayCluster } from '../helpers/cluster.js'
 import { eventually } from '../helpers/eventually.js'
-import { startHaproxyBalancer } from '../helpers/haproxy.js'
 import type { HaproxyBalancer } from '../helpers/haproxy.js'
 import { metricsText, sample } from '../helpers/metrics.js'
-import { outboundNodePolicy } from '../helpers/node-policy.js'
-import { spawnRelay } from '../helpers/process.js'
 import type { RelayProcess } from '../helpers/process.js'
-import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
-import type { RedisServer } from '../helpers/redis.js'
-import { startSink } from '../helpers/sink.js'
+import type { PolicyTree } from '../helpers/relay.js'
 import type { Sink } from '../helpers/sink.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
-import { startReceiver } from '../helpers/webhook-receiver.js'
 import type { Receiver } from '../helpers/webhook-receiver.js'
 
 // The cluster as deployed: Debian's HAProxy with send-proxy-v2 in front of two relay
@@ -38,36 +29,22 @@ const LOAD_NET = '127.0.6.0/24'
 /** The bot's burst threshold: more than this many messages in 5 minutes is an incident. */
 const BURST = 12
 
-function nodePolicy(redisUrl: string, prefix: string, sinkPort: number, adminPort: number, smtpPort: number, receiverUrl: string, dir: string) {
-  return outboundNodePolicy({
-    sinkPort,
-    adminPort,
-    redis: { url: redisUrl, prefix },
-    outbound: (o) => {
-      // A fixed port, so that a restarted node is where HAProxy expects it.
-      o.listeners = [{ name: 'lb', address: '127.0.0.1', port: smtpPort, tls: 'none', proxy_from: [`${BALANCER}/32`] }]
-      o.classes = {
-        networks: [
-          { class: 'limited', cidrs: [LIMITED_NET] },
-          { class: 'load', cidrs: [LOAD_NET] },
-        ],
-      }
-      o.checks = [{ check: 'mail.rate', limits: { address: { default: 'unlimited', limited: `${LIMIT}/1m` } } }]
-    },
-    top: {
-      alerts: {
-        evaluate_every: '300ms',
-        lease: '2s',
-        retry: { min: '200ms', max: '1s' },
-        webhooks: [{ name: 'desk', url: receiverUrl, secret_file: join(dir, 'hook.secret') }],
-        rules: {
-          default: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: BURST, severity: 'critical' }],
-          limited: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 10_000, severity: 'critical' }],
-          load: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 10_000, severity: 'critical' }],
-        },
-      },
-    },
-  })
+/** The bot (class default) raises an incident past `BURST`; the other classes are far from their threshold. */
+const RULES = {
+  default: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: BURST, severity: 'critical' }],
+  limited: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 10_000, severity: 'critical' }],
+  load: [{ name: 'message_burst', kind: 'volume', counter: 'messages', window: '5m', above: 10_000, severity: 'critical' }],
+}
+
+/** Each node's instance: the two classes, and the message-rate limit on `limited`. */
+function outbound(o: PolicyTree): void {
+  o.classes = {
+    networks: [
+      { class: 'limited', cidrs: [LIMITED_NET] },
+      { class: 'load', cidrs: [LOAD_NET] },
+    ],
+  }
+  o.checks = [{ check: 'mail.rate', limits: { address: { default: 'unlimited', limited: `${LIMIT}/1m` } } }]
 }
 
 /** What one message got: the reply that decided it (250 at the end of DATA, or a refusal), or `lost` when the connection went away without one. */
@@ -149,46 +126,20 @@ async function sendThrough(port: number, from: string, ids: string[], perSession
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
 
 describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis', () => {
-  let redis: RedisServer
+  let cluster: RelayCluster
   let sink: Sink
   let receiver: Receiver
   let haproxy: HaproxyBalancer
-  let dir: string
-  const nodes: RelayProcess[] = []
-  const admin: string[] = []
+  let nodes: RelayProcess[]
+  let admin: string[]
   const auth = { authorization: `Bearer ${TOKEN}` }
 
   before(async () => {
-    redis = await startRedisServer()
-    sink = await startSink({ starttls: false })
-    receiver = await startReceiver(SECRET)
-    dir = await mkdtemp(join(tmpdir(), 'shg-cluster-e2e-'))
-    await writeFile(join(dir, 'admin.token'), `${TOKEN}\n`)
-    await writeFile(join(dir, 'hook.secret'), `${SECRET}\n`)
-    const prefix = testKeyPrefix('cluster-e2e')
-    for (const name of ['a', 'b']) {
-      const port = await freePort()
-      const file = join(dir, `node-${name}.yaml`)
-      await writeFile(file, stringify(nodePolicy(redis.url, prefix, sink.port, port, await freePort(), receiver.url, dir)))
-      admin.push(`http://127.0.0.1:${port}`)
-    }
-    // Both nodes start at once: each takes a few seconds to load.
-    nodes.push(...(await Promise.all(['a', 'b'].map((name) => spawnRelay(['--config', join(dir, `node-${name}.yaml`), '--instance', 'outbound'])))))
-    haproxy = await startHaproxyBalancer(
-      nodes.map((n) => n.port('lb')),
-      BALANCER,
-    )
+    cluster = await startRelayCluster({ name: 'cluster-e2e', token: TOKEN, secret: SECRET, rules: RULES, outbound, balancer: BALANCER })
+    ;({ sink, receiver, nodes, admin } = cluster)
+    haproxy = cluster.haproxy!
   })
-  after(async () => {
-    // A node that crashed (not one a test stopped) leaves its last words for the failure report.
-    for (const n of nodes) if (n.child.exitCode !== null && n.child.exitCode !== 0) process.stderr.write(`relay exited ${n.child.exitCode}: ${n.stderr().slice(-2000)}\n`)
-    await haproxy?.close()
-    await Promise.all(nodes.map((n) => n.stop()))
-    await receiver?.close()
-    await sink?.close()
-    await redis?.close()
-    if (dir) await rm(dir, { recursive: true, force: true })
-  })
+  after(() => cluster?.close())
 
   /** Addresses each node logged sessions from (its event lines). */
   const clientsOf = (node: RelayProcess) =>
@@ -290,7 +241,16 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
     return { outcomes: outcomes.flat(), stopped: await stopping[0] }
   }
 
-  const delivered = () => new Set(sink.messages.map((m) => /^Subject: (.*)$/m.exec(m.text)?.[1]))
+  /** Every message of a load run has an outcome, and every one that got 250 reached the sink (its subject is its id). */
+  function assertAcceptedSunk(outcomes: Outcome[], accepted: Outcome[], total: number): void {
+    assert.equal(outcomes.length, total)
+    const sunk = new Set(sink.messages.map((m) => /^Subject: (.*)$/m.exec(m.text)?.[1]))
+    assert.deepEqual(
+      accepted.filter((o) => !sunk.has(o.id)),
+      [],
+      'every 250 reached the sink',
+    )
+  }
   const transactionsOf = (node: RelayProcess) => node.lines.filter((l) => l.event === 'transaction').length
 
   it('loses no message when a node is stopped (SIGTERM) mid-load: each got 250 and reached the sink, or got a 4xx', async (t) => {
@@ -303,13 +263,7 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
     t.diagnostic(
       `${accepted.length} accepted, ${deferred.length} deferred (${[...new Set(deferred.map((o) => o.line.slice(0, 9)))].join(', ')}), ${droppedBeforeGreeting} connections dropped before the greeting and retried`,
     )
-    assert.equal(outcomes.length, total)
-    const sunk = delivered()
-    assert.deepEqual(
-      accepted.filter((o) => !sunk.has(o.id)),
-      [],
-      'every 250 reached the sink',
-    )
+    assertAcceptedSunk(outcomes, accepted, total)
     assert.deepEqual(
       outcomes.filter((o) => o.code !== 250 && !deferred.includes(o)),
       [],
@@ -321,8 +275,7 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
   })
 
   it('loses no accepted message when a node is killed (SIGKILL) mid-load, after the stopped one rejoined', async (t) => {
-    const rejoined = await spawnRelay(['--config', join(dir, 'node-b.yaml'), '--instance', 'outbound'])
-    nodes[1] = rejoined
+    const rejoined = await cluster.respawn(1)
     const total = 80
     const { outcomes } = await loadWhile('kill', total, () => nodes[0]!.stop('SIGKILL'))
     const accepted = outcomes.filter((o) => o.code === 250)
@@ -332,13 +285,7 @@ describe('a cluster: HAProxy with send-proxy-v2, two relay processes, one Redis'
     // arrive twice then; none may be lost.
     const cut = outcomes.filter((o) => o.code === 'lost')
     t.diagnostic(`${accepted.length} accepted, ${deferred.length} deferred, ${cut.length} cut off without a reply`)
-    assert.equal(outcomes.length, total)
-    const sunk = delivered()
-    assert.deepEqual(
-      accepted.filter((o) => !sunk.has(o.id)),
-      [],
-      'every 250 reached the sink',
-    )
+    assertAcceptedSunk(outcomes, accepted, total)
     assert.deepEqual(
       outcomes.filter((o) => o.code !== 250 && !deferred.includes(o) && !cut.includes(o)),
       [],
