@@ -9,7 +9,7 @@ import type { RelayProcess } from '../helpers/process.js'
 import { message, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Receiver } from '../helpers/webhook-receiver.js'
 
-// Two relay processes on one Redis behind a load balancer: a bot's burst split across both is
+// Two relay processes on one Redis, sent to in turn as a load balancer would: a bot's burst split across both is
 // one client to the statistics and one incident to the desk, raised by the node holding the lease.
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
