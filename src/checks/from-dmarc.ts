@@ -9,7 +9,6 @@ import { defineCheck } from '../pipeline/types.js'
 import { splitAddress } from '../relay/address.js'
 import { headerFields } from '../scan/header-fields.js'
 import { actionFor, classActions, hitVerdict } from './class-action.js'
-import type { HitAction } from './class-action.js'
 
 // DMARC-aware header From: a message whose From: domain is not the sender's own (not aligned,
 // in DMARC's relaxed sense, with the envelope sender or the logged-in user) fails DMARC at its
@@ -64,7 +63,6 @@ const OPTIONS = z.strictObject({
     .prefault('4s')
     .describe('Longest the lookups (the From: domain\u2019s record, then its organizational domain\u2019s, then any DKIM keys) may take together; past it the result is temperror'),
 })
-type FromDmarcOptions = z.output<typeof OPTIONS>
 
 /**
  * data.from_dmarc: the From: header's domain against the envelope sender's and the AUTH user's
@@ -108,7 +106,8 @@ export const fromDmarc = defineCheck({
         // A DNS problem is never the sender's fault: at worst 4xx.
         return { kind: 'tempfail', reply: dnsLookupFailed(what), flags: [FLAGS.error], detail, authResults }
       }
-      const action = actionFor(ACTIONS[worst.applied](options), session.clientClass)
+      // The options are named for the policies: p= (or no record) picks its own action table.
+      const action = actionFor(options[worst.applied], session.clientClass)
       // The text names what the domain publishes, even when a partial rollout applied a milder policy.
       const policy = worst.lookup.kind === 'record' ? worst.lookup.policy : 'none'
       const flag = worst.applied === 'no_record' ? FLAGS.noRecord : FLAGS[worst.applied]
@@ -121,13 +120,6 @@ export const fromDmarc = defineCheck({
       return { ...verdict, authResults }
     },
 })
-
-const ACTIONS: Record<DmarcPolicy | 'no_record', (o: FromDmarcOptions) => Readonly<Record<string, HitAction>>> = {
-  reject: (o) => o.reject,
-  quarantine: (o) => o.quarantine,
-  none: (o) => o.none,
-  no_record: (o) => o.no_record,
-}
 
 /**
  * The domains the From: domain may align with: the envelope sender's (the HELO name's for the
