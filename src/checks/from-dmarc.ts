@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { duration } from '../config/units.js'
-import { alignedDkim, lookupDmarc, relaxedAligned } from '../dns/dmarc.js'
-import type { DkimAlignment, DmarcLookup, DmarcPolicy } from '../dns/dmarc.js'
+import { dkimAlignment, lookupDmarc, relaxedAligned, verifyDkim } from '../dns/dmarc.js'
+import type { DkimAlignment, DkimVerification, DmarcLookup, DmarcPolicy } from '../dns/dmarc.js'
 import { dmarcFromRefused, dnsLookupFailed, headerDeferred } from '../errors/replies.js'
 import { dmarcLookupsFor } from '../metrics/dmarc-metrics.js'
 import type { AuthResult, CheckDeps, StageContext, Verdict } from '../pipeline/types.js'
@@ -149,9 +149,11 @@ async function rescueByDkim(findings: Finding[], { message }: StageContext, reso
     .values('dkim-signature')
     .map((v) => DKIM_DOMAIN.exec(v)?.[1]?.toLowerCase() ?? '')
     .filter((d) => d !== '')
+  // One verification (body hash, key lookups) serves every From: domain, within the one deadline.
+  let verification: Promise<DkimVerification> | undefined
   for (const f of refusing) {
     if (!signers.some((d) => relaxedAligned(f.lookup.domain, [d]))) continue
-    f.dkim = await alignedDkim(resolver, message.raw, f.lookup.domain, deadlineMs)
+    f.dkim = dkimAlignment(await (verification ??= verifyDkim(resolver, message.raw, deadlineMs)), f.lookup.domain)
     if (f.dkim.result === 'pass') f.applied = 'pass'
     else if (f.dkim.result === 'temperror') f.applied = 'temperror'
   }
