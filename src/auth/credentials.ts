@@ -1,6 +1,7 @@
 import type { ScryptHash } from './password.js'
 import { hashPassword, parseHash, verifyPassword } from './password.js'
-import { parseSenderPattern } from './sender-patterns.js'
+import { parseSenderPattern, parseSenderPatterns } from './sender-patterns.js'
+import type { SenderPattern } from './sender-patterns.js'
 
 /** Parsed credentials file: user name → scrypt hash, the senders listed for users, and any problems found. */
 export interface ParsedCredentials {
@@ -51,19 +52,20 @@ const decoyHash = () => (decoy ??= hashPassword('decoy').then((h) => parseHash(h
 /** Checks SMTP AUTH credentials against the file's users, and tells the senders the file lists for them. */
 export class Credentials {
   readonly #users: ReadonlyMap<string, ScryptHash>
-  readonly #senders: ReadonlyMap<string, readonly string[]>
+  readonly #senders: ReadonlyMap<string, readonly SenderPattern[]>
 
   constructor(users: ReadonlyMap<string, ScryptHash>, senders: ReadonlyMap<string, readonly string[]> = new Map()) {
     this.#users = users
-    this.#senders = senders
+    // Parsed once per policy load, so mail.sender_login keeps no cache of its own.
+    this.#senders = new Map([...senders].map(([user, list]) => [user, parseSenderPatterns(list)]))
   }
 
   get size(): number {
     return this.#users.size
   }
 
-  /** The envelope senders the file lists for `user`; undefined when its line lists none. */
-  sendersOf(user: string): readonly string[] | undefined {
+  /** The envelope senders the file lists for `user`, parsed; undefined when its line lists none. */
+  sendersOf(user: string): readonly SenderPattern[] | undefined {
     return this.#senders.get(user)
   }
 

@@ -20,6 +20,11 @@ export function parseSenderPattern(text: string): SenderPattern | null {
   return { kind: 'address', address: `${p.slice(0, at)}@${normalizeDomain(p.slice(at + 1))}` }
 }
 
+/** Parses a list of sender patterns, dropping any that is none of the three forms. */
+export function parseSenderPatterns(list: readonly string[]): SenderPattern[] {
+  return list.map(parseSenderPattern).filter((p): p is SenderPattern => p !== null)
+}
+
 /**
  * True when the envelope sender is one the pattern allows. Compared without regard to case
  * (RFC 5321 leaves local-part case to the receiving domain; an ISP's mailboxes ignore it).

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { duration } from '../config/units.js'
-import { alignedDkim, lookupDmarc, relaxedAligned } from '../dns/dmarc.js'
-import type { DkimAlignment, DmarcLookup, DmarcPolicy } from '../dns/dmarc.js'
+import { dkimAlignment, lookupDmarc, relaxedAligned, verifyDkim } from '../dns/dmarc.js'
+import type { DkimAlignment, DkimVerification, DmarcLookup, DmarcPolicy } from '../dns/dmarc.js'
 import { dmarcFromRefused, dnsLookupFailed, headerDeferred } from '../errors/replies.js'
 import { dmarcLookupsFor } from '../metrics/dmarc-metrics.js'
 import type { AuthResult, CheckDeps, StageContext, Verdict } from '../pipeline/types.js'
@@ -9,7 +9,6 @@ import { defineCheck } from '../pipeline/types.js'
 import { splitAddress } from '../relay/address.js'
 import { headerFields } from '../scan/header-fields.js'
 import { actionFor, classActions, hitVerdict } from './class-action.js'
-import type { HitAction } from './class-action.js'
 
 // DMARC-aware header From: a message whose From: domain is not the sender's own (not aligned,
 // in DMARC's relaxed sense, with the envelope sender or the logged-in user) fails DMARC at its
@@ -64,7 +63,6 @@ const OPTIONS = z.strictObject({
     .prefault('4s')
     .describe('Longest the lookups (the From: domain\u2019s record, then its organizational domain\u2019s, then any DKIM keys) may take together; past it the result is temperror'),
 })
-type FromDmarcOptions = z.output<typeof OPTIONS>
 
 /**
  * data.from_dmarc: the From: header's domain against the envelope sender's and the AUTH user's
@@ -108,7 +106,8 @@ export const fromDmarc = defineCheck({
         // A DNS problem is never the sender's fault: at worst 4xx.
         return { kind: 'tempfail', reply: dnsLookupFailed(what), flags: [FLAGS.error], detail, authResults }
       }
-      const action = actionFor(ACTIONS[worst.applied](options), session.clientClass)
+      // The options are named for the policies: p= (or no record) picks its own action table.
+      const action = actionFor(options[worst.applied], session.clientClass)
       // The text names what the domain publishes, even when a partial rollout applied a milder policy.
       const policy = worst.lookup.kind === 'record' ? worst.lookup.policy : 'none'
       const flag = worst.applied === 'no_record' ? FLAGS.noRecord : FLAGS[worst.applied]
@@ -121,13 +120,6 @@ export const fromDmarc = defineCheck({
       return { ...verdict, authResults }
     },
 })
-
-const ACTIONS: Record<DmarcPolicy | 'no_record', (o: FromDmarcOptions) => Readonly<Record<string, HitAction>>> = {
-  reject: (o) => o.reject,
-  quarantine: (o) => o.quarantine,
-  none: (o) => o.none,
-  no_record: (o) => o.no_record,
-}
 
 /**
  * The domains the From: domain may align with: the envelope sender's (the HELO name's for the
@@ -157,9 +149,11 @@ async function rescueByDkim(findings: Finding[], { message }: StageContext, reso
     .values('dkim-signature')
     .map((v) => DKIM_DOMAIN.exec(v)?.[1]?.toLowerCase() ?? '')
     .filter((d) => d !== '')
+  // One verification (body hash, key lookups) serves every From: domain, within the one deadline.
+  let verification: Promise<DkimVerification> | undefined
   for (const f of refusing) {
     if (!signers.some((d) => relaxedAligned(f.lookup.domain, [d]))) continue
-    f.dkim = await alignedDkim(resolver, message.raw, f.lookup.domain, deadlineMs)
+    f.dkim = dkimAlignment(await (verification ??= verifyDkim(resolver, message.raw, deadlineMs)), f.lookup.domain)
     if (f.dkim.result === 'pass') f.applied = 'pass'
     else if (f.dkim.result === 'temperror') f.applied = 'temperror'
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { parseSenderPattern, senderMatches } from '../auth/sender-patterns.js'
+import { parseSenderPattern, parseSenderPatterns, senderMatches } from '../auth/sender-patterns.js'
 import type { SenderPattern } from '../auth/sender-patterns.js'
 import { senderLoginMismatch } from '../errors/replies.js'
 import type { Verdict } from '../pipeline/types.js'
@@ -46,15 +46,12 @@ export const senderLogin = defineCheck({
     mismatch: classActions('reject').describe('A sender the login may not use: action per client class (reject: 553 5.7.1; tempfail: 450 4.7.1; tag to only flag it)'),
   }),
   create: (config, deps) => {
-    const mapped = new Map(Object.entries(config.senders).map(([user, list]) => [user, compile(list)]))
-    const fromFile = new Map<string, SenderPattern[]>()
-    const allowedFor = (user: string): SenderPattern[] => {
-      const file = deps.credentials?.sendersOf(user)
-      let listed = file && fromFile.get(user)
-      if (file && !listed) fromFile.set(user, (listed = compile(file)))
+    const mapped = new Map(Object.entries(config.senders).map(([user, list]) => [user, parseSenderPatterns(list)]))
+    const allowedFor = (user: string): readonly SenderPattern[] => {
       const own = mapped.get(user)
-      if (own || listed) return [...(own ?? []), ...(listed ?? [])]
-      return unmappedSenders(user, config.unmapped)
+      const listed = deps.credentials?.sendersOf(user)
+      if (own && listed) return [...own, ...listed]
+      return own ?? listed ?? unmappedSenders(user, config.unmapped)
     }
     return function senderLoginMatch(ctx): Verdict {
       const user = ctx.session.user
@@ -73,10 +70,6 @@ export const senderLogin = defineCheck({
     }
   },
 })
-
-function compile(list: readonly string[]): SenderPattern[] {
-  return list.map(parseSenderPattern).filter((p): p is SenderPattern => p !== null)
-}
 
 /** The senders of a login mapped nowhere: its own address (and domain), when its name is an address. */
 function unmappedSenders(user: string, rule: 'own_address' | 'own_domain' | 'none'): SenderPattern[] {

@@ -63,20 +63,30 @@ function toAscii(domain: string): string {
 /** What verifying the DKIM signatures of a From: domain found: `pass` aligns the message. */
 export type DkimAlignment = { result: 'pass'; domain: string } | { result: 'fail' } | { result: 'temperror'; reason: string }
 
+/** The message's DKIM signatures as verified, or why verifying them could not finish. */
+export type DkimVerification = { kind: 'verified'; results: Awaited<ReturnType<typeof dkimVerify>>['results'] } | { kind: 'temperror'; reason: string }
+
 /**
- * Verifies the message's DKIM signatures (mailauth, through the relay's resolver) and says
- * whether one that passes is aligned with `fromDomain` (relaxed): DMARC then passes at the
- * destination whatever the envelope (RFC 7489 section 4.2). The body is hashed: call it only
- * when a refusal depends on it.
+ * Verifies the message's DKIM signatures (mailauth, through the relay's resolver). The body is
+ * hashed and the keys looked up: call it only when a refusal depends on it, and once per
+ * message, whatever the number of From: domains judged against it (dkimAlignment).
  */
-export async function alignedDkim(resolver: Resolver, raw: Buffer, fromDomain: string, deadlineMs: number): Promise<DkimAlignment> {
-  let verified
+export async function verifyDkim(resolver: Resolver, raw: Buffer, deadlineMs: number): Promise<DkimVerification> {
   try {
-    verified = await withDeadline(dkimVerify(raw, { resolver: async (name, rrtype) => (await resolver.resolve(name, rrtype)) as string[][] }), deadlineMs, expired)
+    const verified = await withDeadline(dkimVerify(raw, { resolver: async (name, rrtype) => (await resolver.resolve(name, rrtype)) as string[][] }), deadlineMs, expired)
+    return { kind: 'verified', results: verified.results }
   } catch (err) {
-    return { result: 'temperror', reason: err === EXPIRED ? `no answer within ${deadlineMs} ms` : String(err) }
+    return { kind: 'temperror', reason: err === EXPIRED ? `no answer within ${deadlineMs} ms` : String(err) }
   }
-  const aligned = verified.results.filter((r) => r.signingDomain && relaxedAligned(fromDomain, [r.signingDomain]))
+}
+
+/**
+ * Whether a verified signature that passes is aligned with `fromDomain` (relaxed): DMARC then
+ * passes at the destination whatever the envelope (RFC 7489 section 4.2).
+ */
+export function dkimAlignment(verification: DkimVerification, fromDomain: string): DkimAlignment {
+  if (verification.kind === 'temperror') return { result: 'temperror', reason: verification.reason }
+  const aligned = verification.results.filter((r) => r.signingDomain && relaxedAligned(fromDomain, [r.signingDomain]))
   const pass = aligned.find((r) => r.status.result === 'pass')
   if (pass) return { result: 'pass', domain: pass.signingDomain }
   const temp = aligned.find((r) => r.status.result === 'temperror' || r.status.result === 'temperr')

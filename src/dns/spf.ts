@@ -59,6 +59,9 @@ function cacheOf(resolver: Resolver): LRUCache<string, Cached> {
 /** The domain as mailauth names it: after the last @, or "-" for none. */
 const domainOf = (sender: string) => sender.slice(sender.lastIndexOf('@') + 1).trim().toLowerCase() || '-'
 
+/** The key of a domain whose records use macros: its results may depend on the whole sender and the HELO name too. */
+const macroKey = (plainKey: string, query: SpfQuery) => `${plainKey} ${query.sender} ${query.helo}`
+
 /**
  * Evaluates SPF with mailauth through the relay's resolver. `deadlineMs` bounds the whole
  * evaluation (up to 10 DNS lookups): past it the result is temperror, as for a DNS timeout.
@@ -70,12 +73,10 @@ const domainOf = (sender: string) => sender.slice(sender.lastIndexOf('@') + 1).t
  * results are keyed on the whole sender and HELO. A temperror is never cached.
  */
 export async function evaluateSpf(resolver: Resolver, query: SpfQuery, deadlineMs: number): Promise<SpfOutcome> {
-  const remaining = resolver.remainingTtlMs?.bind(resolver)
-  const cache = remaining ? cacheOf(resolver) : null
+  const cache = resolver.remainingTtlMs ? cacheOf(resolver) : null
   const domain = domainOf(query.sender)
   const plainKey = `${query.identity} ${domain} ${query.ip} ${query.hostname}`
-  const macroKey = `${plainKey} ${query.sender} ${query.helo}`
-  const hit = cache?.get(plainKey) ?? cache?.get(macroKey)
+  const hit = cache && (cache.get(plainKey) ?? cache.get(macroKey(plainKey, query)))
   if (hit) return { result: hit.result, domain: hit.domain, comment: hit.comment.join(query.sender) }
 
   const read: [string, string][] = []
@@ -102,13 +103,13 @@ export async function evaluateSpf(resolver: Resolver, query: SpfQuery, deadlineM
     return { result: 'temperror', domain, comment: `${query.hostname}: SPF evaluation for ${domain} took longer than ${deadlineMs} ms` }
   }
   const outcome: SpfOutcome = { result: r.status.result, domain: r.domain, comment: r.status.comment ?? '' }
-  if (cache && remaining && outcome.result !== 'temperror' && read.length > 0) {
+  if (cache && resolver.remainingTtlMs && outcome.result !== 'temperror' && read.length > 0) {
     let ttl = CACHE_MAX_TTL_MS
-    for (const [name, rrtype] of read) ttl = Math.min(ttl, remaining(name, rrtype))
+    for (const [name, rrtype] of read) ttl = Math.min(ttl, resolver.remainingTtlMs(name, rrtype))
     // A TTL of 0 keeps nothing (lru-cache would take 0 as "forever").
     if (ttl > 0) {
       const comment = query.sender ? outcome.comment.split(query.sender) : [outcome.comment]
-      cache.set(macros ? macroKey : plainKey, { result: outcome.result, domain: outcome.domain, comment }, { ttl })
+      cache.set(macros ? macroKey(plainKey, query) : plainKey, { result: outcome.result, domain: outcome.domain, comment }, { ttl })
     }
   }
   return outcome

@@ -1,5 +1,5 @@
 import type { LRUCache } from 'lru-cache'
-import { redisDurationFor } from '../metrics/limit-metrics.js'
+import { timedRedis } from '../metrics/limit-metrics.js'
 import { canonicalAddress, subnetOf } from './dimensions.js'
 import type { RedisBreaker } from './redis-breaker.js'
 import type { RedisClient } from './redis-client.js'
@@ -114,14 +114,8 @@ export class RedisKnownLogins implements KnownLogins {
     return { address: known(0), network: m.network !== null && known(1) }
   }
 
+  /** An operation on Redis, timed, and refused at once while the breaker is open. */
   #timed<T>(op: () => Promise<T>): Promise<T> {
-    return this.#breaker.run('the known logins', async () => {
-      const started = performance.now()
-      try {
-        return await op()
-      } finally {
-        redisDurationFor('known_logins').observe((performance.now() - started) / 1000)
-      }
-    })
+    return this.#breaker.run('the known logins', () => timedRedis('known_logins', op))
   }
 }

@@ -1,7 +1,7 @@
 import { BurstyRateLimiter, RateLimiterRes } from 'rate-limiter-flexible'
 import type { RateLimiterAbstract } from 'rate-limiter-flexible'
 import { RelayError } from '../errors/relay-error.js'
-import { limitStateFailuresFor, redisDurationFor } from '../metrics/limit-metrics.js'
+import { limitStateFailuresFor, timedRedis } from '../metrics/limit-metrics.js'
 import type { StateBackend } from './backend.js'
 import type { RateSpec } from './rate-spec.js'
 
@@ -88,14 +88,8 @@ export class Limit {
     })
   }
 
-  async #timed<T>(op: () => Promise<T>): Promise<T> {
-    if (this.#backend.kind !== 'redis') return op()
-    const started = performance.now()
-    try {
-      return await op()
-    } finally {
-      redisDurationFor('limit').observe((performance.now() - started) / 1000)
-    }
+  #timed<T>(op: () => Promise<T>): Promise<T> {
+    return this.#backend.kind === 'redis' ? timedRedis('limit', op) : op()
   }
 
   #fault(err: unknown): RelayError {

@@ -1,5 +1,5 @@
 import type { LRUCache } from 'lru-cache'
-import { redisDurationFor } from '../metrics/limit-metrics.js'
+import { timedRedis } from '../metrics/limit-metrics.js'
 import { oneLine } from './one-line.js'
 import type { RedisBreaker } from './redis-breaker.js'
 import type { RedisClient } from './redis-client.js'
@@ -87,7 +87,7 @@ export class RedisPenaltyStore implements PenaltyStore {
 
   /** An operation on Redis, timed, and refused at once while the breaker is open. */
   #timed<T>(op: () => Promise<T>): Promise<T> {
-    return this.#breaker.run('the penalty box', () => timed(op))
+    return this.#breaker.run('the penalty box', () => timedRedis('penalty_box', op))
   }
 
   #key(key: string): string {
@@ -141,15 +141,6 @@ export class RedisPenaltyStore implements PenaltyStore {
    */
   #dropExpired(): Promise<number> {
     return this.#client.zremrangebyscore(this.#index, '-inf', Date.now())
-  }
-}
-
-async function timed<T>(op: () => Promise<T>): Promise<T> {
-  const started = performance.now()
-  try {
-    return await op()
-  } finally {
-    redisDurationFor('penalty_box').observe((performance.now() - started) / 1000)
   }
 }
 

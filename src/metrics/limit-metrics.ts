@@ -136,3 +136,13 @@ export const limitHitsFor = bound((...v) => limitHits.labels(...v))
 export const limitStateFailuresFor = bound((...v) => limitStateFailures.labels(...v))
 /** (operation) */
 export const redisDurationFor = bound((...v) => redisDuration.labels(...v))
+
+/** Runs a Redis operation and observes its time, failed or not, as `operation` (limit, penalty_box, known_logins). */
+export async function timedRedis<T>(operation: string, op: () => Promise<T>): Promise<T> {
+  const started = performance.now()
+  try {
+    return await op()
+  } finally {
+    redisDurationFor(operation).observe((performance.now() - started) / 1000)
+  }
+}

@@ -114,13 +114,10 @@ function nextFieldStart(raw: Buffer, head: string, start: number, end: number): 
   let at = start
   for (;;) {
     const lf = head.indexOf('\n', at)
-    if (lf === -1) {
-      // The last line: its line break is the one at `end` (CRLF or LF), if any.
-      return end + (raw[end] === CR && raw[end + 1] === LF ? 2 : raw[end] === LF ? 1 : 0)
-    }
+    // The last line: its line break is the one at `end` (CRLF or LF), if any.
+    if (lf === -1 || lf + 1 >= end) return end + (raw[end] === CR && raw[end + 1] === LF ? 2 : raw[end] === LF ? 1 : 0)
     const c = head.charCodeAt(lf + 1)
-    if (lf + 1 < end && c !== 0x20 && c !== 0x09) return lf + 1
-    if (lf + 1 >= end) return end + (raw[end] === CR && raw[end + 1] === LF ? 2 : raw[end] === LF ? 1 : 0)
+    if (c !== 0x20 && c !== 0x09) return lf + 1
     at = lf + 1
   }
 }
