@@ -53,8 +53,10 @@ export async function relayMessage(session: Session, stream: Readable): Promise<
     const settings = policy.config.added_headers
     // Forged copies of our fields are cut out, in the one copy the message gets anyway, and
     // the record says so: the abuse desk wants to know who forges them.
-    const body = withoutForgedFields(normalizeLineEndings(message), settings, policy.hostname)
-    if (body.length > 1) tx.flags.push(FORGED_FIELDS)
+    const clean = normalizeLineEndings(message)
+    const body = withoutForgedFields(clean, settings, policy.hostname)
+    // Nothing was cut when the message itself comes back (a forged first field leaves one piece too).
+    if (body[0] !== clean) tx.flags.push(FORGED_FIELDS)
     const added = formatHeaders(addedFields(settings, policy.hostname, session.record, tx))
     const header = receivedHeader(session.record, tx, { hostname: policy.hostname, esmtp: session.esmtp, recipients })
     const raw = Buffer.concat([Buffer.from(added + header, 'utf8'), ...body])

@@ -165,6 +165,11 @@ describe('DMARC-aware header From through the relay', () => {
     assert.ok(arrived().headers.includes('Subject: early'))
     // The removed fields leave the rest of the header and the empty line before the body as they were.
     assert.match(arrived().text, /\r\nSubject: early\r\nFrom: news@monitor\.test\r\n[^]*<m1@pc\.customer\.test>\r\n\r\nHello Bob\.\r\n/)
+    // One forged field, the message's first: cut and said as well.
+    const first = await send('news@monitor.test', 'alice@customer.test', ['X-Smarthost-Guard: score=0; flags=', 'Subject: first'])
+    assert.equal(first.end?.code, 250, first.end?.line)
+    assert.deepEqual(lastTx()?.flags, ['FROM_DMARC_NONE', 'HDR_FORGED_GUARD'])
+    assert.deepEqual(field('X-Smarthost-Guard'), ['X-Smarthost-Guard: score=1; flags=FROM_DMARC_NONE,HDR_FORGED_GUARD'])
   })
 })
 
