@@ -75,8 +75,8 @@ export const senderLogin = defineCheck({
 function unmappedSenders(user: string, rule: 'own_address' | 'own_domain' | 'none'): SenderPattern[] {
   const own = rule === 'none' ? null : parseSenderPattern(user)
   if (own?.kind !== 'address') return []
-  const domain = parseSenderPattern(`@${own.address.slice(own.address.lastIndexOf('@') + 1)}`)
-  return rule === 'own_domain' && domain ? [own, domain] : [own]
+  // The parsed address's domain is already in its compared (Unicode) form: taken as it is.
+  return rule === 'own_domain' ? [own, { kind: 'domain', domain: own.address.slice(own.address.lastIndexOf('@') + 1) }] : [own]
 }
 
 function describe(p: SenderPattern): string {

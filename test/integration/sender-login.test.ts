@@ -135,3 +135,20 @@ describe('sender-login match in warn mode', async () => {
     assert.deepEqual(result?.flags, ['SENDER_LOGIN_MISMATCH'])
   })
 })
+
+describe('sender-login match with unmapped: own_domain', async () => {
+  const hash = await hashPassword(PASSWORD)
+  const files = { 'users.passwd': `${USER.name}:${await hashPassword(USER.password)}\ninfo@xn--mller-kva.test:${hash}\n` }
+  const env = relayWithSink(
+    {},
+    (p: PolicyTree) => {
+      p.instances.outbound.checks = [{ check: 'mail.sender_login', unmapped: 'own_domain' }]
+    },
+    { files },
+  )
+
+  it('lets a login mapped nowhere send as any address of its own domain, an internationalized one too', async () => {
+    assert.equal((await sendAs(env.relay, 'info@xn--mller-kva.test', 'sales@xn--mller-kva.test')).end?.code, 250)
+    assert.equal((await sendAs(env.relay, 'info@xn--mller-kva.test', 'info@other.test')).mail.code, 553)
+  })
+})
