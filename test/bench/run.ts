@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -16,7 +15,7 @@ import { measureLatency } from './latency-client.js'
 import type { LatencyResult } from './latency-client.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
 import type { Load } from './postfix-tools.js'
-import { freePort, waitForSmtp } from './ports.js'
+import { freePort, smtpChild } from './ports.js'
 import { summarizeProfile } from './profile.js'
 import type { ProfileSummary } from './profile.js'
 import { buildRelay, startRelayProcess } from './relay-process.js'
@@ -170,20 +169,7 @@ async function startMinimal(rig: Rig): Promise<Target> {
   const child = spawnChild(process.execPath, [...rig.settings.relayFlags, '--import', 'tsx', script, String(port), String(rig.sinkPort), String(rig.settings.sessions)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   })
-  let exit: string | null = null
-  const exited = once(child, 'exit')
-  child.once('exit', (code, signal) => (exit = `the minimal relay exited (${signal ?? code})`))
-  await waitForSmtp(port, 15_000, () => exit)
-  return {
-    kind: 'minimal',
-    port,
-    pid: child.pid as number,
-    async stop() {
-      if (exit) return
-      child.kill('SIGTERM')
-      await exited
-    },
-  }
+  return { kind: 'minimal', ...(await smtpChild(child, port, 15_000, 'the minimal relay')) }
 }
 
 /** The policy change of each relay kind. */
