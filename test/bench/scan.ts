@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cpuMeter } from './cpu.js'
+import { CONTENT_SCAN, HEADER_CHECKS } from './every-check.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
 import type { Load } from './postfix-tools.js'
 import { freePort } from './ports.js'
@@ -73,17 +74,6 @@ function settings(argv: string[]): Settings | null {
 
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)} %` : 'n/a')
 
-const HEADER_CHECKS = [
-  { check: 'data.from_mismatch', action: { default: { tag: 5 } } },
-  { check: 'data.multiple_from' },
-  { check: 'data.reply_to_freemail' },
-  { check: 'data.forged_received', hosts: ['relay.bench.example'] },
-  { check: 'data.webmail_trace' },
-  { check: 'data.missing_message_id' },
-  { check: 'data.missing_date' },
-  { check: 'data.bulk_mailer' },
-]
-
 /** The relays compared: without scanning, with the content scan, and with the header screening too (as the default policy runs). */
 const KINDS = ['plain', 'scanning', 'screening'] as const
 type Kind = (typeof KINDS)[number]
@@ -92,11 +82,11 @@ const OUTBOUND: Record<Kind, ((instance: Record<string, unknown>) => void) | und
   plain: undefined,
   scanning: (instance) => {
     instance.scan = { rules: RULES_DIR }
-    instance.checks = [{ check: 'data.content_scan', on_error: 'tempfail' }]
+    instance.checks = [CONTENT_SCAN]
   },
   screening: (instance) => {
     instance.scan = { rules: RULES_DIR }
-    instance.checks = [...HEADER_CHECKS, { check: 'data.content_scan', on_error: 'tempfail' }]
+    instance.checks = [...HEADER_CHECKS, CONTENT_SCAN]
   },
 }
 
