@@ -10,7 +10,7 @@ import { processCpuSeconds } from './cpu.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
 import type { Load } from './postfix-tools.js'
 import { freePort } from './ports.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
 import { median } from './stats.js'
 import { positiveOption, progress } from './common.js'
@@ -74,8 +74,7 @@ async function main(): Promise<number> {
   const addresses = positiveOption('addresses', values.addresses, quick ? 100_000 : 1_000_000)
 
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (!values['no-build']) progress('building the relay (tsconfig.build.json)')
-  const main = values['no-build'] ? join(ROOT, 'dist', 'main.js') : await buildRelay(ROOT)
+  const main = await relayEntry(ROOT, !values['no-build'])
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-limits-'))
   const sink = await startSmtpSink(sinkProgram, await freePort())
   const redis = await startRedisServer()

@@ -18,7 +18,7 @@ import type { Load } from './postfix-tools.js'
 import { freePort, smtpChild } from './ports.js'
 import { summarizeProfile } from './profile.js'
 import type { ProfileSummary } from './profile.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
 import { CPU_NOTE, latencyNotes, latencyTable, profileReport, targetLines, throughputTable } from './report.js'
 import type { LatencyFigures, Scenario, TargetFigures } from './report.js'
@@ -337,8 +337,7 @@ async function main(): Promise<number> {
     return 0
   }
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (s.build) progress('building the relay (tsconfig.build.json)')
-  const entry = s.build ? await buildRelay(ROOT) : join(ROOT, 'dist', 'main.js')
+  const entry = await relayEntry(ROOT, s.build)
   const workers = await hasWorkers(entry)
   const kinds = s.only.filter((k) => k !== 'cores' || workers)
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-'))

@@ -8,7 +8,7 @@ import { CONTENT_SCAN, HEADER_CHECKS } from './every-check.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
 import type { Load } from './postfix-tools.js'
 import { freePort } from './ports.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { RULES_DIR, engineTimes, scanTimes, zipMessage } from './scan-time.js'
 import type { EngineTime, ScanTime } from './scan-time.js'
@@ -167,8 +167,7 @@ async function main(): Promise<number> {
     return 0
   }
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (s.build) progress('building the relay (tsconfig.build.json)')
-  const main = s.build ? await buildRelay(ROOT) : join(ROOT, 'dist', 'main.js')
+  const main = await relayEntry(ROOT, s.build)
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-scan-'))
   const zipFile = join(dir, 'zip-200k.eml')
   // smtp-source -F appends CRLF to each line and dot-stuffs; the file has plain LF lines.

@@ -11,7 +11,7 @@ import { processCpuSeconds } from './cpu.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
 import type { Load } from './postfix-tools.js'
 import { freePort } from './ports.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { median } from './stats.js'
 
@@ -89,8 +89,7 @@ async function main(): Promise<number> {
   const messages = positiveOption('messages', values.messages, values.quick ? 300 : 6000)
   const workers = positiveOption('workers', values.workers, os.availableParallelism(), { integer: true })
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (!values['no-build']) progress('building the relay (tsconfig.build.json)')
-  const main = values['no-build'] ? join(ROOT, 'dist', 'main.js') : await buildRelay(ROOT)
+  const main = await relayEntry(ROOT, !values['no-build'])
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-workers-'))
   const sink = await startSmtpSink(sinkProgram, await freePort())
   const variants = [
