@@ -12,7 +12,7 @@ import { freePort } from './ports.js'
 import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { median, quantile } from './stats.js'
-import { int, ms, positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, int, ms, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -51,13 +51,10 @@ function settings(argv: string[]): Settings | null {
     args: argv,
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       messages: { type: 'string' },
       lookups: { type: 'string' },
       zones: { type: 'string', default: '1,4,8' },
-      'no-build': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) return null

@@ -13,7 +13,7 @@ import { freePort } from './ports.js'
 import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
 import { median } from './stats.js'
-import { positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MEMORY_PROBE = fileURLToPath(new URL('./limits-memory.ts', import.meta.url))
@@ -54,13 +54,10 @@ async function main(): Promise<number> {
     args: process.argv.slice(2),
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       messages: { type: 'string' },
       sessions: { type: 'string', default: '20' },
       addresses: { type: 'string' },
-      'no-build': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) {

@@ -23,7 +23,7 @@ import type { BenchPolicy, RelayProcess } from './relay-process.js'
 import { CPU_NOTE, latencyNotes, latencyTable, profileReport, targetLines, throughputTable } from './report.js'
 import type { LatencyFigures, Scenario, TargetFigures } from './report.js'
 import { median } from './stats.js'
-import { positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -89,8 +89,7 @@ function settings(argv: string[]): Settings | null {
     args: argv,
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       seconds: { type: 'string' },
       'latency-seconds': { type: 'string' },
       sessions: { type: 'string', default: '20' },
@@ -100,9 +99,7 @@ function settings(argv: string[]): Settings | null {
       'relay-flags': { type: 'string', default: '--max-semi-space-size=64' },
       only: { type: 'string', default: KINDS.join(',') },
       profile: { type: 'boolean', default: false },
-      'no-build': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) return null

@@ -13,7 +13,7 @@ import type { RelayProcess } from './relay-process.js'
 import { RULES_DIR, engineTimes, scanTimes, zipMessage } from './scan-time.js'
 import type { EngineTime, ScanTime } from './scan-time.js'
 import { median } from './stats.js'
-import { int, positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, int, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -51,12 +51,9 @@ function settings(argv: string[]): Settings | null {
     args: argv,
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       seconds: { type: 'string' },
       sessions: { type: 'string', default: '20' },
-      'no-build': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) return null
