@@ -1,4 +1,12 @@
-// What every benchmark command shares: option numbers, progress lines, table figures.
+// What every benchmark command shares: options, progress lines, table figures.
+
+/** The parseArgs options every relay harness takes (its USAGE lists them with the rest). */
+export const HARNESS_OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  rounds: { type: 'string' },
+  'no-build': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const
 
 /** A numeric option: `fallback` when not given; a clear error unless it is positive (and whole, if asked). */
 export function positiveOption(name: string, value: string | undefined, fallback: number, opts: { integer?: boolean } = {}): number {

@@ -9,10 +9,10 @@ import type { ClientRun } from './dns/clients.js'
 import { freshAddress, sendMessages, zipfSources } from './dns/message-client.js'
 import { findProgram, startSmtpSink } from './postfix-tools.js'
 import { freePort } from './ports.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { median, quantile } from './stats.js'
-import { int, ms, positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, int, ms, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -51,13 +51,10 @@ function settings(argv: string[]): Settings | null {
     args: argv,
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       messages: { type: 'string' },
       lookups: { type: 'string' },
       zones: { type: 'string', default: '1,4,8' },
-      'no-build': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) return null
@@ -130,8 +127,7 @@ async function main(): Promise<number> {
     return 0
   }
   const sinkProgram = await findProgram('smtp-sink')
-  if (s.build) progress('building the relay (tsconfig.build.json)')
-  const main = s.build ? await buildRelay(ROOT) : join(ROOT, 'dist', 'main.js')
+  const main = await relayEntry(ROOT, s.build)
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-dns-'))
   const dns = await startDnsProcess()
   const sink = await startSmtpSink(sinkProgram, await freePort())

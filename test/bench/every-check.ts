@@ -23,6 +23,21 @@ export function everyCheckNames(): Record<string, NameEntry> {
 
 const HIGH = '100000000/1h'
 
+/** The eight header checks, in the order the data stage runs them (scan.ts's screening relay too). */
+export const HEADER_CHECKS = [
+  { check: 'data.from_mismatch', action: { default: { tag: 5 } } },
+  { check: 'data.multiple_from' },
+  { check: 'data.reply_to_freemail' },
+  { check: 'data.forged_received', hosts: ['relay.bench.example'] },
+  { check: 'data.webmail_trace' },
+  { check: 'data.missing_message_id' },
+  { check: 'data.missing_date' },
+  { check: 'data.bulk_mailer' },
+]
+
+/** Content scanning, tempfailing when the scanner faults (scan.ts's relays too). */
+export const CONTENT_SCAN = { check: 'data.content_scan', on_error: 'tempfail' }
+
 /** The checks, in the order a stage runs them. */
 const CHECKS = [
   { check: 'connect.concurrency', limits: { default: 100_000 } },
@@ -36,16 +51,9 @@ const CHECKS = [
   { check: 'mail.null_sender_rate', limits: { address: { default: HIGH } } },
   { check: 'rcpt.rate', limits: { address: { default: HIGH } } },
   { check: 'rcpt.fanout', limits: { address: { default: HIGH } } },
-  { check: 'data.from_mismatch', action: { default: { tag: 5 } } },
-  { check: 'data.multiple_from' },
-  { check: 'data.reply_to_freemail' },
-  { check: 'data.forged_received', hosts: ['relay.bench.example'] },
-  { check: 'data.webmail_trace' },
-  { check: 'data.missing_message_id' },
-  { check: 'data.missing_date' },
-  { check: 'data.bulk_mailer' },
+  ...HEADER_CHECKS,
   { check: 'data.from_dmarc' },
-  { check: 'data.content_scan', on_error: 'tempfail' },
+  CONTENT_SCAN,
 ]
 
 /** Turns a bench policy into one with every check on, resolving through the DNS server on `dnsPort`. */

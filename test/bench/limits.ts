@@ -6,14 +6,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { spawnChild } from '../helpers/children.js'
 import { startRedisServer } from '../helpers/redis.js'
-import { processCpuSeconds } from './cpu.js'
-import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
-import type { Load } from './postfix-tools.js'
+import { findProgram, startSmtpSink } from './postfix-tools.js'
 import { freePort } from './ports.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
+import { interleavedRounds } from './rounds.js'
+import type { LabelledLoad } from './rounds.js'
 import { median } from './stats.js'
-import { positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MEMORY_PROBE = fileURLToPath(new URL('./limits-memory.ts', import.meta.url))
@@ -54,13 +54,10 @@ async function main(): Promise<number> {
     args: process.argv.slice(2),
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       messages: { type: 'string' },
       sessions: { type: 'string', default: '20' },
       addresses: { type: 'string' },
-      'no-build': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) {
@@ -74,8 +71,7 @@ async function main(): Promise<number> {
   const addresses = positiveOption('addresses', values.addresses, quick ? 100_000 : 1_000_000)
 
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (!values['no-build']) progress('building the relay (tsconfig.build.json)')
-  const main = values['no-build'] ? join(ROOT, 'dist', 'main.js') : await buildRelay(ROOT)
+  const main = await relayEntry(ROOT, !values['no-build'])
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-limits-'))
   const sink = await startSmtpSink(sinkProgram, await freePort())
   const redis = await startRedisServer()
@@ -97,33 +93,22 @@ async function main(): Promise<number> {
         await startRelayProcess({ main, dir, sinkPort: sink.port, logLevel: 'info', poolSize: sessions, nodeFlags: ['--max-semi-space-size=64'], patch: v.patch }),
       )
     }
-    const loads: { label: string; load: Load }[] = [
+    const loads: LabelledLoad[] = [
       { label: 'persistent sessions, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: true } },
       { label: 'new connection per message, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: false } },
     ]
     type Figures = { rate: number[]; cpuUs: number[] }
     const figures = new Map<string, Figures>()
     const key = (load: string, variant: string) => `${load}/${variant}`
-    // Warm-up: JIT, pooled next-hop connections, the Redis connection.
-    for (const l of loads) for (const [i] of variants.entries()) await runSmtpSource(source, relays[i]!.port, l.load, Math.min(messages, 500))
-    for (let round = 1; round <= rounds; round++) {
-      for (const l of loads) {
-        // Interleaved, and in a different order each round, so drift on this shared machine spreads evenly.
-        const order = variants.map((_, i) => i)
-        if (round % 2 === 0) order.reverse()
-        for (const i of order) {
-          const relay = relays[i]!
-          const cpu0 = processCpuSeconds(relay.pid) ?? NaN
-          const run = await runSmtpSource(source, relay.port, l.load, messages)
-          const cpuUs = (((processCpuSeconds(relay.pid) ?? NaN) - cpu0) / messages) * 1e6
-          const f = figures.get(key(l.label, variants[i]!.name)) ?? { rate: [], cpuUs: [] }
-          f.rate.push(run.rate)
-          f.cpuUs.push(cpuUs)
-          figures.set(key(l.label, variants[i]!.name), f)
-          progress(`round ${round} ${l.label} ${variants[i]!.name}: ${Math.round(run.rate)} msg/s, ${cpuUs.toFixed(0)} µs CPU/msg`)
-        }
+    const compared = relays.map((r, i) => ({ name: variants[i]!.name, port: r.port, pid: r.pid }))
+    await interleavedRounds({ source, relays: compared, loads, rounds, messages }, (l, runs) => {
+      for (const [name, r] of runs) {
+        const f = figures.get(key(l.label, name)) ?? { rate: [], cpuUs: [] }
+        f.rate.push(r.rate)
+        f.cpuUs.push(r.cpuUs)
+        figures.set(key(l.label, name), f)
       }
-    }
+    })
     const rows = loads.flatMap((l) => {
       const base = figures.get(key(l.label, 'no limits'))
       return variants.map((v) => {

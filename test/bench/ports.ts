@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
@@ -41,5 +42,35 @@ export async function waitForSmtp(port: number, ms: number, failed: () => string
       if (Date.now() > deadline) throw new Error(`nothing greets on 127.0.0.1:${port}: ${(err as Error).message}`)
       await new Promise((r) => setTimeout(r, 50))
     }
+  }
+}
+
+/** A child process serving SMTP on 127.0.0.1:`port`. */
+export interface SmtpChild {
+  port: number
+  pid: number
+  /** SIGTERM, then waits for the exit; nothing if it has exited already. */
+  stop(): Promise<void>
+}
+
+/**
+ * Waits until `child` greets on `port` (within `ms`) and returns its handle. If it exits or fails
+ * to start first, the wait ends at once with an error naming it as `name`, followed by what
+ * `said` returns (its stderr, when that is piped).
+ */
+export async function smtpChild(child: ChildProcess, port: number, ms: number, name: string, said?: () => string): Promise<SmtpChild> {
+  let exit: string | null = null
+  const exited = once(child, 'exit')
+  child.once('exit', (code, signal) => (exit = `${name} exited (${signal ?? code})${said ? `: ${said().trim()}` : ''}`))
+  child.once('error', (err) => (exit = `${name}: ${err.message}`))
+  await waitForSmtp(port, ms, () => exit)
+  return {
+    port,
+    pid: child.pid as number,
+    async stop() {
+      if (exit) return
+      child.kill('SIGTERM')
+      await exited
+    },
   }
 }

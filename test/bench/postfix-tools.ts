@@ -2,7 +2,8 @@ import { once } from 'node:events'
 import { access, constants } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
 import { spawnChild } from '../helpers/children.js'
-import { waitForSmtp } from './ports.js'
+import { smtpChild } from './ports.js'
+import type { SmtpChild } from './ports.js'
 
 // Debian and most distributions install Postfix's test programs in sbin, often not on PATH.
 const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/libexec/postfix']
@@ -22,35 +23,15 @@ export async function findProgram(name: string): Promise<string> {
   throw new Error(`${name} not found on PATH or in ${EXTRA_DIRS.join(', ')}; install Postfix (it ships smtp-source and smtp-sink)`)
 }
 
-/** A running smtp-sink: accepts every message and throws it away. */
-export interface SmtpSink {
-  port: number
-  pid: number
-  stop(): Promise<void>
-}
-
-/** Starts smtp-sink on 127.0.0.1:`port`. */
-export async function startSmtpSink(program: string, port: number): Promise<SmtpSink> {
+/** Starts smtp-sink on 127.0.0.1:`port`: it accepts every message and throws it away. */
+export async function startSmtpSink(program: string, port: number): Promise<SmtpChild> {
   // smtp-sink refuses to run as root unless told which user to switch to.
   const user = process.getuid?.() === 0 ? ['-u', 'root'] : []
   // -m: more simultaneous sessions than the default 256, so the sink never limits a run.
   const child = spawnChild(program, [...user, '-m', '1024', `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
-  let exit: string | null = null
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const exited = once(child, 'exit')
-  child.once('exit', (code, signal) => (exit = `smtp-sink exited (${signal ?? code}): ${stderr.trim()}`))
-  child.once('error', (err) => (exit = `smtp-sink: ${err.message}`))
-  await waitForSmtp(port, 5000, () => exit)
-  return {
-    port,
-    pid: child.pid as number,
-    async stop() {
-      if (exit) return
-      child.kill('SIGTERM')
-      await exited
-    },
-  }
+  return smtpChild(child, port, 5000, 'smtp-sink', () => stderr)
 }
 
 /** The shape of a load: the same for the direct and the relayed run. */

@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawnChild } from '../helpers/children.js'
+import { progress } from './common.js'
 import { freePort, waitForSmtp } from './ports.js'
 
 /** How to run the relay under test. */
@@ -70,10 +71,20 @@ export function benchPolicy(port: number, opts: RelayProcessOptions): BenchPolic
 }
 
 /**
+ * The relay's entry point, dist/main.js: compiled afresh first (saying so on stderr) unless
+ * `build` is false (a bench's --no-build).
+ */
+export async function relayEntry(root: string, build: boolean): Promise<string> {
+  if (!build) return join(root, 'dist', 'main.js')
+  progress('building the relay (tsconfig.build.json)')
+  return buildRelay(root)
+}
+
+/**
  * Compiles src/ into dist/ (tsconfig.build.json), so the relay runs as it does in
  * production: plain JavaScript, no loader. Resolves with the path of dist/main.js.
  */
-export async function buildRelay(root: string): Promise<string> {
+async function buildRelay(root: string): Promise<string> {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
   const child = spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''

@@ -54,25 +54,19 @@ export function added(f: LatencyFigures, key: 'p50Ms' | 'p99Ms'): number {
 }
 
 /**
- * `f`'s rate as a share of `kind`'s under the same load: the median of the rounds' ratios,
+ * `f`'s `figure` as a share of `kind`'s under the same load: the median of the rounds' ratios,
  * each round's two runs minutes apart at most, so that the shared machine's slow swings in
- * load cancel out of each ratio; NaN if `kind` did not run.
+ * load cancel out of each ratio; NaN if `kind` did not run. `invert` turns a cost (CPU per
+ * message) into its share of work per unit of it (messages per CPU second).
  */
-function shareOf(all: TargetFigures[], f: TargetFigures, kind: string): number {
+function shareOf(all: TargetFigures[], f: TargetFigures, kind: string, figure: 'rate' | 'cpuMsPerMessage' = 'rate', invert = false): number {
   const other = all.find((o) => o.scenario === f.scenario && o.kind === kind)
   if (!other) return NaN
-  const n = Math.min(f.rate.length, other.rate.length)
+  const [mine, theirs] = [f[figure], other[figure]]
+  const n = Math.min(mine.length, theirs.length)
   if (n === 0) return NaN
-  return median(Array.from({ length: n }, (_, i) => (f.rate[i] as number) / (other.rate[i] as number)))
-}
-
-/** `f`'s messages per CPU second as a share of `kind`'s (CPU per message, inverted): the share per core. */
-function perCoreShareOf(all: TargetFigures[], f: TargetFigures, kind: string): number {
-  const other = all.find((o) => o.scenario === f.scenario && o.kind === kind)
-  if (!other) return NaN
-  const n = Math.min(f.cpuMsPerMessage.length, other.cpuMsPerMessage.length)
-  if (n === 0) return NaN
-  return median(Array.from({ length: n }, (_, i) => (other.cpuMsPerMessage[i] as number) / (f.cpuMsPerMessage[i] as number)))
+  const [top, bottom] = invert ? [theirs, mine] : [mine, theirs]
+  return median(Array.from({ length: n }, (_, i) => (top[i] as number) / (bottom[i] as number)))
 }
 
 export function throughputTable(figures: TargetFigures[]): string {
@@ -153,7 +147,8 @@ export function targetLines(tp: TargetFigures[], lat: LatencyFigures[]): string[
   }
   for (const none of tp.filter((f) => f.kind === 'none')) {
     const share = shareOf(tp, none, 'minimal')
-    const perCore = perCoreShareOf(tp, none, 'minimal')
+    // Messages per CPU second: the share per core.
+    const perCore = shareOf(tp, none, 'minimal', 'cpuMsPerMessage', true)
     if (Number.isFinite(share)) {
       lines.push(
         `- No checks, ≥ ${TARGETS.minOfMinimal * 100} % of the minimal relay (${none.scenario.label}): ${pct(share)} of its rate, ${verdict(share >= TARGETS.minOfMinimal)}; ` +

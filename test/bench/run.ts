@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -16,15 +15,15 @@ import { measureLatency } from './latency-client.js'
 import type { LatencyResult } from './latency-client.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
 import type { Load } from './postfix-tools.js'
-import { freePort, waitForSmtp } from './ports.js'
+import { freePort, smtpChild } from './ports.js'
 import { summarizeProfile } from './profile.js'
 import type { ProfileSummary } from './profile.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
 import { CPU_NOTE, latencyNotes, latencyTable, profileReport, targetLines, throughputTable } from './report.js'
 import type { LatencyFigures, Scenario, TargetFigures } from './report.js'
 import { median } from './stats.js'
-import { positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -90,8 +89,7 @@ function settings(argv: string[]): Settings | null {
     args: argv,
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       seconds: { type: 'string' },
       'latency-seconds': { type: 'string' },
       sessions: { type: 'string', default: '20' },
@@ -101,9 +99,7 @@ function settings(argv: string[]): Settings | null {
       'relay-flags': { type: 'string', default: '--max-semi-space-size=64' },
       only: { type: 'string', default: KINDS.join(',') },
       profile: { type: 'boolean', default: false },
-      'no-build': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) return null
@@ -170,20 +166,7 @@ async function startMinimal(rig: Rig): Promise<Target> {
   const child = spawnChild(process.execPath, [...rig.settings.relayFlags, '--import', 'tsx', script, String(port), String(rig.sinkPort), String(rig.settings.sessions)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   })
-  let exit: string | null = null
-  const exited = once(child, 'exit')
-  child.once('exit', (code, signal) => (exit = `the minimal relay exited (${signal ?? code})`))
-  await waitForSmtp(port, 15_000, () => exit)
-  return {
-    kind: 'minimal',
-    port,
-    pid: child.pid as number,
-    async stop() {
-      if (exit) return
-      child.kill('SIGTERM')
-      await exited
-    },
-  }
+  return { kind: 'minimal', ...(await smtpChild(child, port, 15_000, 'the minimal relay')) }
 }
 
 /** The policy change of each relay kind. */
@@ -351,8 +334,7 @@ async function main(): Promise<number> {
     return 0
   }
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (s.build) progress('building the relay (tsconfig.build.json)')
-  const entry = s.build ? await buildRelay(ROOT) : join(ROOT, 'dist', 'main.js')
+  const entry = await relayEntry(ROOT, s.build)
   const workers = await hasWorkers(entry)
   const kinds = s.only.filter((k) => k !== 'cores' || workers)
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-'))

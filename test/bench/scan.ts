@@ -4,15 +4,16 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cpuMeter } from './cpu.js'
+import { CONTENT_SCAN, HEADER_CHECKS } from './every-check.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
 import type { Load } from './postfix-tools.js'
 import { freePort } from './ports.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { RULES_DIR, engineTimes, scanTimes, zipMessage } from './scan-time.js'
 import type { EngineTime, ScanTime } from './scan-time.js'
 import { median } from './stats.js'
-import { int, positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, int, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -50,12 +51,9 @@ function settings(argv: string[]): Settings | null {
     args: argv,
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       seconds: { type: 'string' },
       sessions: { type: 'string', default: '20' },
-      'no-build': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) return null
@@ -73,17 +71,6 @@ function settings(argv: string[]): Settings | null {
 
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)} %` : 'n/a')
 
-const HEADER_CHECKS = [
-  { check: 'data.from_mismatch', action: { default: { tag: 5 } } },
-  { check: 'data.multiple_from' },
-  { check: 'data.reply_to_freemail' },
-  { check: 'data.forged_received', hosts: ['relay.bench.example'] },
-  { check: 'data.webmail_trace' },
-  { check: 'data.missing_message_id' },
-  { check: 'data.missing_date' },
-  { check: 'data.bulk_mailer' },
-]
-
 /** The relays compared: without scanning, with the content scan, and with the header screening too (as the default policy runs). */
 const KINDS = ['plain', 'scanning', 'screening'] as const
 type Kind = (typeof KINDS)[number]
@@ -92,11 +79,11 @@ const OUTBOUND: Record<Kind, ((instance: Record<string, unknown>) => void) | und
   plain: undefined,
   scanning: (instance) => {
     instance.scan = { rules: RULES_DIR }
-    instance.checks = [{ check: 'data.content_scan', on_error: 'tempfail' }]
+    instance.checks = [CONTENT_SCAN]
   },
   screening: (instance) => {
     instance.scan = { rules: RULES_DIR }
-    instance.checks = [...HEADER_CHECKS, { check: 'data.content_scan', on_error: 'tempfail' }]
+    instance.checks = [...HEADER_CHECKS, CONTENT_SCAN]
   },
 }
 
@@ -177,8 +164,7 @@ async function main(): Promise<number> {
     return 0
   }
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (s.build) progress('building the relay (tsconfig.build.json)')
-  const main = s.build ? await buildRelay(ROOT) : join(ROOT, 'dist', 'main.js')
+  const main = await relayEntry(ROOT, s.build)
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-scan-'))
   const zipFile = join(dir, 'zip-200k.eml')
   // smtp-source -F appends CRLF to each line and dot-stuffs; the file has plain LF lines.

@@ -7,14 +7,14 @@ import { parseArgs } from 'node:util'
 import { statsSchema } from '../../src/stats/schema.js'
 import { spawnChild } from '../helpers/children.js'
 import { startRedisServer } from '../helpers/redis.js'
-import { processCpuSeconds } from './cpu.js'
-import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
-import type { Load } from './postfix-tools.js'
+import { findProgram, startSmtpSink } from './postfix-tools.js'
 import { freePort } from './ports.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
+import { interleavedRounds } from './rounds.js'
+import type { LabelledLoad } from './rounds.js'
 import { median } from './stats.js'
-import { positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MEMORY_PROBE = fileURLToPath(new URL('./stats-memory.ts', import.meta.url))
@@ -49,13 +49,10 @@ async function main(): Promise<number> {
     args: process.argv.slice(2),
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       messages: { type: 'string' },
       sessions: { type: 'string', default: '20' },
       clients: { type: 'string' },
-      'no-build': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) {
@@ -70,8 +67,7 @@ async function main(): Promise<number> {
   const listenerMessages = quick ? 20_000 : 200_000
 
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (!values['no-build']) progress('building the relay (tsconfig.build.json)')
-  const main = values['no-build'] ? join(ROOT, 'dist', 'main.js') : await buildRelay(ROOT)
+  const main = await relayEntry(ROOT, !values['no-build'])
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-stats-'))
   const sink = await startSmtpSink(sinkProgram, await freePort())
   const redis = await startRedisServer()
@@ -88,7 +84,7 @@ async function main(): Promise<number> {
         await startRelayProcess({ main, dir, sinkPort: sink.port, logLevel: 'info', poolSize: sessions, nodeFlags: ['--max-semi-space-size=64'], patch: v.patch }),
       )
     }
-    const loads: { label: string; load: Load }[] = [
+    const loads: LabelledLoad[] = [
       { label: 'persistent sessions, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: true } },
       { label: 'new connection per message, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: false } },
     ]
@@ -102,33 +98,19 @@ async function main(): Promise<number> {
       if (!f) figures.set(key(load, variant), (f = { rate: [], cpuUs: [], ratio: [], addedUs: [], addedShare: [] }))
       return f
     }
-    // Warm-up: JIT, pooled next-hop connections, the Redis connection and its first flushes.
-    for (const l of loads) for (const relay of relays) await runSmtpSource(source, relay.port, l.load, Math.min(messages, 500))
-    for (let round = 1; round <= rounds; round++) {
-      for (const l of loads) {
-        // Interleaved, and in a different order each round, so drift on this shared machine spreads evenly.
-        const order = variants.map((_, i) => i)
-        if (round % 2 === 0) order.reverse()
-        const runs = new Map<string, { rate: number; cpuUs: number }>()
-        for (const i of order) {
-          const relay = relays[i]!
-          const cpu0 = processCpuSeconds(relay.pid) ?? NaN
-          const run = await runSmtpSource(source, relay.port, l.load, messages)
-          const cpuUs = (((processCpuSeconds(relay.pid) ?? NaN) - cpu0) / messages) * 1e6
-          runs.set(variants[i]!.name, { rate: run.rate, cpuUs })
-          progress(`round ${round} ${l.label} ${variants[i]!.name}: ${Math.round(run.rate)} msg/s, ${cpuUs.toFixed(0)} µs CPU/msg`)
-        }
-        const off = runs.get('stats off')!
-        for (const [name, r] of runs) {
-          const f = figuresOf(l.label, name)
-          f.rate.push(r.rate)
-          f.cpuUs.push(r.cpuUs)
-          f.ratio.push(r.rate / off.rate)
-          f.addedUs.push(r.cpuUs - off.cpuUs)
-          f.addedShare.push(r.cpuUs / off.cpuUs - 1)
-        }
+    // The warm-up also makes the Redis store's first flushes.
+    const compared = relays.map((r, i) => ({ name: variants[i]!.name, port: r.port, pid: r.pid }))
+    await interleavedRounds({ source, relays: compared, loads, rounds, messages }, (l, runs) => {
+      const off = runs.get('stats off')!
+      for (const [name, r] of runs) {
+        const f = figuresOf(l.label, name)
+        f.rate.push(r.rate)
+        f.cpuUs.push(r.cpuUs)
+        f.ratio.push(r.rate / off.rate)
+        f.addedUs.push(r.cpuUs - off.cpuUs)
+        f.addedShare.push(r.cpuUs / off.cpuUs - 1)
       }
-    }
+    })
     const verdicts: string[] = []
     const rows = loads.flatMap((l) =>
       variants.map((v) => {

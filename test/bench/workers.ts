@@ -6,12 +6,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { spawnChild } from '../helpers/children.js'
-import { positiveOption, progress } from './common.js'
+import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
 import { processCpuSeconds } from './cpu.js'
 import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
 import type { Load } from './postfix-tools.js'
 import { freePort } from './ports.js'
-import { buildRelay, startRelayProcess } from './relay-process.js'
+import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { median } from './stats.js'
 
@@ -73,12 +73,9 @@ async function main(): Promise<number> {
     args: process.argv.slice(2),
     strict: true,
     options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
+      ...HARNESS_OPTIONS,
       messages: { type: 'string' },
       workers: { type: 'string' },
-      'no-build': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   })
   if (values.help) {
@@ -89,8 +86,7 @@ async function main(): Promise<number> {
   const messages = positiveOption('messages', values.messages, values.quick ? 300 : 6000)
   const workers = positiveOption('workers', values.workers, os.availableParallelism(), { integer: true })
   const [source, sinkProgram] = await Promise.all([findProgram('smtp-source'), findProgram('smtp-sink')])
-  if (!values['no-build']) progress('building the relay (tsconfig.build.json)')
-  const main = values['no-build'] ? join(ROOT, 'dist', 'main.js') : await buildRelay(ROOT)
+  const main = await relayEntry(ROOT, !values['no-build'])
   const dir = await mkdtemp(join(os.tmpdir(), 'shg-bench-workers-'))
   const sink = await startSmtpSink(sinkProgram, await freePort())
   const variants = [
