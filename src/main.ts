@@ -1,6 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
-// A young generation large enough for the objects of messages in flight: with the default
-// they are promoted and collected by full mark-compacts, the relay's worst latency.
+#!/usr/bin/env node
 import { UsageError } from './cli/args.js'
 import { COMMANDS } from './cli/commands.js'
 import { VERSION } from './cli/version.js'

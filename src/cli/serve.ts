@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { ClusterPrimary } from '../cluster/primary.js'
 import { runWorker } from '../cluster/worker.js'
 import { configIssues, loadPolicy } from '../config/load.js'
+import { applyHeapPolicy } from '../heap.js'
 import type { Policy } from '../config/schema.js'
 import { Service } from '../service/service.js'
 import type { Command } from './args.js'
@@ -44,6 +45,7 @@ Signals (to the process in the pid file: the primary, with several workers, pass
     const flag = values.workers === undefined ? undefined : workerCount(values.workers)
     const configFile = configPath(values.config)
     const instances = instance ? [instance] : undefined
+    applyHeapPolicy()
     if (cluster.isWorker) return runWorker({ configFile, ...(instances ? { instances } : {}) })
     let service: Service
     let workers = 1

@@ -16,6 +16,8 @@ const USAGE = `Usage: node --import tsx test/bench/compare-builds.ts [options] <
 
 Two (or more) builds of the relay side by side in one run, under the same smtp-source load in
 interleaved rounds: msg/s, CPU per message and peak RSS of each, with every check on (or none).
+A build may carry node flags of its own after its path, in one argument: one build under two
+settings is compared as 'dist/main.js' 'dist/main.js --max-semi-space-size=64'.
 Build the other one from a checkout of another commit:
   mkdir -p /tmp/base && git archive <commit> | tar -x -C /tmp/base && ln -s "$PWD/node_modules" /tmp/base/ && (cd /tmp/base && npx tsc -p tsconfig.build.json)
 
@@ -52,13 +54,14 @@ const messages = Number(values.messages)
 const relays: { main: string; relay: RelayProcess; rate: number[]; cpu: number[] }[] = []
 try {
   for (const main of positionals) {
+    const [path = '', ...flags] = main.split(/\s+/).filter(Boolean)
     const relay = await startRelayProcess({
-      main: resolve(main),
+      main: resolve(path),
       dir,
       sinkPort: sink.port,
       logLevel: 'info',
       poolSize: load.sessions,
-      nodeFlags: values['relay-flags'].split(/\s+/).filter(Boolean),
+      nodeFlags: [...values['relay-flags'].split(/\s+/).filter(Boolean), ...flags],
       patch: values.checks === 'every' ? (p) => everyCheck(p, dns.port) : undefined,
     })
     relays.push({ main, relay, rate: [], cpu: [] })

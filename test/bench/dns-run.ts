@@ -154,7 +154,6 @@ async function main(): Promise<number> {
         sinkPort: sink.port,
         logLevel: 'info',
         poolSize: 20,
-        nodeFlags: ['--max-semi-space-size=64'],
         policy: (port) => policy(port, admin, dns.port, sink.port, zones),
       })
       relays.push(relay)
@@ -209,7 +208,7 @@ async function main(): Promise<number> {
       '## smarthost-guard DNS benchmark',
       '',
       `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(2)} at the end. ` +
-        `DNS server: dns2 in its own process on 127.0.0.1; relay: node --max-semi-space-size=64 dist/main.js, one process per scenario; ` +
+        `DNS server: dns2 in its own process on 127.0.0.1; relay: node dist/main.js, one process per scenario; ` +
         `medians of ${s.rounds} interleaved round${s.rounds > 1 ? 's' : ''}.`,
       '',
       '### Resolver: lookups of distinct names, 16 in flight, no cache',

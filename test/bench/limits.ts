@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   try {
     for (const v of variants) {
       relays.push(
-        await startRelayProcess({ main, dir, sinkPort: sink.port, logLevel: 'info', poolSize: sessions, nodeFlags: ['--max-semi-space-size=64'], patch: v.patch }),
+        await startRelayProcess({ main, dir, sinkPort: sink.port, logLevel: 'info', poolSize: sessions, patch: v.patch }),
       )
     }
     const loads: LabelledLoad[] = [

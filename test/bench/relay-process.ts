@@ -19,7 +19,7 @@ export interface RelayProcessOptions {
   poolSize: number
   /** Write a V8 CPU profile into `dir` when the relay exits. */
   cpuProfile?: boolean
-  /** Extra node/V8 flags, e.g. --max-semi-space-size=64 (heap sizes can only be set at start). */
+  /** Extra node/V8 flags, e.g. --max-semi-space-size=64 (heap sizes can only be set at start; --heap-growing-percent overrides the relay's own). */
   nodeFlags?: readonly string[]
   /** Extra arguments of `serve`, e.g. --workers 2. */
   serveArgs?: readonly string[]

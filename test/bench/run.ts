@@ -45,8 +45,8 @@ Options:
   --sessions N        parallel SMTP sessions (default 20)
   --size BYTES        message body size (default 5120)
   --log-level LEVEL   the relay's log.level; its log goes to a file (default info)
-  --relay-flags=FLAGS node flags for the relay processes (default --max-semi-space-size=64, as npm start;
-                      --relay-flags= for none)
+  --relay-flags=FLAGS node flags for the relay processes (default none, as npm start; the relay
+                      sets its own heap growing factor, src/heap.ts)
   --only LIST         targets to run, of minimal,none,every,redis,cores (default: all there are)
   --profile           afterwards, profile the relay with every check on at full speed
   --no-build          use the existing dist/ instead of compiling src/ first
@@ -96,7 +96,7 @@ function settings(argv: string[]): Settings | null {
       size: { type: 'string', default: '5120' },
       'log-level': { type: 'string', default: 'info' },
       // The flags `npm start`, the bin script and the container run the relay with.
-      'relay-flags': { type: 'string', default: '--max-semi-space-size=64' },
+      'relay-flags': { type: 'string', default: '' },
       only: { type: 'string', default: KINDS.join(',') },
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },

@@ -172,7 +172,7 @@ async function main(): Promise<number> {
   const sink = await startSmtpSink(sinkProgram, await freePort())
   const relays: Partial<Record<Kind, RelayProcess>> = {}
   try {
-    const common = { main, dir, sinkPort: sink.port, logLevel: 'info', poolSize: s.sessions, nodeFlags: ['--max-semi-space-size=64'] }
+    const common = { main, dir, sinkPort: sink.port, logLevel: 'info', poolSize: s.sessions }
     for (const kind of KINDS) {
       const outbound = OUTBOUND[kind]
       relays[kind] = await startRelayProcess(outbound ? { ...common, outbound } : common)

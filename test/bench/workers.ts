@@ -103,7 +103,6 @@ async function main(): Promise<number> {
           sinkPort: sink.port,
           logLevel: 'info',
           poolSize: 20,
-          nodeFlags: ['--max-semi-space-size=64'],
           serveArgs: v.args,
           outbound: (o) => (o.checks = LIMIT_CHECKS),
         }),
