@@ -4,6 +4,9 @@ import tls from 'node:tls'
 import { ReplyReader } from '../../src/smtp/reply-reader.js'
 import type { RawReply } from '../../src/smtp/reply-reader.js'
 
+/** The argument of `AUTH PLAIN` (RFC 4616): no authorization identity, the user and the password. */
+export const saslPlain = (user: string, password: string): string => Buffer.from(`\0${user}\0${password}`).toString('base64')
+
 /** One SMTP reply: the code, the lines without code, and the last line as sent. */
 export type Reply = RawReply
 

@@ -5,14 +5,14 @@ import { defaultAuthFailures } from '../helpers/default-auth.js'
 import { eventually } from '../helpers/eventually.js'
 import { metricValue } from '../helpers/metrics.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
-import { SmtpDialog } from '../helpers/smtp-client.js'
+import { saslPlain, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 
 // Password guessing over real STARTTLS sessions: the embedded default policy's auth.failures
 // and smtp.* keys (read from policies/relay.yaml, not copied), then a 1 s window to watch it end.
 
-const plain = (user: string, pass: string) => `AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`
 const RIGHT = USER.password
+const plain = (user: string, pass: string) => `AUTH PLAIN ${saslPlain(user, pass)}`
 
 const defaults = await defaultAuthFailures()
 

@@ -7,12 +7,11 @@ import { connectionsRefused, connectionsTimedOut } from '../../src/metrics/relay
 import { metricValue } from '../helpers/metrics.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
 import type { PolicyTree } from '../helpers/relay.js'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { message, saslPlain as plain, SmtpDialog } from '../helpers/smtp-client.js'
 
 // Outsiders are 127.0.x.y source addresses outside the test policy's relay network
 // (127.0.0.1/32); the customers are 127.0.0.1 and a user who authenticates.
 
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64')
 
 /** 40 connections per listener, 10 of them for customers, 5 per outsider address. */
 const CAP = { connections_per_listener: 40, reserved_for_customers: 10, outsider_connections_per_address: 5 }

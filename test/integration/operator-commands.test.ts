@@ -10,7 +10,7 @@ import { copyDefaultTree, runCli, spawnRelay } from '../helpers/process.js'
 import type { DefaultTreeCopy } from '../helpers/process.js'
 import type { PolicyTree } from '../helpers/relay.js'
 import { startRelay, testPolicy } from '../helpers/relay.js'
-import { SmtpDialog } from '../helpers/smtp-client.js'
+import { saslPlain as plain, SmtpDialog } from '../helpers/smtp-client.js'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 
@@ -27,7 +27,6 @@ async function defaultTree(): Promise<DefaultTreeCopy> {
   })
 }
 
-const plain = (user: string, password: string) => Buffer.from(`\0${user}\0${password}`).toString('base64')
 
 async function authenticate(port: number, password: string): Promise<string> {
   const c = await SmtpDialog.open({ port })

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { hashPassword } from '../../src/auth/password.js'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { message, saslPlain as plain, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 import { relayWithSink, USER } from '../helpers/relay.js'
 import type { PolicyTree, TestRelay } from '../helpers/relay.js'
 
 const PASSWORD = 'sender login test password'
 const WHY = 'https://postmaster.example.net/why/sender-login-mismatch'
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64')
 
 /** alice (the test user) is mapped in the policy; the others in the credentials file, or nowhere. */
 async function usersFile(): Promise<string> {

@@ -5,10 +5,9 @@ import { spfResults } from '../../src/metrics/dns-check-metrics.js'
 import { relayWithDns } from '../helpers/dns-relay.js'
 import { metricValue } from '../helpers/metrics.js'
 import { USER } from '../helpers/relay.js'
-import { message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
+import { message, saslPlain as plain, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 const MSG = message('spf test')
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64')
 
 describe('SPF through the relay with a DNS server on loopback', () => {
   const t = relayWithDns(['spf'], (p) => {
