@@ -15,6 +15,7 @@ describe('heap policy', () => {
   })
 
   it('is not fooled by a flag that only starts alike', () => {
-    assert.deepEqual(heapFlags(['--heap-growing-percentage'], '--no-heap-growing-percent-x'), [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`])
+    assert.deepEqual(heapFlags(['--heap-growing-percentage'], '--no-heap-growing-percent --heap-growing-percent-x=1'), [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`])
+    assert.deepEqual(heapFlags(['--heap-growing-percent', '80'], ''), [])
   })
 })
