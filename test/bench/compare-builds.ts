@@ -5,17 +5,20 @@ import { parseArgs } from 'node:util'
 import { treeCpuSeconds, treePeakRssMb } from './cpu.js'
 import { startDnsProcess } from './dns/start.js'
 import { everyCheck } from './every-check.js'
-import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
+import { findProgram, startSmtpSink } from './postfix-tools.js'
 import { freePort } from './ports.js'
 import { startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
+import { pairedRounds } from './rounds.js'
 import { median } from './stats.js'
-import { int, ms, progress } from './common.js'
+import { int, ms } from './common.js'
 
 const USAGE = `Usage: node --import tsx test/bench/compare-builds.ts [options] <dist/main.js> <other dist/main.js> …
 
 Two (or more) builds of the relay side by side in one run, under the same smtp-source load in
-interleaved rounds: msg/s, CPU per message and peak RSS of each, with every check on (or none).
+interleaved rounds (the order reversed every other round): msg/s, CPU per message and peak RSS
+of each, with every check on (or none), and each round's ratio to the first build's run of that
+round (their median).
 A build may carry node flags of its own after its path, in one argument: one build under two
 settings is compared as 'dist/main.js' 'dist/main.js --max-semi-space-size=64'.
 Build the other one from a checkout of another commit:
@@ -50,11 +53,11 @@ const sink = await startSmtpSink(await findProgram('smtp-sink'), await freePort(
 const dns = await startDnsProcess()
 const dir = await mkdtemp(join(os.tmpdir(), 'shg-compare-'))
 const load = { sessions: 20, size: 5120, recipients: 1, reuse: values.reuse }
-const messages = Number(values.messages)
-const relays: { main: string; relay: RelayProcess; rate: number[]; cpu: number[] }[] = []
+const label = load.reuse ? 'persistent sessions' : 'new connection per message'
+const relays: { name: string; relay: RelayProcess }[] = []
 try {
-  for (const main of positionals) {
-    const [path = '', ...flags] = main.split(/\s+/).filter(Boolean)
+  for (const [i, build] of positionals.entries()) {
+    const [path = '', ...flags] = build.split(/\s+/).filter(Boolean)
     const relay = await startRelayProcess({
       main: resolve(path),
       dir,
@@ -64,28 +67,30 @@ try {
       nodeFlags: [...values['relay-flags'].split(/\s+/).filter(Boolean), ...flags],
       patch: values.checks === 'every' ? (p) => everyCheck(p, dns.port) : undefined,
     })
-    relays.push({ main, relay, rate: [], cpu: [] })
-    await runSmtpSource(source, relay.port, load, 500)
+    // The same build may be given twice (its spread between two processes): names stay apart.
+    relays.push({ name: positionals.indexOf(build) === i ? build : `${build} (#${i + 1})`, relay })
   }
-  for (let round = 1; round <= Number(values.rounds); round++) {
-    for (const r of relays) {
-      const cpu0 = treeCpuSeconds(r.relay.pid) ?? NaN
-      const run = await runSmtpSource(source, r.relay.port, load, messages)
-      r.rate.push(run.rate)
-      r.cpu.push((((treeCpuSeconds(r.relay.pid) ?? NaN) - cpu0) * 1000) / messages)
-      progress(`round ${round} ${r.main}: ${int(run.rate)} msg/s, ${ms(r.cpu.at(-1) ?? NaN)} ms CPU/msg`)
-    }
-  }
-  const first = relays[0]
+  const figures = await pairedRounds({
+    source,
+    relays: relays.map((r) => ({ name: r.name, port: r.relay.port, pid: r.relay.pid })),
+    loads: [{ label, load }],
+    rounds: Number(values.rounds),
+    messages: Number(values.messages),
+    cpu: treeCpuSeconds,
+    baseline: relays[0]?.name ?? '',
+  })
   process.stdout.write(
-    `${values.checks} checks, ${load.reuse ? 'persistent sessions' : 'new connection per message'}, ${values.rounds} rounds of ${messages} messages, load average ${os.loadavg()[0]?.toFixed(1)}\n\n` +
+    `${values.checks} checks, ${label}, ${values.rounds} rounds of ${values.messages} messages, load average ${os.loadavg()[0]?.toFixed(1)}; ` +
+      'medians, and the median of each round\'s ratio to the first build\n\n' +
       '| build | msg/s | CPU ms/msg | peak RSS MB | msg/s vs first | CPU vs first |\n|---|--:|--:|--:|--:|--:|\n' +
       relays
-        .map(
-          (r) =>
-            `| ${r.main} | ${int(median(r.rate))} | ${ms(median(r.cpu))} | ${int(treePeakRssMb(r.relay.pid) ?? NaN)} | ` +
-            `${((median(r.rate) / median(first?.rate ?? [])) * 100).toFixed(0)} % | ${((median(r.cpu) / median(first?.cpu ?? [])) * 100).toFixed(0)} % |`,
-        )
+        .map((r) => {
+          const f = figures(label, r.name)
+          return (
+            `| ${r.name} | ${int(median(f.rate))} | ${ms(median(f.cpuUs) / 1000)} | ${int(treePeakRssMb(r.relay.pid) ?? NaN)} | ` +
+            `${(median(f.ratio) * 100).toFixed(0)} % | ${(median(f.cpuRatio) * 100).toFixed(0)} % |`
+          )
+        })
         .join('\n') +
       '\n',
   )

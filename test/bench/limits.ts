@@ -10,7 +10,7 @@ import { findProgram, startSmtpSink } from './postfix-tools.js'
 import { freePort } from './ports.js'
 import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
-import { interleavedRounds } from './rounds.js'
+import { pairedRounds } from './rounds.js'
 import type { LabelledLoad } from './rounds.js'
 import { median } from './stats.js'
 import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
@@ -47,7 +47,6 @@ interface Variant {
   name: 'no limits' | 'memory' | 'redis'
   patch: (p: BenchPolicy) => void
 }
-
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -97,29 +96,15 @@ async function main(): Promise<number> {
       { label: 'persistent sessions, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: true } },
       { label: 'new connection per message, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: false } },
     ]
-    type Figures = { rate: number[]; cpuUs: number[] }
-    const figures = new Map<string, Figures>()
-    const key = (load: string, variant: string) => `${load}/${variant}`
     const compared = relays.map((r, i) => ({ name: variants[i]!.name, port: r.port, pid: r.pid }))
-    await interleavedRounds({ source, relays: compared, loads, rounds, messages }, (l, runs) => {
-      for (const [name, r] of runs) {
-        const f = figures.get(key(l.label, name)) ?? { rate: [], cpuUs: [] }
-        f.rate.push(r.rate)
-        f.cpuUs.push(r.cpuUs)
-        figures.set(key(l.label, name), f)
-      }
-    })
-    const rows = loads.flatMap((l) => {
-      const base = figures.get(key(l.label, 'no limits'))
-      return variants.map((v) => {
-        const f = figures.get(key(l.label, v.name))
-        const rate = median(f?.rate ?? [])
-        const cpu = median(f?.cpuUs ?? [])
-        const baseRate = median(base?.rate ?? [])
-        const baseCpu = median(base?.cpuUs ?? [])
-        return `| ${l.label} | ${v.name} | ${Math.round(rate).toLocaleString('en-US')} | ${((rate / baseRate) * 100).toFixed(0)} % | ${cpu.toFixed(0)} | ${v.name === 'no limits' ? '—' : `${(cpu - baseCpu).toFixed(0)} µs (${((cpu / baseCpu - 1) * 100).toFixed(0)} %)`} |`
-      })
-    })
+    const figures = await pairedRounds({ source, relays: compared, loads, rounds, messages, baseline: 'no limits' })
+    const rows = loads.flatMap((l) =>
+      variants.map((v) => {
+        const f = figures(l.label, v.name)
+        const added = v.name === 'no limits' ? '—' : `${median(f.addedUs).toFixed(0)} µs (${(median(f.addedShare) * 100).toFixed(0)} %)`
+        return `| ${l.label} | ${v.name} | ${Math.round(median(f.rate)).toLocaleString('en-US')} | ${(median(f.ratio) * 100).toFixed(0)} % | ${median(f.cpuUs).toFixed(0)} | ${added} |`
+      }),
+    )
     progress(`memory: ${addresses.toLocaleString('en-US')} distinct addresses through one limiter`)
     const memory = await memoryFigures(addresses)
     const cpus = os.cpus()
@@ -130,7 +115,7 @@ async function main(): Promise<number> {
         `${cpus.length} × ${cpus[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(2)}. ` +
           `smtp-source, ${sessions} sessions, 5120-byte bodies, ${messages} messages per run; three relay processes (dist/main.js) side by side: ` +
           `no limit checks, the ${LIMIT_CHECKS.length} limit checks on the memory backend, the same on a local redis-server. ` +
-          `Medians of ${rounds} interleaved round${rounds > 1 ? 's' : ''}. Relay CPU per message from /proc.`,
+          `Medians of ${rounds} interleaved round${rounds > 1 ? 's' : ''}; the shares are the median of each round's ratio to the relay without limits. Relay CPU per message from /proc.`,
         '',
         '| load | relay | msg/s | vs no limits | relay CPU µs/msg | added by the checks |',
         '|---|---|--:|--:|--:|--:|',

@@ -11,7 +11,7 @@ import { findProgram, startSmtpSink } from './postfix-tools.js'
 import { freePort } from './ports.js'
 import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
-import { interleavedRounds } from './rounds.js'
+import { pairedRounds } from './rounds.js'
 import type { LabelledLoad } from './rounds.js'
 import { median } from './stats.js'
 import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
@@ -90,27 +90,9 @@ async function main(): Promise<number> {
     ]
     // Per round as well as in total: a variant is compared with the stats-off run of its own round,
     // seconds apart, so load that other work puts on this shared machine cancels out of the ratio.
-    type Figures = { rate: number[]; cpuUs: number[]; ratio: number[]; addedUs: number[]; addedShare: number[] }
-    const figures = new Map<string, Figures>()
-    const key = (load: string, variant: string) => `${load}/${variant}`
-    const figuresOf = (load: string, variant: string) => {
-      let f = figures.get(key(load, variant))
-      if (!f) figures.set(key(load, variant), (f = { rate: [], cpuUs: [], ratio: [], addedUs: [], addedShare: [] }))
-      return f
-    }
     // The warm-up also makes the Redis store's first flushes.
     const compared = relays.map((r, i) => ({ name: variants[i]!.name, port: r.port, pid: r.pid }))
-    await interleavedRounds({ source, relays: compared, loads, rounds, messages }, (l, runs) => {
-      const off = runs.get('stats off')!
-      for (const [name, r] of runs) {
-        const f = figuresOf(l.label, name)
-        f.rate.push(r.rate)
-        f.cpuUs.push(r.cpuUs)
-        f.ratio.push(r.rate / off.rate)
-        f.addedUs.push(r.cpuUs - off.cpuUs)
-        f.addedShare.push(r.cpuUs / off.cpuUs - 1)
-      }
-    })
+    const figuresOf = await pairedRounds({ source, relays: compared, loads, rounds, messages, baseline: 'stats off' })
     const verdicts: string[] = []
     const rows = loads.flatMap((l) =>
       variants.map((v) => {
