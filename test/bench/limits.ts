@@ -14,6 +14,7 @@ import { pairedRounds } from './rounds.js'
 import type { LabelledLoad } from './rounds.js'
 import { median } from './stats.js'
 import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
+import { LIMIT_CHECKS } from './every-check.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MEMORY_PROBE = fileURLToPath(new URL('./limits-memory.ts', import.meta.url))
@@ -32,16 +33,6 @@ Options:
   --addresses N    distinct addresses for the memory figure (default 1000000)
   --no-build       use the existing dist/ instead of compiling src/ first
 `
-
-/** Every limit check on the path of a message, with limits no bench load reaches. */
-const LIMIT_CHECKS = [
-  { check: 'connect.concurrency', limits: { default: 100_000 } },
-  { check: 'connect.rate', limits: { default: '100000000/1h' } },
-  { check: 'mail.rate', limits: { address: { default: '100000000/1h' }, subnet: { default: '100000000/1h' }, sender_domain: { default: '100000000/1h' } } },
-  { check: 'mail.null_sender_rate', limits: { address: { default: '100000000/1h' } } },
-  { check: 'rcpt.rate', limits: { address: { default: '100000000/1h' } } },
-  { check: 'rcpt.fanout', limits: { address: { default: '100000000/1h' } } },
-]
 
 interface Variant {
   name: 'no limits' | 'memory' | 'redis'

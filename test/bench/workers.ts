@@ -14,6 +14,7 @@ import { freePort } from './ports.js'
 import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { median } from './stats.js'
+import { LIMIT_CHECKS } from './every-check.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const IPC_COST = fileURLToPath(new URL('./ipc-cost.ts', import.meta.url))
@@ -32,14 +33,6 @@ Options:
   --workers N      workers of the cluster row (default: the number of cores)
   --no-build       use the existing dist/ instead of compiling src/ first
 `
-
-/** Every limit check on the path of a message, with limits no bench load reaches (as bench:limits). */
-const LIMIT_CHECKS = [
-  { check: 'connect.concurrency', limits: { default: 100_000 } },
-  { check: 'connect.rate', limits: { default: '100000000/1h' } },
-  { check: 'mail.rate', limits: { address: { default: '100000000/1h' }, subnet: { default: '100000000/1h' }, sender_domain: { default: '100000000/1h' } } },
-  { check: 'rcpt.rate', limits: { address: { default: '100000000/1h' } } },
-]
 
 /** The process and its children (the workers): their pids, from /proc. */
 function tree(pid: number): number[] {
