@@ -60,10 +60,17 @@ export interface SmtpChild {
  */
 export async function smtpChild(child: ChildProcess, port: number, ms: number, name: string, said?: () => string): Promise<SmtpChild> {
   let exit: string | null = null
-  const exited = once(child, 'exit')
+  // once() rejects on 'error': that is reported through `exit`, and stop() then has nothing to wait for.
+  const exited = once(child, 'exit').catch(() => undefined)
   child.once('exit', (code, signal) => (exit = `${name} exited (${signal ?? code})${said ? `: ${said().trim()}` : ''}`))
   child.once('error', (err) => (exit = `${name}: ${err.message}`))
-  await waitForSmtp(port, ms, () => exit)
+  try {
+    await waitForSmtp(port, ms, () => exit)
+  } catch (err) {
+    // One that never greeted is not left running.
+    if (!exit) child.kill('SIGKILL')
+    throw err
+  }
   return {
     port,
     pid: child.pid as number,
