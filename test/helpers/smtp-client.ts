@@ -7,6 +7,9 @@ import type { RawReply } from '../../src/smtp/reply-reader.js'
 /** The argument of `AUTH PLAIN` (RFC 4616): no authorization identity, the user and the password. */
 export const saslPlain = (user: string, password: string): string => Buffer.from(`\0${user}\0${password}`).toString('base64')
 
+/** The whole `AUTH PLAIN <argument>` command line (no CRLF), for `SmtpDialog.cmd`. */
+export const authPlain = (user: string, password: string): string => `AUTH PLAIN ${saslPlain(user, password)}`
+
 /** One SMTP reply: the code, the lines without code, and the last line as sent. */
 export type Reply = RawReply
 

@@ -10,7 +10,7 @@ import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
 import type { RedisServer } from '../helpers/redis.js'
 import type { PolicyTree } from '../helpers/relay.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
 import type { Receiver } from '../helpers/webhook-receiver.js'
@@ -31,8 +31,6 @@ const INTRUDER = '127.0.6.99'
 /** Messages from the intruder that make the volume rule fire. */
 const VOLUME = 6
 
-const plain = (user: string, pass: string) => `AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`
-
 const defaults = await defaultAuthFailures()
 
 async function secured(port: number, localAddress: string): Promise<SmtpDialog> {
@@ -46,7 +44,7 @@ async function secured(port: number, localAddress: string): Promise<SmtpDialog> 
 /** Logs in from `address` with `password`; the AUTH reply and the open session. */
 async function login(port: number, address: string, password = USER.password): Promise<{ reply: Reply; c: SmtpDialog }> {
   const c = await secured(port, address)
-  return { reply: await c.cmd(plain(USER.name, password)), c }
+  return { reply: await c.cmd(authPlain(USER.name, password)), c }
 }
 
 /** Logs in and sends `n` messages; the AUTH reply and the end-of-DATA codes. */
@@ -65,7 +63,7 @@ async function guess(port: number, addresses: readonly string[]): Promise<number
   const codes: number[] = []
   for (const [k, a] of addresses.entries()) {
     const c = await secured(port, a)
-    for (let n = 0; n < 2; n++) codes.push((await c.cmd(plain(USER.name, `guess-${k}-${n}`))).code)
+    for (let n = 0; n < 2; n++) codes.push((await c.cmd(authPlain(USER.name, `guess-${k}-${n}`))).code)
     await c.quit()
   }
   return codes

@@ -5,14 +5,13 @@ import { defaultAuthFailures } from '../helpers/default-auth.js'
 import { eventually } from '../helpers/eventually.js'
 import { metricValue } from '../helpers/metrics.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
-import { saslPlain, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 
 // Password guessing over real STARTTLS sessions: the embedded default policy's auth.failures
 // and smtp.* keys (read from policies/relay.yaml, not copied), then a 1 s window to watch it end.
 
 const RIGHT = USER.password
-const plain = (user: string, pass: string) => `AUTH PLAIN ${saslPlain(user, pass)}`
 
 const defaults = await defaultAuthFailures()
 
@@ -30,7 +29,7 @@ async function guess(c: SmtpDialog, user: string, passwords: string[]): Promise<
   for (const pass of passwords) {
     if (c.closed) break
     try {
-      replies.push(await c.cmd(plain(user, pass)))
+      replies.push(await c.cmd(authPlain(user, pass)))
     } catch {
       break
     }
@@ -68,14 +67,14 @@ describe('password guessing with the default policy', () => {
     }
     assert.deepEqual(codes, [535, 535, 421, 535, 535, 454])
     const c = await secured(env.relay.port('submission'), '127.0.5.2')
-    const right = await c.cmd(plain(USER.name, RIGHT))
+    const right = await c.cmd(authPlain(USER.name, RIGHT))
     await c.quit()
     assert.match(right.line, /^454 4\.7\.0 Too many failed authentication attempts for your address 127\.0\.5\.2; check the password and try again in \d+ s/)
   })
 
   it('lets the right password in at once on a fresh address and user', async () => {
     const c = await secured(env.relay.port('submission'), '127.0.5.3')
-    const r = await c.cmd(plain(USER.name, RIGHT))
+    const r = await c.cmd(authPlain(USER.name, RIGHT))
     await c.quit()
     assert.equal(r.code, 235)
   })
@@ -91,12 +90,12 @@ describe('password guessing: the lockout ends with its window', () => {
   it('refuses the right password until the window has passed, then accepts it', async () => {
     const c = await secured(env.relay.port('submission'), '127.0.5.9')
     assert.deepEqual((await guess(c, 'alice', ['x', 'y', 'z'])).map((r) => r.code), [535, 535, 454])
-    const locked = await c.cmd(plain(USER.name, RIGHT))
+    const locked = await c.cmd(authPlain(USER.name, RIGHT))
     assert.equal(locked.code, 454, locked.line)
     c.destroy()
     const attempt = async () => {
       const e = await secured(env.relay.port('submission'), '127.0.5.9')
-      const r = await e.cmd(plain(USER.name, RIGHT))
+      const r = await e.cmd(authPlain(USER.name, RIGHT))
       await e.quit()
       return r
     }

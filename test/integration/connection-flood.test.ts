@@ -7,7 +7,7 @@ import { connectionsRefused, connectionsTimedOut } from '../../src/metrics/relay
 import { metricValue } from '../helpers/metrics.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
 import type { PolicyTree } from '../helpers/relay.js'
-import { message, saslPlain as plain, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 
 // Outsiders are 127.0.x.y source addresses outside the test policy's relay network
 // (127.0.0.1/32); the customers are 127.0.0.1 and a user who authenticates.
@@ -32,7 +32,7 @@ async function authenticated(port: number, localAddress: string): Promise<SmtpDi
   assert.equal((await c.greeting).code, 220)
   await c.cmd('EHLO laptop.test')
   await c.starttls('laptop.test')
-  assert.equal((await c.cmd(`AUTH PLAIN ${plain(USER.name, USER.password)}`)).code, 235)
+  assert.equal((await c.cmd(authPlain(USER.name, USER.password))).code, 235)
   return c
 }
 

@@ -13,7 +13,7 @@ import { startRelay, testPolicy } from '../helpers/relay.js'
 import type { TestRelay } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
-import { sendOne, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 // data.from_dmarc and the fields the relay adds, over real SMTP with a real DNS server serving
 // test/fixtures/zones/dmarc.yaml. The customer sends as alice@customer.test from a relay network.
@@ -201,8 +201,7 @@ describe('DMARC-aware header From: the logged-in user\u2019s domain aligns', () 
     await c.greeting
     await c.cmd('EHLO pc.bank.test')
     await c.starttls('pc.bank.test')
-    const plain = Buffer.from('\0ceo@bank.test\0s3cret pass').toString('base64')
-    assert.equal((await c.cmd(`AUTH PLAIN ${plain}`)).code, 235)
+    assert.equal((await c.cmd(authPlain('ceo@bank.test', 's3cret pass'))).code, 235)
     const r = await c.send('bounces@esp.test', ['bob@remote.test'], message('CEO <ceo@bank.test>'))
     await c.quit()
     assert.equal(r.end?.code, 250, r.end?.line)
