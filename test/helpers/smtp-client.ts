@@ -118,6 +118,15 @@ export function message(subject: string, body = 'Hello.\r\n', extra: Record<stri
     .join('\r\n')}\r\n\r\n${body}`
 }
 
+/** Opens a session from `localAddress`, EHLO, STARTTLS and EHLO again (both as `helo`): ready for AUTH. */
+export async function securedDialog(port: number, localAddress: string, helo = 'pc.test'): Promise<SmtpDialog> {
+  const c = await SmtpDialog.open({ port, localAddress })
+  await c.greeting
+  await c.cmd(`EHLO ${helo}`)
+  await c.starttls(helo)
+  return c
+}
+
 /** Opens a session, greets with EHLO, sends one message and quits; returns every reply. */
 export async function sendOne(
   port: number,
