@@ -170,6 +170,16 @@ describe('DMARC-aware header From through the relay', () => {
     assert.equal(first.end?.code, 250, first.end?.line)
     assert.deepEqual(lastTx()?.flags, ['FROM_DMARC_NONE', 'HDR_FORGED_GUARD'])
     assert.deepEqual(field('X-Smarthost-Guard'), ['X-Smarthost-Guard: score=1; flags=FROM_DMARC_NONE,HDR_FORGED_GUARD'])
+    // The field after it survives whole: our fields and Received first, then the client's remaining fields in order.
+    assert.deepEqual(field('Subject'), ['Subject: first', 'Subject: Monday'])
+    const headers = arrived().headers
+    assert.deepEqual(headers.slice(0, 2), [
+      'Authentication-Results: relay.test; spf=pass (egress 127.0.0.25) smtp.mailfrom=alice@customer.test; dmarc=fail (p=none) header.from=monitor.test',
+      'X-Smarthost-Guard: score=1; flags=FROM_DMARC_NONE,HDR_FORGED_GUARD',
+    ])
+    assert.match(headers[2] ?? '', /^Received: from pc\.customer\.test /)
+    assert.deepEqual(headers.slice(3), ['Subject: first', 'From: news@monitor.test', 'To: bob@remote.test', 'Subject: Monday', 'Message-ID: <m1@pc.customer.test>'])
+    assert.match(arrived().text, /\r\nSubject: first\r\nFrom: news@monitor\.test\r\n[^]*<m1@pc\.customer\.test>\r\n\r\nHello Bob\.\r\n/)
   })
 })
 
