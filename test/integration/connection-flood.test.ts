@@ -12,7 +12,6 @@ import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 // Outsiders are 127.0.x.y source addresses outside the test policy's relay network
 // (127.0.0.1/32); the customers are 127.0.0.1 and a user who authenticates.
 
-
 /** 40 connections per listener, 10 of them for customers, 5 per outsider address. */
 const CAP = { connections_per_listener: 40, reserved_for_customers: 10, outsider_connections_per_address: 5 }
 const OUTSIDER_SHARE = CAP.connections_per_listener - CAP.reserved_for_customers

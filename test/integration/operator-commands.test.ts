@@ -27,7 +27,6 @@ async function defaultTree(): Promise<DefaultTreeCopy> {
   })
 }
 
-
 async function authenticate(port: number, password: string): Promise<string> {
   const c = await SmtpDialog.open({ port })
   await c.greeting
