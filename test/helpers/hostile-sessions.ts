@@ -1,5 +1,6 @@
 import net from 'node:net'
 import tls from 'node:tls'
+import { authPlain } from './smtp-client.js'
 
 /** A seeded PRNG (mulberry32): the same seed replays the same sessions. */
 export function seededRandom(seed: number): () => number {
@@ -237,7 +238,7 @@ export async function hostileSession(target: HostileTarget, rand: () => number, 
         await c.cmd('EHLO pc.test')
         for (let i = int(rand, 1, 8); i > 0 && !c.closed; i--) {
           const line = pick(rand, [
-            `AUTH PLAIN ${Buffer.from(`\0alice\0guess${i}`).toString('base64')}`,
+            authPlain('alice', `guess${i}`),
             `AUTH PLAIN ${bytes(rand, int(rand, 1, 300)).toString('base64')}`,
             'AUTH PLAIN ====',
             'AUTH LOGIN',

@@ -7,6 +7,9 @@ import type { RawReply } from '../../src/smtp/reply-reader.js'
 /** The argument of `AUTH PLAIN` (RFC 4616): no authorization identity, the user and the password. */
 export const saslPlain = (user: string, password: string): string => Buffer.from(`\0${user}\0${password}`).toString('base64')
 
+/** The whole `AUTH PLAIN <argument>` command line (no CRLF), for `SmtpDialog.cmd`. */
+export const authPlain = (user: string, password: string): string => `AUTH PLAIN ${saslPlain(user, password)}`
+
 /** One SMTP reply: the code, the lines without code, and the last line as sent. */
 export type Reply = RawReply
 
@@ -113,6 +116,15 @@ export function message(subject: string, body = 'Hello.\r\n', extra: Record<stri
   return `${Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}`)
     .join('\r\n')}\r\n\r\n${body}`
+}
+
+/** Opens a session from `localAddress`, EHLO, STARTTLS and EHLO again (both as `helo`): ready for AUTH. */
+export async function securedDialog(port: number, localAddress: string, helo = 'pc.test'): Promise<SmtpDialog> {
+  const c = await SmtpDialog.open({ port, localAddress })
+  await c.greeting
+  await c.cmd(`EHLO ${helo}`)
+  await c.starttls(helo)
+  return c
 }
 
 /** Opens a session, greets with EHLO, sends one message and quits; returns every reply. */

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import type { Incident } from '../../src/alerts/incident.js'
 import { eventually } from '../helpers/eventually.js'
 import { relayWithSink, USER } from '../helpers/relay.js'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
 import type { Received, Receiver } from '../helpers/webhook-receiver.js'
@@ -28,8 +28,6 @@ const INTRUDER = '127.0.6.99'
 const BURST = 25
 /** Messages to harvested addresses the relay refuses first. */
 const REFUSED = 5
-
-const plain = (user: string, pass: string) => `AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`
 
 type IncidentBody = Incident & { [k: string]: unknown }
 const incidentOf = (r: Received) => r.body.data as unknown as IncidentBody
@@ -210,13 +208,13 @@ describe('alerting through the relay: bot, backscatter and cracked account over 
     const failures: number[] = []
     for (const [k, a] of GUESSERS.entries()) {
       const c = await session(port, a, true)
-      for (let n = 0; n < 2; n++) failures.push((await c.cmd(plain(USER.name, `guess-${k}-${n}`))).code)
+      for (let n = 0; n < 2; n++) failures.push((await c.cmd(authPlain(USER.name, `guess-${k}-${n}`))).code)
       await c.quit()
     }
     assert.deepEqual(failures, Array(12).fill(535))
     // The account's password, from an address it never used, then spam.
     const c = await session(port, INTRUDER, true)
-    assert.equal((await c.cmd(plain(USER.name, USER.password))).code, 235)
+    assert.equal((await c.cmd(authPlain(USER.name, USER.password))).code, 235)
     for (let n = 0; n < 3; n++) {
       assert.equal((await transaction(c, 'alice@customer.test', [`x${n}@victim${n}.test`], message(`Urgent invoice ${n}`)))?.code, 250)
     }

@@ -10,7 +10,7 @@ import { startRedisServer, testKeyPrefix } from '../helpers/redis.js'
 import type { RedisServer } from '../helpers/redis.js'
 import type { PolicyTree } from '../helpers/relay.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, securedDialog, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
 import type { Receiver } from '../helpers/webhook-receiver.js'
@@ -31,22 +31,12 @@ const INTRUDER = '127.0.6.99'
 /** Messages from the intruder that make the volume rule fire. */
 const VOLUME = 6
 
-const plain = (user: string, pass: string) => `AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`
-
 const defaults = await defaultAuthFailures()
-
-async function secured(port: number, localAddress: string): Promise<SmtpDialog> {
-  const c = await SmtpDialog.open({ port, localAddress })
-  await c.greeting
-  await c.cmd('EHLO pc.customer.test')
-  await c.starttls('pc.customer.test')
-  return c
-}
 
 /** Logs in from `address` with `password`; the AUTH reply and the open session. */
 async function login(port: number, address: string, password = USER.password): Promise<{ reply: Reply; c: SmtpDialog }> {
-  const c = await secured(port, address)
-  return { reply: await c.cmd(plain(USER.name, password)), c }
+  const c = await securedDialog(port, address, 'pc.customer.test')
+  return { reply: await c.cmd(authPlain(USER.name, password)), c }
 }
 
 /** Logs in and sends `n` messages; the AUTH reply and the end-of-DATA codes. */
@@ -64,8 +54,8 @@ async function loginAndSend(port: number, address: string, n: number, subject = 
 async function guess(port: number, addresses: readonly string[]): Promise<number[]> {
   const codes: number[] = []
   for (const [k, a] of addresses.entries()) {
-    const c = await secured(port, a)
-    for (let n = 0; n < 2; n++) codes.push((await c.cmd(plain(USER.name, `guess-${k}-${n}`))).code)
+    const c = await securedDialog(port, a, 'pc.customer.test')
+    for (let n = 0; n < 2; n++) codes.push((await c.cmd(authPlain(USER.name, `guess-${k}-${n}`))).code)
     await c.quit()
   }
   return codes

@@ -5,24 +5,15 @@ import { defaultAuthFailures } from '../helpers/default-auth.js'
 import { eventually } from '../helpers/eventually.js'
 import { metricValue } from '../helpers/metrics.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
-import { saslPlain, SmtpDialog } from '../helpers/smtp-client.js'
-import type { Reply } from '../helpers/smtp-client.js'
+import { authPlain, securedDialog } from '../helpers/smtp-client.js'
+import type { Reply, SmtpDialog } from '../helpers/smtp-client.js'
 
 // Password guessing over real STARTTLS sessions: the embedded default policy's auth.failures
 // and smtp.* keys (read from policies/relay.yaml, not copied), then a 1 s window to watch it end.
 
 const RIGHT = USER.password
-const plain = (user: string, pass: string) => `AUTH PLAIN ${saslPlain(user, pass)}`
 
 const defaults = await defaultAuthFailures()
-
-async function secured(port: number, localAddress: string): Promise<SmtpDialog> {
-  const c = await SmtpDialog.open({ port, localAddress })
-  await c.greeting
-  await c.cmd('EHLO pc.test')
-  await c.starttls()
-  return c
-}
 
 /** AUTH attempts on one connection until it closes or `max` replies; returns the replies. */
 async function guess(c: SmtpDialog, user: string, passwords: string[]): Promise<Reply[]> {
@@ -30,7 +21,7 @@ async function guess(c: SmtpDialog, user: string, passwords: string[]): Promise<
   for (const pass of passwords) {
     if (c.closed) break
     try {
-      replies.push(await c.cmd(plain(user, pass)))
+      replies.push(await c.cmd(authPlain(user, pass)))
     } catch {
       break
     }
@@ -47,7 +38,7 @@ describe('password guessing with the default policy', () => {
 
   it('closes a connection with 421 4.7.0 at the third wrong password: 300 guesses on one connection are not possible', async () => {
     const before = await metricValue(clientFaults, { fault: 'auth_session_limit' })
-    const c = await secured(env.relay.port('submission'), '127.0.5.1')
+    const c = await securedDialog(env.relay.port('submission'), '127.0.5.1')
     const replies = await guess(c, 'alice', Array.from({ length: 300 }, (_, i) => `guess${i}`))
     assert.deepEqual(replies.map((r) => r.code), [535, 535, 421])
     assert.equal(replies[0]?.line, '535 5.7.8 Authentication credentials invalid; see https://postmaster.example.net/why/auth-failed')
@@ -62,20 +53,20 @@ describe('password guessing with the default policy', () => {
   it('locks the address out after five failures: the sixth guess and then the right password get 454 4.7.0', async () => {
     const codes: number[] = []
     for (const batch of [['a', 'b', 'c'], ['d', 'e', 'f']]) {
-      const c = await secured(env.relay.port('submission'), '127.0.5.2')
+      const c = await securedDialog(env.relay.port('submission'), '127.0.5.2')
       codes.push(...(await guess(c, 'alice', batch)).map((r) => r.code))
       c.destroy()
     }
     assert.deepEqual(codes, [535, 535, 421, 535, 535, 454])
-    const c = await secured(env.relay.port('submission'), '127.0.5.2')
-    const right = await c.cmd(plain(USER.name, RIGHT))
+    const c = await securedDialog(env.relay.port('submission'), '127.0.5.2')
+    const right = await c.cmd(authPlain(USER.name, RIGHT))
     await c.quit()
     assert.match(right.line, /^454 4\.7\.0 Too many failed authentication attempts for your address 127\.0\.5\.2; check the password and try again in \d+ s/)
   })
 
   it('lets the right password in at once on a fresh address and user', async () => {
-    const c = await secured(env.relay.port('submission'), '127.0.5.3')
-    const r = await c.cmd(plain(USER.name, RIGHT))
+    const c = await securedDialog(env.relay.port('submission'), '127.0.5.3')
+    const r = await c.cmd(authPlain(USER.name, RIGHT))
     await c.quit()
     assert.equal(r.code, 235)
   })
@@ -89,14 +80,14 @@ describe('password guessing: the lockout ends with its window', () => {
   })
 
   it('refuses the right password until the window has passed, then accepts it', async () => {
-    const c = await secured(env.relay.port('submission'), '127.0.5.9')
+    const c = await securedDialog(env.relay.port('submission'), '127.0.5.9')
     assert.deepEqual((await guess(c, 'alice', ['x', 'y', 'z'])).map((r) => r.code), [535, 535, 454])
-    const locked = await c.cmd(plain(USER.name, RIGHT))
+    const locked = await c.cmd(authPlain(USER.name, RIGHT))
     assert.equal(locked.code, 454, locked.line)
     c.destroy()
     const attempt = async () => {
-      const e = await secured(env.relay.port('submission'), '127.0.5.9')
-      const r = await e.cmd(plain(USER.name, RIGHT))
+      const e = await securedDialog(env.relay.port('submission'), '127.0.5.9')
+      const r = await e.cmd(authPlain(USER.name, RIGHT))
       await e.quit()
       return r
     }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 import { relayWithSink, USER } from '../helpers/relay.js'
 
 const STRANGER = '127.0.9.66'
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64')
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 
 describe('SMTP AUTH for relaying', () => {
@@ -16,7 +15,7 @@ describe('SMTP AUTH for relaying', () => {
     const ehlo = await c.cmd('EHLO roadwarrior.test')
     assert.ok(ehlo.lines.includes('STARTTLS'))
     assert.ok(!ehlo.lines.some((l) => l.startsWith('AUTH')), ehlo.lines.join('|'))
-    const r = await c.cmd(`AUTH PLAIN ${plain(USER.name, USER.password)}`)
+    const r = await c.cmd(authPlain(USER.name, USER.password))
     assert.equal(r.line, '538 5.7.11 Must issue a STARTTLS command first; AUTH is only accepted over TLS')
     await c.quit()
   })
@@ -27,7 +26,7 @@ describe('SMTP AUTH for relaying', () => {
     await c.cmd('EHLO roadwarrior.test')
     const ehlo = await c.starttls('roadwarrior.test')
     assert.ok(ehlo.lines.includes('AUTH PLAIN LOGIN'), ehlo.lines.join('|'))
-    const auth = await c.cmd(`AUTH PLAIN ${plain(USER.name, USER.password)}`)
+    const auth = await c.cmd(authPlain(USER.name, USER.password))
     assert.equal(auth.line, '235 2.7.0 Authentication successful')
     const r = await c.send('alice@customer.test', ['friend@ext.test'], message('from the road'))
     await c.quit()
@@ -57,9 +56,9 @@ describe('SMTP AUTH for relaying', () => {
     await c.greeting
     await c.cmd('EHLO roadwarrior.test')
     await c.starttls()
-    const wrong = await c.cmd(`AUTH PLAIN ${plain(USER.name, 'guess')}`)
+    const wrong = await c.cmd(authPlain(USER.name, 'guess'))
     assert.equal(wrong.line, '535 5.7.8 Authentication credentials invalid; see https://postmaster.example.net/why/auth-failed')
-    const unknown = await c.cmd(`AUTH PLAIN ${plain('mallory', 'guess')}`)
+    const unknown = await c.cmd(authPlain('mallory', 'guess'))
     assert.equal(unknown.code, 535)
     await c.cmd('MAIL FROM:<alice@customer.test>')
     const rcpt = await c.cmd('RCPT TO:<friend@ext.test>')
@@ -73,7 +72,7 @@ describe('SMTP AUTH for relaying', () => {
     await c.cmd('EHLO mx.sender.test')
     const ehlo = await c.starttls('mx.sender.test')
     assert.ok(!ehlo.lines.some((l) => l.startsWith('AUTH')))
-    const r = await c.cmd(`AUTH PLAIN ${plain(USER.name, USER.password)}`)
+    const r = await c.cmd(authPlain(USER.name, USER.password))
     assert.equal(r.line, '500 5.5.2 Error: command not recognized')
     await c.quit()
   })

@@ -7,11 +7,10 @@ import { connectionsRefused, connectionsTimedOut } from '../../src/metrics/relay
 import { metricValue } from '../helpers/metrics.js'
 import { relayWithSink, USER, waitFor } from '../helpers/relay.js'
 import type { PolicyTree } from '../helpers/relay.js'
-import { message, saslPlain as plain, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 
 // Outsiders are 127.0.x.y source addresses outside the test policy's relay network
 // (127.0.0.1/32); the customers are 127.0.0.1 and a user who authenticates.
-
 
 /** 40 connections per listener, 10 of them for customers, 5 per outsider address. */
 const CAP = { connections_per_listener: 40, reserved_for_customers: 10, outsider_connections_per_address: 5 }
@@ -32,7 +31,7 @@ async function authenticated(port: number, localAddress: string): Promise<SmtpDi
   assert.equal((await c.greeting).code, 220)
   await c.cmd('EHLO laptop.test')
   await c.starttls('laptop.test')
-  assert.equal((await c.cmd(`AUTH PLAIN ${plain(USER.name, USER.password)}`)).code, 235)
+  assert.equal((await c.cmd(authPlain(USER.name, USER.password))).code, 235)
   return c
 }
 

@@ -13,7 +13,7 @@ import { startRelay, testPolicy } from '../helpers/relay.js'
 import type { TestRelay } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
-import { sendOne, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 // data.from_dmarc and the fields the relay adds, over real SMTP with a real DNS server serving
 // test/fixtures/zones/dmarc.yaml. The customer sends as alice@customer.test from a relay network.
@@ -170,6 +170,16 @@ describe('DMARC-aware header From through the relay', () => {
     assert.equal(first.end?.code, 250, first.end?.line)
     assert.deepEqual(lastTx()?.flags, ['FROM_DMARC_NONE', 'HDR_FORGED_GUARD'])
     assert.deepEqual(field('X-Smarthost-Guard'), ['X-Smarthost-Guard: score=1; flags=FROM_DMARC_NONE,HDR_FORGED_GUARD'])
+    // The field after it survives whole: our fields and Received first, then the client's remaining fields in order.
+    assert.deepEqual(field('Subject'), ['Subject: first', 'Subject: Monday'])
+    const headers = arrived().headers
+    assert.deepEqual(headers.slice(0, 2), [
+      'Authentication-Results: relay.test; spf=pass (egress 127.0.0.25) smtp.mailfrom=alice@customer.test; dmarc=fail (p=none) header.from=monitor.test',
+      'X-Smarthost-Guard: score=1; flags=FROM_DMARC_NONE,HDR_FORGED_GUARD',
+    ])
+    assert.match(headers[2] ?? '', /^Received: from pc\.customer\.test /)
+    assert.deepEqual(headers.slice(3), ['Subject: first', 'From: news@monitor.test', 'To: bob@remote.test', 'Subject: Monday', 'Message-ID: <m1@pc.customer.test>'])
+    assert.match(arrived().text, /\r\nSubject: first\r\nFrom: news@monitor\.test\r\n[^]*<m1@pc\.customer\.test>\r\n\r\nHello Bob\.\r\n/)
   })
 })
 
@@ -201,8 +211,7 @@ describe('DMARC-aware header From: the logged-in user\u2019s domain aligns', () 
     await c.greeting
     await c.cmd('EHLO pc.bank.test')
     await c.starttls('pc.bank.test')
-    const plain = Buffer.from('\0ceo@bank.test\0s3cret pass').toString('base64')
-    assert.equal((await c.cmd(`AUTH PLAIN ${plain}`)).code, 235)
+    assert.equal((await c.cmd(authPlain('ceo@bank.test', 's3cret pass'))).code, 235)
     const r = await c.send('bounces@esp.test', ['bob@remote.test'], message('CEO <ceo@bank.test>'))
     await c.quit()
     assert.equal(r.end?.code, 250, r.end?.line)

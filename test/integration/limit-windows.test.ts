@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { eventually } from '../helpers/eventually.js'
 import type { PolicyTree } from '../helpers/relay.js'
 import { relayWithSink } from '../helpers/relay.js'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 
 // Each limit with a 1 s window (the relay's smallest) on its own relay: it triggers with the
@@ -162,7 +162,7 @@ describe('mail.rate: messages per address, subnet, user and sender domain', () =
     const asAlice = async (localAddress: string, from: string) => {
       const c = await session(port, localAddress)
       await c.starttls()
-      await c.cmd(`AUTH PLAIN ${Buffer.from('\0alice\0correct horse battery staple').toString('base64')}`)
+      await c.cmd(authPlain('alice', 'correct horse battery staple'))
       const r = await c.cmd(`MAIL FROM:<${from}>`)
       await c.quit()
       return r
@@ -245,12 +245,11 @@ describe('rcpt.rate, rcpt.recipient_limit and rcpt.fanout', () => {
 
 describe('auth.failures: brute force over STARTTLS', () => {
   const env = relayWithSink({}, tight([{ check: 'auth.failures', limits: { address: { default: '3/2s' }, user: { default: '4/2s' } } }]))
-  const plain = (user: string, pass: string) => `AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`
 
   async function attempt(localAddress: string, user: string, pass: string): Promise<Reply> {
     const c = await session(env.relay.port('submission'), localAddress)
     await c.starttls()
-    const r = await c.cmd(plain(user, pass))
+    const r = await c.cmd(authPlain(user, pass))
     await c.quit()
     return r
   }

@@ -10,7 +10,7 @@ import { copyDefaultTree, runCli, spawnRelay } from '../helpers/process.js'
 import type { DefaultTreeCopy } from '../helpers/process.js'
 import type { PolicyTree } from '../helpers/relay.js'
 import { startRelay, testPolicy } from '../helpers/relay.js'
-import { saslPlain as plain, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, SmtpDialog } from '../helpers/smtp-client.js'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 
@@ -27,13 +27,12 @@ async function defaultTree(): Promise<DefaultTreeCopy> {
   })
 }
 
-
 async function authenticate(port: number, password: string): Promise<string> {
   const c = await SmtpDialog.open({ port })
   await c.greeting
   await c.cmd('EHLO roadwarrior.test')
   await c.starttls('roadwarrior.test')
-  const r = await c.cmd(`AUTH PLAIN ${plain('alice', password)}`)
+  const r = await c.cmd(authPlain('alice', password))
   await c.quit()
   return r.line
 }

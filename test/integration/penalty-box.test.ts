@@ -6,7 +6,7 @@ import { relayWithSink, startRelay, testPolicy } from '../helpers/relay.js'
 import type { TestRelay } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 
 const TOKEN = 'test-token-5d1f0c'
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ'
@@ -86,7 +86,7 @@ describe('penalty box: smarthost-guard penalty and the admin API', () => {
     await c.greeting
     await c.cmd('EHLO roadwarrior.test')
     await c.starttls()
-    const auth = await c.cmd(`AUTH PLAIN ${Buffer.from('\0alice\0correct horse battery staple').toString('base64')}`)
+    const auth = await c.cmd(authPlain('alice', 'correct horse battery staple'))
     await c.quit()
     assert.match(auth.line, /^454 4\.7\.1 User alice is blocked until .*: password leaked, reset it; see https:\/\/postmaster\.example\.net\/why\/penalty-box$/)
     const list = (await (await api('/api/penalty')).json()) as { entries: { value: string }[] }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { hashPassword } from '../../src/auth/password.js'
-import { message, saslPlain as plain, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 import type { Reply } from '../helpers/smtp-client.js'
 import { relayWithSink, USER } from '../helpers/relay.js'
 import type { PolicyTree, TestRelay } from '../helpers/relay.js'
@@ -42,7 +42,7 @@ async function sendAs(relay: TestRelay, user: string, from: string): Promise<{ m
   await c.greeting
   await c.cmd('EHLO laptop.test')
   await c.starttls('laptop.test')
-  const auth = await c.cmd(`AUTH PLAIN ${plain(user, user === USER.name ? USER.password : PASSWORD)}`)
+  const auth = await c.cmd(authPlain(user, user === USER.name ? USER.password : PASSWORD))
   assert.equal(auth.code, 235, auth.line)
   const r = await c.send(from, ['friend@remote.test'], message(`from ${from}`))
   await c.quit()

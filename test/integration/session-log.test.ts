@@ -4,7 +4,7 @@ import { relayWithDns } from '../helpers/dns-relay.js'
 import { relayWithSink, startRelay, testPolicy, USER, waitFor } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { LogCapture } from '../helpers/relay.js'
-import { message, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, SmtpDialog } from '../helpers/smtp-client.js'
 
 // Every session outcome is an event and a log line, not only finished transactions: refusals at
 // connect, at HELO and at AUTH, authentications and disconnects, each with the reply the client got.
@@ -16,8 +16,6 @@ function sessionLine(logs: LogCapture, address: string, test: (l: SessionLine) =
   const find = () => logs.sessions().find((l) => (l.session.client as { address: string }).address === address && test(l))
   return waitFor(() => find() !== undefined, 5000, `a session line for ${address}`).then(() => find() as SessionLine)
 }
-
-const plain = (user: string, password: string) => Buffer.from(`\0${user}\0${password}`).toString('base64')
 
 describe('session outcomes in the JSON log', () => {
   const t = relayWithDns(['rdns'], (p) => {
@@ -87,8 +85,8 @@ describe('session outcomes in the JSON log', () => {
     const c = await SmtpDialog.open({ port: t.relay.port('submission'), localAddress: '127.0.6.5' })
     await c.greeting
     await c.starttls('laptop.customer.test')
-    assert.equal((await c.cmd(`AUTH PLAIN ${plain(USER.name, 'wrong')}`)).code, 535)
-    assert.equal((await c.cmd(`AUTH PLAIN ${plain(USER.name, USER.password)}`)).code, 235)
+    assert.equal((await c.cmd(authPlain(USER.name, 'wrong'))).code, 535)
+    assert.equal((await c.cmd(authPlain(USER.name, USER.password))).code, 235)
     c.destroy()
     const failed = await sessionLine(t.relay.logs, '127.0.6.5', (l) => l.stage === 'auth' && l.outcome === 'rejected')
     assert.equal(failed.user, USER.name)

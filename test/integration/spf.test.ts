@@ -5,7 +5,7 @@ import { spfResults } from '../../src/metrics/dns-check-metrics.js'
 import { relayWithDns } from '../helpers/dns-relay.js'
 import { metricValue } from '../helpers/metrics.js'
 import { USER } from '../helpers/relay.js'
-import { message, saslPlain as plain, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 const MSG = message('spf test')
 
@@ -99,7 +99,7 @@ describe('SPF through the relay with a DNS server on loopback', () => {
       await c.greeting
       await c.cmd('EHLO pc.customer.test')
       await c.starttls('pc.customer.test')
-      assert.equal((await c.cmd(`AUTH PLAIN ${plain(USER.name, USER.password)}`)).code, 235)
+      assert.equal((await c.cmd(authPlain(USER.name, USER.password))).code, 235)
       const r = await c.send('alice@isp.test', ['bob@remote.test'], MSG)
       await c.quit()
       assert.equal(r.end?.code, 250)

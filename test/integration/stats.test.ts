@@ -5,7 +5,7 @@ import { USER, startRelay, testPolicy, waitFor } from '../helpers/relay.js'
 import type { TestRelay } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
-import { message, saslPlain, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
+import { authPlain, message, sendOne, SmtpDialog } from '../helpers/smtp-client.js'
 
 // Per-client statistics through the real relay: customers on their own loopback addresses,
 // a recording sink as next hop, the admin API and the `stats` command reading them back.
@@ -73,9 +73,8 @@ describe('per-client statistics: smarthost-guard stats and /api/stats', () => {
     const guesser = await SmtpDialog.open({ port, localAddress: GUESSER })
     await guesser.greeting
     await guesser.starttls()
-    const plain = (password: string) => saslPlain(USER.name, password)
-    assert.equal((await guesser.cmd(`AUTH PLAIN ${plain('wrong')}`)).code, 535)
-    assert.equal((await guesser.cmd(`AUTH PLAIN ${plain(USER.password)}`)).code, 235)
+    assert.equal((await guesser.cmd(authPlain(USER.name, 'wrong'))).code, 535)
+    assert.equal((await guesser.cmd(authPlain(USER.name, USER.password))).code, 235)
     await guesser.quit()
     // Every session has ended and been counted (a connection is counted when it closes).
     await waitFor(() => relay.logs.lines.filter((l) => l.event === 'session' && (l as { reason?: string }).reason !== undefined).length >= 0, 100)

@@ -126,7 +126,8 @@ describe('serve --workers 2 on the memory backend', () => {
     const name = '25.0.0.127.zen.dnsbl.test'
     await waitFor(() => dns.count(name) > 0, 10_000, 'the egress watch\u2019s lookup')
     // The workers are up (they answer SMTP) and have had their chance to look too.
-    await sendOne(c.port, 'egress@customer.test', ['x@ext.test'], message('egress'), { localAddress: '127.0.6.10' })
+    const sent = await sendOne(c.port, 'egress@customer.test', ['x@ext.test'], message('egress'), { localAddress: '127.0.6.10' })
+    assert.equal(sent.end?.code, 250, sent.end?.line ?? JSON.stringify(sent))
     await new Promise((resolve) => setTimeout(resolve, 1000))
     assert.equal(dns.count(name), 1)
   })
