@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8'
  * collection left; by default it lets it grow up to 4× on a machine with a few GB. What grows
  * it under load is objects of messages in flight that two scavenges found alive: they die soon
  * after, but stay, with their message buffers, until the next full collection. Measured with
- * every check on (docs/performance.md, "The heap's growing factor"): peak RSS 60–120 MB lower
+ * every check on (docs/performance.md, "The heap's growing factor"): peak RSS 50–120 MB lower
  * than with Node's defaults or a 64 MB semi-space, throughput and CPU per message within the
  * spread of the runs.
  */
