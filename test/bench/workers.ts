@@ -1,5 +1,4 @@
 import { once } from 'node:events'
-import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -7,12 +6,13 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { spawnChild } from '../helpers/children.js'
 import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
-import { processCpuSeconds } from './cpu.js'
-import { findProgram, runSmtpSource, startSmtpSink } from './postfix-tools.js'
-import type { Load } from './postfix-tools.js'
+import { treeCpuSeconds, treePeakRssMb } from './cpu.js'
+import { findProgram, startSmtpSink } from './postfix-tools.js'
 import { freePort } from './ports.js'
 import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
+import { pairedRounds } from './rounds.js'
+import type { LabelledLoad } from './rounds.js'
 import { median } from './stats.js'
 import { LIMIT_CHECKS } from './every-check.js'
 
@@ -33,33 +33,6 @@ Options:
   --workers N      workers of the cluster row (default: the number of cores)
   --no-build       use the existing dist/ instead of compiling src/ first
 `
-
-/** The process and its children (the workers): their pids, from /proc. */
-function tree(pid: number): number[] {
-  const pids = [pid]
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) pids.push(Number(name))
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids
-}
-
-const cpuOf = (pids: number[]) => pids.reduce((sum, p) => sum + (processCpuSeconds(p) ?? 0), 0)
-
-/** Peak resident memory (VmHWM) of every process, in MB. */
-function peakRssMb(pids: number[]): number {
-  let kb = 0
-  for (const p of pids) {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'latin1'))
-    kb += Number(m?.[1] ?? 0)
-  }
-  return kb / 1024
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -101,36 +74,18 @@ async function main(): Promise<number> {
         }),
       )
     }
-    const loads: { label: string; load: Load }[] = [
+    const loads: LabelledLoad[] = [
       { label: 'persistent sessions', load: { sessions: 20, size: 5120, recipients: 1, reuse: true } },
       { label: 'new connection per message', load: { sessions: 20, size: 5120, recipients: 1, reuse: false } },
     ]
-    for (const l of loads) for (const r of relays) await runSmtpSource(source, r.port, l.load, Math.min(messages, 500))
-    const figures = new Map<string, { rate: number[]; cpuUs: number[] }>()
-    for (let round = 1; round <= rounds; round++) {
-      for (const l of loads) {
-        const order = round % 2 ? [0, 1] : [1, 0]
-        for (const i of order) {
-          const pids = tree(relays[i]!.pid)
-          const cpu0 = cpuOf(pids)
-          const run = await runSmtpSource(source, relays[i]!.port, l.load, messages)
-          const cpuUs = ((cpuOf(pids) - cpu0) / messages) * 1e6
-          const key = `${l.label}/${i}`
-          const f = figures.get(key) ?? { rate: [], cpuUs: [] }
-          f.rate.push(run.rate)
-          f.cpuUs.push(cpuUs)
-          figures.set(key, f)
-          progress(`round ${round} ${l.label} ${variants[i]!.name}: ${Math.round(run.rate)} msg/s, ${cpuUs.toFixed(0)} µs CPU/msg`)
-        }
-      }
-    }
-    const rss = relays.map((r) => peakRssMb(tree(r.pid)))
+    // CPU and memory of the whole process tree: the primary and its workers.
+    const compared = relays.map((r, i) => ({ name: variants[i]!.name, port: r.port, pid: r.pid }))
+    const figures = await pairedRounds({ source, relays: compared, loads, rounds, messages, cpu: treeCpuSeconds, baseline: 'one process' })
+    const rss = relays.map((r) => treePeakRssMb(r.pid) ?? NaN)
     const rows = loads.flatMap((l) =>
       variants.map((v, i) => {
-        const f = figures.get(`${l.label}/${i}`)!
-        const base = median(figures.get(`${l.label}/0`)!.rate)
-        const rate = median(f.rate)
-        return `| ${l.label} | ${v.name} | ${Math.round(rate).toLocaleString('en-US')} | ${((rate / base) * 100).toFixed(0)} % | ${(median(f.cpuUs) / 1000).toFixed(2)} | ${rss[i]!.toFixed(0)} |`
+        const f = figures(l.label, v.name)
+        return `| ${l.label} | ${v.name} | ${Math.round(median(f.rate)).toLocaleString('en-US')} | ${(median(f.ratio) * 100).toFixed(0)} % | ${(median(f.cpuUs) / 1000).toFixed(2)} | ${rss[i]!.toFixed(0)} |`
       }),
     )
     progress('IPC cost of one limit check (test/bench/ipc-cost.ts)')
@@ -141,7 +96,7 @@ async function main(): Promise<number> {
     const ipc = JSON.parse(out) as { local: { serialUs: number; batchedUs: number }; ipc: { serialUs: number; batchedUs: number; cpuUs: number }; primaryUsPerCall: number }
     process.stdout.write(`## serve: one process against --workers ${workers}
 
-${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end; smtp-source 20 sessions, 5 KB, 1 rcpt; every limit check on (memory backend); medians of ${rounds} interleaved rounds.
+${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end; smtp-source 20 sessions, 5 KB, 1 rcpt; every limit check on (memory backend); medians of ${rounds} interleaved rounds (vs one process: the median of each round's ratio).
 
 | load | relay | msg/s | vs one process | CPU ms/msg (all processes) | peak RSS MB (all processes) |
 |---|---|--:|--:|--:|--:|
