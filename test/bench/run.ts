@@ -224,7 +224,8 @@ async function throughput(rig: Rig, list: Scenario[], targets: Target[]): Promis
   }
   for (let round = 1; round <= s.rounds; round++) {
     for (const sc of list) {
-      for (const t of all) {
+      // The opposite order every other round, so that drift on this shared machine spreads evenly.
+      for (const t of round % 2 ? all : [...all].reverse()) {
         const f = figure(sc, t)
         const messages = Math.min(s.maxMessages, Math.max(s.probe, Math.round((estimate.get(f) ?? 0) * s.seconds)))
         const cpu0 = t.pid === null ? null : treeCpuSeconds(t.pid)
