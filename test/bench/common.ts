@@ -1,6 +1,6 @@
 // What every benchmark command shares: options, progress lines, table figures.
 
-/** The parseArgs options every relay harness takes (its USAGE lists them with the rest). */
+/** The parseArgs options every relay harness takes (its USAGE lists them with the rest, --help aside). */
 export const HARNESS_OPTIONS = {
   quick: { type: 'boolean', default: false },
   rounds: { type: 'string' },

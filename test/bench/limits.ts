@@ -11,7 +11,7 @@ import { freePort } from './ports.js'
 import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { BenchPolicy, RelayProcess } from './relay-process.js'
 import { pairedRounds } from './rounds.js'
-import type { LabelledLoad } from './rounds.js'
+import type { Scenario } from './report.js'
 import { median } from './stats.js'
 import { HARNESS_OPTIONS, positiveOption, progress } from './common.js'
 import { LIMIT_CHECKS } from './every-check.js'
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
         await startRelayProcess({ main, dir, sinkPort: sink.port, logLevel: 'info', poolSize: sessions, patch: v.patch }),
       )
     }
-    const loads: LabelledLoad[] = [
+    const loads: Scenario[] = [
       { label: 'persistent sessions, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: true } },
       { label: 'new connection per message, 1 rcpt', load: { sessions, size: 5120, recipients: 1, reuse: false } },
     ]

@@ -1,13 +1,8 @@
 import { progress } from './common.js'
 import { processCpuSeconds } from './cpu.js'
 import { runSmtpSource } from './postfix-tools.js'
-import type { Load } from './postfix-tools.js'
+import type { Scenario } from './report.js'
 
-/** A load as a harness labels it in its progress lines and tables. */
-export interface LabelledLoad {
-  label: string
-  load: Load
-}
 
 /** What one measured run through one relay gave: its rate and the relay's CPU per message. */
 export interface RelayRun {
@@ -26,7 +21,7 @@ export interface ComparedRelay {
 export interface RoundsOptions {
   source: string
   relays: ComparedRelay[]
-  loads: LabelledLoad[]
+  loads: Scenario[]
   rounds: number
   messages: number
   /** CPU seconds of a relay so far (default: its process, every thread; treeCpuSeconds adds its children). */
@@ -39,7 +34,7 @@ export interface RoundsOptions {
  * order every other round, so that drift on this shared machine spreads evenly. `record` gets
  * one load's runs of one round, by relay name in the order they ran.
  */
-export async function interleavedRounds(o: RoundsOptions, record: (load: LabelledLoad, runs: Map<string, RelayRun>) => void): Promise<void> {
+export async function interleavedRounds(o: RoundsOptions, record: (load: Scenario, runs: Map<string, RelayRun>) => void): Promise<void> {
   const cpu = o.cpu ?? processCpuSeconds
   for (const l of o.loads) for (const relay of o.relays) await runSmtpSource(o.source, relay.port, l.load, Math.min(o.messages, 500))
   for (let round = 1; round <= o.rounds; round++) {

@@ -12,7 +12,7 @@ import { freePort } from './ports.js'
 import { relayEntry, startRelayProcess } from './relay-process.js'
 import type { RelayProcess } from './relay-process.js'
 import { pairedRounds } from './rounds.js'
-import type { LabelledLoad } from './rounds.js'
+import type { Scenario } from './report.js'
 import { median } from './stats.js'
 import { LIMIT_CHECKS } from './every-check.js'
 
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
         }),
       )
     }
-    const loads: LabelledLoad[] = [
+    const loads: Scenario[] = [
       { label: 'persistent sessions', load: { sessions: 20, size: 5120, recipients: 1, reuse: true } },
       { label: 'new connection per message', load: { sessions: 20, size: 5120, recipients: 1, reuse: false } },
     ]

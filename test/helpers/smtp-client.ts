@@ -79,6 +79,9 @@ export class SmtpDialog {
     const secure = tls.connect({ socket: this.#socket, rejectUnauthorized: false })
     await once(secure, 'secureConnect')
     this.#socket = secure
+    // The plain socket's reader is not detached nor emptied: the TLS socket takes its handle
+    // over, so no ciphertext reaches it, and anything the relay sent after its 220 in the clear
+    // stays buffered, read as the reply to EHLO, where a test sees it.
     this.#replies.attach(secure)
     return this.cmd(`EHLO ${helo}`)
   }
