@@ -15,7 +15,6 @@ import { outboundNodePolicy } from '../helpers/node-policy.js'
 import { sharedRedis, testKeyPrefix } from '../helpers/redis.js'
 import { spawnRelay } from '../helpers/process.js'
 import type { RelayProcess } from '../helpers/process.js'
-import type { PolicyTree } from '../helpers/relay.js'
 import { waitFor } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import type { Sink } from '../helpers/sink.js'
@@ -33,17 +32,12 @@ interface Cluster {
   file: string
 }
 
-async function startCluster(
-  dir: string,
-  sink: Sink,
-  outbound: (i: PolicyTree) => void = () => undefined,
-  redis?: { url: string; prefix: string },
-  top?: PolicyTree,
-): Promise<Cluster> {
+/** A relay of two workers on `sink`; `node` says what the node policy adds (outbound checks, Redis, top-level sections). */
+async function startCluster(dir: string, sink: Sink, node: Omit<Parameters<typeof outboundNodePolicy>[0], 'sinkPort' | 'adminPort'> = {}): Promise<Cluster> {
   const adminPort = await freePort()
   const file = join(dir, 'relay.yaml')
   await writeFile(join(dir, 'admin.token'), `${TOKEN}\n`)
-  await writeFile(file, stringify({ ...outboundNodePolicy({ sinkPort: sink.port, adminPort, outbound, ...(redis ? { redis } : {}), ...(top ? { top } : {}) }), pid_file: 'relay.pid' }))
+  await writeFile(file, stringify({ ...outboundNodePolicy({ ...node, sinkPort: sink.port, adminPort }), pid_file: 'relay.pid' }))
   // Three processes load the code at once: on a busy machine that takes a while.
   const relay = await spawnRelay(['--config', file, '--workers', '2'], 60_000)
   return { relay, admin: `http://127.0.0.1:${adminPort}`, port: relay.port('submission'), file }
@@ -97,23 +91,20 @@ describe('serve --workers 2 on the memory backend', () => {
     sink = await startSink({ starttls: false })
     dns = await startDnsServer({ zones: ['dnsbl'] })
     dir = await mkdtemp(join(tmpdir(), 'shg-workers-'))
-    c = await startCluster(
-      dir,
-      sink,
-      (o) => {
+    c = await startCluster(dir, sink, {
+      outbound: (o) => {
         o.checks = [{ check: 'mail.rate', limits: { address: { default: '6/1m' } } }]
         // 127.0.6.200 is an outsider: at most 2 connections at once.
         o.relay.networks = ['127.0.0.1/32', '127.0.6.0/25']
         o.limits.outsider_connections_per_address = 2
       },
-      undefined,
-      {
+      top: {
         dns: { servers: [`127.0.0.1:${dns.port}`], timeout: '1s', tries: 1 },
         dns_lists: { lists: { zen: TEST_LISTS.zen } },
         // One round at start: the primary's, which the alerting reads.
         egress: { addresses: ['127.0.0.25'], watch: { every: '1h' } },
       },
-    )
+    })
   })
   after(async () => {
     await c.relay.stop()
@@ -219,9 +210,9 @@ describe('serve --workers 2 on the Redis backend', () => {
     const redis = await sharedRedis()
     const sink = await startSink({ starttls: false })
     const dir = await mkdtemp(join(tmpdir(), 'shg-workers-'))
-    const c = await startCluster(dir, sink, (o) => (o.checks = [{ check: 'mail.rate', limits: { address: { default: '5/1m' } } }]), {
-      url: redis.url,
-      prefix: testKeyPrefix('workers'),
+    const c = await startCluster(dir, sink, {
+      outbound: (o) => (o.checks = [{ check: 'mail.rate', limits: { address: { default: '5/1m' } } }]),
+      redis: { url: redis.url, prefix: testKeyPrefix('workers') },
     })
     t.after(async () => {
       await c.relay.stop()
